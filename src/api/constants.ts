@@ -1,0 +1,15 @@
+/** Identity of the TelemetryStack API. */
+export const API_GROUP = 'telemetrystack.io';
+export const API_VERSION = 'v1alpha1';
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+export const KIND = 'TelemetryStack';
+export const LIST_KIND = 'TelemetryStackList';
+export const PLURAL = 'telemetrystacks';
+export const SINGULAR = 'telemetrystack';
+export const SHORT_NAMES = ['tstack'] as const;
+export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
+
+/** Longest stack name: derived names such as `<stack>-clickhouse-headless` and StatefulSet revision labels must stay within 63 characters. */
+export const MAX_STACK_NAME_LENGTH = 40;
+/** Longest user name: it becomes part of a ClickHouse user name and of a Secret name. */
+export const MAX_USER_NAME_LENGTH = 32;

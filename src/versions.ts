@@ -1,0 +1,21 @@
+/**
+ * Every pinned version in one place. The chart deploys these images by default and
+ * the test harnesses build binaries of the same versions (see docs/VERSIONS.md).
+ */
+export const VERSIONS = {
+  /** OpenTelemetry Collector (contrib distribution): the image the chart deploys and the test binary's version. */
+  collector: '0.159.0',
+  /** Collector Builder confmap providers that pair with `collector`. */
+  collectorProviders: '1.65.0',
+  /** ClickHouse server LTS line the chart deploys. SQL must also run on the embedded engine (chdb). */
+  clickhouse: '26.3',
+  /** Kubernetes control plane used by the real-cluster tests. */
+  kubernetes: '1.34.1',
+  etcd: '3.6.4',
+  kwok: '0.8.0',
+} as const;
+
+export const DEFAULT_IMAGES = {
+  collector: `otel/opentelemetry-collector-contrib:${VERSIONS.collector}`,
+  clickhouse: `clickhouse/clickhouse-server:${VERSIONS.clickhouse}`,
+} as const;
