@@ -1,0 +1,179 @@
+/**
+ * The collector workload. With the persistent queue on (the default) it is a
+ * StatefulSet so that each replica gets its own queue volume that survives restarts
+ * and rescheduling; without it, a Deployment.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
+import type { TelemetryStack } from '../../api/resource.ts';
+import { HASH_KEY_ENV } from '../../sanitizer/compile.ts';
+import { CONFIG_HASH_ANNOTATION, contentHash } from '../hash.ts';
+import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
+import { PORTS, stackNames } from '../naming.ts';
+import { containerResources } from '../resources.ts';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security.ts';
+import { COLLECTOR_ENV, COLLECTOR_PATHS, type CollectorConfig, collectorConfig } from './config.ts';
+
+/** The contrib image runs as this user. */
+const COLLECTOR_UID = 10001;
+const CONFIG_KEY = 'config.yaml';
+
+/** The collector configuration exactly as it is written into the ConfigMap. */
+export function collectorConfigYaml(config: CollectorConfig): string {
+  return stringify(config, { lineWidth: 0, sortMapEntries: false });
+}
+
+function secretEnv(name: string, secret: string, key: string): k8s.EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secret, key, optional: false } } };
+}
+
+export class Collector extends Construct {
+  readonly config: CollectorConfig;
+  readonly configYaml: string;
+  readonly configHash: string;
+
+  constructor(scope: Construct, id: string, stack: TelemetryStack) {
+    super(scope, id);
+    const { spec } = stack;
+    const { collector } = spec;
+    const name = stack.metadata.name;
+    const names = stackNames(name);
+    const labels = componentLabels(name, 'collector', imageTag(collector.image));
+    const selector = selectorLabels(name, 'collector');
+
+    this.config = collectorConfig(stack);
+    this.configYaml = collectorConfigYaml(this.config);
+    this.configHash = contentHash(this.configYaml);
+
+    new k8s.KubeConfigMap(this, 'config', {
+      metadata: { name: names.collectorConfig, labels },
+      data: { [CONFIG_KEY]: this.configYaml },
+    });
+
+    const servicePorts: k8s.ServicePort[] = [
+      {
+        name: 'otlp-grpc',
+        port: PORTS.otlpGrpc,
+        targetPort: k8s.IntOrString.fromString('otlp-grpc'),
+        protocol: 'TCP',
+        appProtocol: 'grpc',
+        ...(collector.service.type === 'NodePort' ? { nodePort: collector.service.nodePorts.otlpGrpc } : {}),
+      },
+      {
+        name: 'otlp-http',
+        port: PORTS.otlpHttp,
+        targetPort: k8s.IntOrString.fromString('otlp-http'),
+        protocol: 'TCP',
+        appProtocol: 'http',
+        ...(collector.service.type === 'NodePort' ? { nodePort: collector.service.nodePorts.otlpHttp } : {}),
+      },
+    ];
+    new k8s.KubeService(this, 'service', {
+      metadata: { name: names.collector, labels },
+      spec: { type: collector.service.type, selector, ports: servicePorts },
+    });
+
+    const env: k8s.EnvVar[] = [
+      secretEnv(COLLECTOR_ENV.clickhouseUsername, names.clickhouseIngestSecret, 'username'),
+      secretEnv(COLLECTOR_ENV.clickhousePassword, names.clickhouseIngestSecret, 'password'),
+      secretEnv(HASH_KEY_ENV, names.sanitizerKeySecret, 'hash-key'),
+    ];
+    if (spec.upstream?.headersSecret) {
+      env.push(secretEnv(COLLECTOR_ENV.upstreamAuthorization, spec.upstream.headersSecret.name, spec.upstream.headersSecret.key));
+    }
+
+    const volumes: k8s.Volume[] = [
+      { name: 'config', configMap: { name: names.collectorConfig, items: [{ key: CONFIG_KEY, path: CONFIG_KEY }] } },
+    ];
+    const mounts: k8s.VolumeMount[] = [{ name: 'config', mountPath: COLLECTOR_PATHS.configDir, readOnly: true }];
+    if (!spec.access.allowAnonymousIngestion) {
+      volumes.push({ name: 'auth', secret: { secretName: names.ingestAuthSecret, items: [{ key: 'htpasswd', path: 'htpasswd' }] } });
+      mounts.push({ name: 'auth', mountPath: COLLECTOR_PATHS.htpasswdDir, readOnly: true });
+    }
+    const persistent = collector.persistentQueue.enabled;
+    if (persistent) mounts.push({ name: names.collectorQueueClaim, mountPath: COLLECTOR_PATHS.queueDir });
+
+    const probe = (path: string, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString('health') },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold,
+    });
+
+    const template: k8s.PodTemplateSpec = {
+      metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: this.configHash } },
+      spec: {
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        // Long enough for the exporter to flush its in-memory batch into the persistent queue.
+        terminationGracePeriodSeconds: 60,
+        securityContext: restrictedPodSecurityContext(COLLECTOR_UID),
+        containers: [
+          {
+            name: 'otelcol',
+            image: collector.image,
+            imagePullPolicy: collector.imagePullPolicy,
+            args: [`--config=${COLLECTOR_PATHS.configFile}`],
+            ports: [
+              { name: 'otlp-grpc', containerPort: PORTS.otlpGrpc, protocol: 'TCP' },
+              { name: 'otlp-http', containerPort: PORTS.otlpHttp, protocol: 'TCP' },
+              { name: 'health', containerPort: PORTS.collectorHealth, protocol: 'TCP' },
+              { name: 'metrics', containerPort: PORTS.collectorMetrics, protocol: 'TCP' },
+            ],
+            env,
+            resources: containerResources(collector.resources),
+            securityContext: restrictedContainerSecurityContext(),
+            volumeMounts: mounts,
+            readinessProbe: probe('/', 3),
+            livenessProbe: probe('/', 6),
+          },
+        ],
+        volumes,
+      },
+    };
+
+    if (persistent) {
+      new k8s.KubeService(this, 'headless', {
+        metadata: { name: names.collectorHeadless, labels },
+        spec: { clusterIp: 'None', selector, ports: servicePorts.map(({ nodePort: _unused, ...port }) => port) },
+      });
+      new k8s.KubeStatefulSet(this, 'workload', {
+        metadata: { name: names.collector, labels },
+        spec: {
+          replicas: collector.replicas,
+          serviceName: names.collectorHeadless,
+          selector: { matchLabels: selector },
+          // Replicas are interchangeable; start and stop them together.
+          podManagementPolicy: 'Parallel',
+          updateStrategy: { type: 'RollingUpdate' },
+          // A queue volume may still hold undelivered data: keep it when the stack is deleted or scaled in.
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+          template,
+          volumeClaimTemplates: [
+            {
+              metadata: { name: names.collectorQueueClaim, labels },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                ...(collector.persistentQueue.storageClassName
+                  ? { storageClassName: collector.persistentQueue.storageClassName }
+                  : {}),
+                resources: { requests: { storage: k8s.Quantity.fromString(collector.persistentQueue.size) } },
+              },
+            },
+          ],
+        },
+      });
+    } else {
+      new k8s.KubeDeployment(this, 'workload', {
+        metadata: { name: names.collector, labels },
+        spec: {
+          replicas: collector.replicas,
+          selector: { matchLabels: selector },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+          template,
+        },
+      });
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Ingress rules: only the collector reaches ClickHouse's native (insert) port; queries
+ * reach the HTTP port from inside the namespace and from the operator; OTLP is open to
+ * clients. Egress stays open: the collector must reach DNS, an external ClickHouse and
+ * an upstream stack whose addresses the chart cannot know.
+ */
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import type { TelemetryStack } from '../api/resource.ts';
+import { componentLabels, selectorLabels } from './labels.ts';
+import { PORTS, stackNames } from './naming.ts';
+
+/** Pods with this label (the operator, in whatever namespace it runs) may reach ClickHouse's HTTP port. */
+export const OPERATOR_POD_LABELS = { 'app.kubernetes.io/name': 'telemetry-stack-operator' } as const;
+
+const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+
+export class NetworkPolicies extends Construct {
+  constructor(scope: Construct, id: string, stack: TelemetryStack) {
+    super(scope, id);
+    const name = stack.metadata.name;
+    const names = stackNames(name);
+
+    new k8s.KubeNetworkPolicy(this, 'collector', {
+      metadata: { name: names.networkPolicyCollector, labels: componentLabels(name, 'collector') },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(name, 'collector') },
+        policyTypes: ['Ingress'],
+        ingress: [
+          // OTLP from wherever team members run Claude Code (NodePort, ingress or port-forward).
+          { ports: [tcp(PORTS.otlpGrpc), tcp(PORTS.otlpHttp)] },
+          // Self-metrics for scrapers inside the namespace.
+          { from: [{ podSelector: {} }], ports: [tcp(PORTS.collectorMetrics)] },
+        ],
+      },
+    });
+
+    if (stack.spec.clickhouse.mode !== 'inCluster') return;
+    new k8s.KubeNetworkPolicy(this, 'clickhouse', {
+      metadata: { name: names.networkPolicyClickhouse, labels: componentLabels(name, 'clickhouse') },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(name, 'clickhouse') },
+        policyTypes: ['Ingress'],
+        ingress: [
+          { from: [{ podSelector: { matchLabels: selectorLabels(name, 'collector') } }], ports: [tcp(PORTS.clickhouseNative)] },
+          {
+            from: [
+              { podSelector: {} },
+              { namespaceSelector: {}, podSelector: { matchLabels: { ...OPERATOR_POD_LABELS } } },
+            ],
+            ports: [tcp(PORTS.clickhouseHttp)],
+          },
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * render(stack) -> manifests: the one way to build the objects of a stack. Pure and
+ * deterministic: `telemetry-stack synth` prints it, the operator applies it. Secrets
+ * are not part of it (see secrets.ts).
+ */
+import { App } from 'cdk8s';
+import { stringify } from 'yaml';
+import type { TelemetryStack } from '../api/resource.ts';
+import type { CollectorConfig } from './collector/config.ts';
+import { TelemetryStackChart } from './stack-chart.ts';
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export interface Rendered {
+  readonly objects: KubeObject[];
+  readonly collectorConfig: CollectorConfig;
+  /** The collector configuration as written into its ConfigMap. */
+  readonly collectorConfigYaml: string;
+  /** Hash of that configuration, on the collector pod template. */
+  readonly collectorConfigHash: string;
+}
+
+export function render(stack: TelemetryStack): Rendered {
+  const app = new App();
+  const chart = new TelemetryStackChart(app, stack.metadata.name, stack);
+  return {
+    objects: chart.toJson() as KubeObject[],
+    collectorConfig: chart.collector.config,
+    collectorConfigYaml: chart.collector.configYaml,
+    collectorConfigHash: chart.collector.configHash,
+  };
+}
+
+/** Multi-document YAML, byte-identical for the same objects. */
+export function toYaml(objects: readonly object[]): string {
+  return objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
+}

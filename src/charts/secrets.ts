@@ -1,0 +1,78 @@
+/**
+ * Generated credentials. Never part of the pure render: the operator creates the
+ * Secrets that are missing, and `synth --with-secrets` prints a fresh set on request.
+ * Nothing here has a default value; every secret is random.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { TelemetryStack } from '../api/resource.ts';
+import { ADMIN_USER, INGEST_USER } from '../clickhouse/tables.ts';
+import { componentLabels } from './labels.ts';
+import { stackNames } from './naming.ts';
+
+export type RandomSource = (bytes: number) => Buffer;
+
+export interface SecretObject {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  type: 'Opaque';
+  stringData: Record<string, string>;
+}
+
+/** 32 random bytes as URL-safe base64: 256 bits, safe in URLs, headers and htpasswd. */
+export function newPassword(random: RandomSource = randomBytes): string {
+  return random(32).toString('base64url');
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** An htpasswd line the collector's basicauth extension accepts ({SHA}: the passwords are random 256-bit values, so a fast hash does not weaken them). */
+export function htpasswdLine(user: string, password: string): string {
+  return `${user}:{SHA}${createHash('sha1').update(password).digest('base64')}`;
+}
+
+export function basicAuthorization(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+export function generateSecrets(stack: TelemetryStack, random: RandomSource = randomBytes): SecretObject[] {
+  const name = stack.metadata.name;
+  const names = stackNames(name);
+  const labels = componentLabels(name, 'access');
+  const secret = (secretName: string, stringData: Record<string, string>): SecretObject => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secretName,
+      ...(stack.metadata.namespace ? { namespace: stack.metadata.namespace } : {}),
+      labels,
+    },
+    type: 'Opaque',
+    stringData,
+  });
+  const account = (user: string) => {
+    const password = newPassword(random);
+    return { username: user, password, password_sha256_hex: sha256Hex(password) };
+  };
+
+  const out: SecretObject[] = [];
+  if (stack.spec.clickhouse.mode === 'inCluster') out.push(secret(names.clickhouseAdminSecret, account(ADMIN_USER)));
+  out.push(secret(names.clickhouseIngestSecret, account(INGEST_USER)));
+  out.push(secret(names.sanitizerKeySecret, { 'hash-key': random(32).toString('hex') }));
+
+  const htpasswd: string[] = [];
+  for (const user of stack.spec.access.users) {
+    const credentials = account(user.name);
+    htpasswd.push(htpasswdLine(user.name, credentials.password));
+    out.push(
+      secret(names.userSecret(user.name), {
+        ...credentials,
+        'otlp-authorization': basicAuthorization(user.name, credentials.password),
+      }),
+    );
+  }
+  out.push(secret(names.ingestAuthSecret, { htpasswd: htpasswd.length > 0 ? `${htpasswd.join('\n')}\n` : '' }));
+  return out;
+}

@@ -1,0 +1,47 @@
+/** `telemetry-stack synth`: print or write the manifests of a stack, like `helm template`. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateStack } from '../api/validate.ts';
+import { render, toYaml } from '../charts/render.ts';
+import { generateSecrets } from '../charts/secrets.ts';
+import type { TelemetryStack } from '../api/resource.ts';
+import { UserError } from './errors.ts';
+import { readStackFile, specOf } from './load.ts';
+import { applySet } from './set-values.ts';
+
+export interface SynthOptions {
+  file?: string | undefined;
+  set: string[];
+  name?: string | undefined;
+  namespace?: string | undefined;
+  outDir?: string | undefined;
+  withSecrets: boolean;
+}
+
+/** Loads, overrides and validates; every problem names the source, the field path and what is wrong. */
+export function loadStack(options: Pick<SynthOptions, 'file' | 'set' | 'name' | 'namespace'>): TelemetryStack {
+  const { source, document } = options.file ? readStackFile(options.file) : { source: '<defaults>', document: {} };
+  const spec = specOf(document);
+  for (const assignment of options.set) applySet(spec, assignment);
+  if (options.namespace && 'metadata' in document && typeof document.metadata === 'object' && document.metadata) {
+    (document.metadata as Record<string, unknown>).namespace = options.namespace;
+  }
+  const result = validateStack(document, { name: options.name, namespace: options.namespace });
+  if (!result.ok) {
+    const lines = result.problems.map((problem) => `  ${problem.path}: ${problem.message}`);
+    throw new UserError(`${source}: invalid TelemetryStack (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
+  }
+  return result.stack;
+}
+
+export function synth(options: SynthOptions): string {
+  const stack = loadStack(options);
+  const objects: object[] = [...render(stack).objects];
+  if (options.withSecrets) objects.push(...generateSecrets(stack));
+  if (!options.outDir) return toYaml(objects);
+  mkdirSync(options.outDir, { recursive: true });
+  for (const object of objects as { kind: string; metadata: { name: string } }[]) {
+    writeFileSync(join(options.outDir, `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`), toYaml([object]));
+  }
+  return '';
+}
