@@ -1,6 +1,6 @@
 /**
  * Every pinned version in one place. The chart deploys these images by default and
- * the test harnesses build binaries of the same versions (see docs/VERSIONS.md).
+ * the test harnesses build binaries of the same versions.
  */
 export const VERSIONS = {
   /** OpenTelemetry Collector (contrib distribution): the image the chart deploys and the test binary's version. */

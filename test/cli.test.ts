@@ -8,7 +8,7 @@ import { run } from '../src/cli/main.ts';
 import { ROOT } from './support/stacks.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tstack-cli-'));
-const docs = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as { kind: string; metadata: { name: string } } & Record<string, any>);
+const docs = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } } & Record<string, any>);
 
 function writeStack(text: string): string {
   const file = join(tmp(), 'stack.yaml');

@@ -32,7 +32,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_type':
-      return issue.input === undefined ? `is required (expected ${issue.expected})` : `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+      // zod does not keep the input in issues; its message says what it received.
+      if (issue.message.endsWith('received undefined')) return `is required (expected ${issue.expected})`;
+      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
     case 'too_small':
       return issue.origin === 'array'
         ? `must have at least ${String(issue.minimum)} item(s)`

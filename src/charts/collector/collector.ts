@@ -152,7 +152,8 @@ export class Collector extends Construct {
           template,
           volumeClaimTemplates: [
             {
-              metadata: { name: names.collectorQueueClaim, labels },
+              // No version label: a claim template cannot change after creation, and an image upgrade must not need it to.
+              metadata: { name: names.collectorQueueClaim, labels: componentLabels(name, 'collector') },
               spec: {
                 accessModes: ['ReadWriteOnce'],
                 ...(collector.persistentQueue.storageClassName
