@@ -64,7 +64,7 @@ describe('telemetry-stack synth', () => {
 
   it('--set with a bad path or type is a user error', () => {
     expect(run(['synth', '--set', 'retention']).stderr).toContain('expected path=value');
-    expect(run(['synth', '--set', 'level.x=1']).stderr).toContain('level is a string');
+    expect(run(['synth', '--set', 'level=full', '--set', 'level.x=1']).stderr).toContain('level is a string');
   });
 
   it('-o writes one file per object', () => {

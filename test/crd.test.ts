@@ -21,6 +21,7 @@ import {
   TelemetryStackResource,
   TelemetryStackSpec,
 } from '../src/api/index.ts';
+import { OPERATOR_DEFAULT } from '../src/api/spec.ts';
 import { crdManifest, crdSchema, editorJsonSchema, EDITOR_SCHEMA_ID, type JsonSchema, structuralSchemaOf } from '../src/api/crd.ts';
 import { ARTIFACTS, GENERATED_NOTICE, REPO_ROOT, staleArtifacts } from '../scripts/generate.ts';
 
@@ -260,8 +261,22 @@ describe('documentation and CEL', () => {
         expect(value, `${path}.default lacks ${segments.join('.')} read by ${rule.rule}`).toBeDefined();
       }
     }
-    // And the spec's default is exactly what zod makes of an empty spec.
-    expect(specSchema.default).toEqual(TelemetryStackSpec.parse({}));
+    // And the spec's default is what zod makes of an empty spec, less the images (below).
+    const expected = TelemetryStackSpec.parse({});
+    const { image: _collectorImage, ...collector } = expected.collector;
+    const { image: _clickhouseImage, ...clickhouse } = expected.clickhouse;
+    expect(specSchema.default).toEqual({ ...expected, collector, clickhouse });
+  });
+
+  it('does not persist image defaults (an operator upgrade must bring its new default images), but documents them', () => {
+    const spec = (crdSchema().properties as Record<string, JsonSchema>).spec!;
+    for (const component of ['collector', 'clickhouse']) {
+      const image = resolveField(spec, [component, 'image'])!;
+      expect(image.default, component).toBeUndefined();
+      expect(String(image.description)).toContain(String(TelemetryStackSpec.parse({})[component as 'collector'].image));
+    }
+    expect(JSON.stringify(crdSchema())).not.toContain('x-telemetrystack');
+    expect(JSON.stringify(editorJsonSchema())).not.toContain('x-telemetrystack');
   });
 });
 
@@ -368,7 +383,7 @@ describe('editor JSON schema', () => {
       const node = value as JsonSchema;
       return Object.fromEntries(
         Object.entries(node)
-          .filter(([key]) => !key.startsWith('x-kubernetes-') && key !== '$schema')
+          .filter(([key]) => !key.startsWith('x-kubernetes-') && key !== '$schema' && key !== OPERATOR_DEFAULT)
           // zod's safe-integer range is not a limit of the API.
           .filter(([key, v]) => !(node.type === 'integer' && ((key === 'minimum' && v === -Number.MAX_SAFE_INTEGER) || (key === 'maximum' && v === Number.MAX_SAFE_INTEGER))))
           .map(([key, v]) => [key, strip(v)]),

@@ -23,7 +23,7 @@ import {
   SINGULAR,
 } from './constants.ts';
 import { STACK_NAME_PATTERN, TelemetryStackResource } from './resource.ts';
-import { TelemetryStackSpec } from './spec.ts';
+import { OPERATOR_DEFAULT, TelemetryStackSpec } from './spec.ts';
 import { TelemetryStackStatus } from './status.ts';
 
 /** A JSON Schema (or OpenAPI schema) node. */
@@ -307,6 +307,13 @@ function valueValidation(input: JsonSchema, parentType: unknown, path: string): 
 
 function structural(input: JsonSchema, path: string): JsonSchema {
   const node: JsonSchema = { ...input };
+  // The API server persists CRD defaults into each object. For these fields (pinned images)
+  // that would freeze a stack on the version it was created with, so the default is applied
+  // by the operator at reconcile time instead, and only documented in the CRD.
+  if (node[OPERATOR_DEFAULT] === true) {
+    delete node.default;
+    delete node[OPERATOR_DEFAULT];
+  }
   // Schema identifiers and annotations that JSONSchemaProps does not have.
   for (const key of ['$schema', '$id', 'id', '$comment', '$defs', 'definitions', 'examples', 'contentEncoding', 'contentMediaType']) {
     delete node[key];
@@ -525,7 +532,7 @@ export function crdManifest(): CustomResourceDefinitionManifest {
 function forEditor(node: JsonSchema): JsonSchema {
   const out = mapSubschemas(node, (child) => forEditor(child));
   for (const key of Object.keys(out)) {
-    if (key.startsWith('x-kubernetes-') || key === '$schema') delete out[key];
+    if (key.startsWith('x-kubernetes-') || key === '$schema' || key === OPERATOR_DEFAULT) delete out[key];
   }
   if (out.type === 'integer') dropSafeIntegerBounds(out);
   return ordered(out);

@@ -14,6 +14,13 @@ import { GiB, MiB, parseQuantity, QUANTITY_PATTERN } from './quantity.ts';
 
 // ---------------------------------------------------------------- building blocks
 
+/**
+ * Marks a field whose default the CRD documents but does not declare: the API server
+ * would persist it into every object, freezing stacks on the default of the release
+ * that created them. zod (and so the operator) still applies it.
+ */
+export const OPERATOR_DEFAULT = 'x-telemetrystack-operator-default';
+
 const quantity = (what: string, min?: { bytes: number; label: string }) =>
   z
     .string()
@@ -33,7 +40,10 @@ const image = (fallback: string, what: string) =>
     .max(512)
     .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, { message: 'must be an image reference such as "repo/name:tag"' })
     .default(fallback)
-    .describe(`Container image for ${what}. Pinned by default; override to use a mirror.`);
+    .meta({
+      description: `Container image for ${what}. Default: ${fallback}, the version this release pins, applied at reconcile time so that an upgrade brings the new default. Set it to use a mirror or to hold a version.`,
+      [OPERATOR_DEFAULT]: true,
+    });
 
 const pullPolicy = z
   .enum(['IfNotPresent', 'Always', 'Never'])
@@ -81,8 +91,12 @@ function resources(what: string, defaults: ResourceDefaults) {
   return withRules(
     z
       .object({
-        requests: amounts('request').describe('Resources the scheduler reserves for the container.'),
-        limits: amounts('limit').describe('Hard ceilings; the memory limit also sizes the collector memory limiter.'),
+        requests: amounts('request')
+          .default(defaults.requests)
+          .describe('Resources the scheduler reserves for the container.'),
+        limits: amounts('limit')
+          .default(defaults.limits)
+          .describe('Hard ceilings; the memory limit also sizes the collector memory limiter.'),
       })
       .strict(),
     RESOURCE_PAIRS.map((resource) => ({
@@ -98,8 +112,8 @@ function resources(what: string, defaults: ResourceDefaults) {
       path: ['requests', resource],
     })),
   )
-    .default(defaults)
-    .describe(`Requests and limits for ${what}.`);
+    .prefault({})
+    .describe(`Requests and limits for ${what}. Requests and limits default separately: setting only limits keeps the default requests.`);
 }
 
 // ---------------------------------------------------------------- collector
