@@ -6,5 +6,6 @@ export default defineConfig({
     // Two cores on the CI machines; real-component tests (later issues) start processes.
     pool: 'forks',
     testTimeout: 30_000,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -154,15 +154,17 @@ const STANDALONE_BEARER = String.raw`${LEAD}(?i:bearer)${AUTH_SEP}${TOKEN68}{20,
 /**
  * curl's `-u user:password` / `--user user:password`, which becomes a Basic header. \B
  * before the dash means the dash starts a word (after a space or a quote). The password
- * must hold a non-digit and the user may not start with "$", so docker's `-u 1000:1000`
- * and `-u "$(id -u):$(id -g)"` survive (named `-u app:app` does not: a known false positive).
+ * must hold a non-digit and the user must start with a letter, digit or "_", so docker's
+ * `-u 1000:1000` and `-u "$(id -u):$(id -g)"` survive (named `-u app:app` does not: a
+ * known false positive).
  */
+const CURL_USER_NAME = '[A-Za-z0-9_]';
 const CURL_USER =
   String.raw`\B(?:-u|--user)(?:[ \t]+|=)?(?:` +
-  String.raw`[^\s:"'\\/$]+:[^\s"'\\]*[^\s"'\\0-9][^\s"'\\]*|` +
-  String.raw`'[^'\r\n:$]+:[^'\r\n]+'|` +
-  String.raw`"[^"\\\r\n:$]+:(?:[^"\\\r\n]|\\.)+"|` +
-  String.raw`\\"[^"\\\r\n:$]+:(?:[^"\\\r\n]|\\[^"\r\n])+\\")`;
+  String.raw`${CURL_USER_NAME}[^\s:"'\\/$()]*:[^\s"'\\]*[^\s"'\\0-9][^\s"'\\]*|` +
+  String.raw`'${CURL_USER_NAME}[^'\r\n:$]*:[^'\r\n]+'|` +
+  String.raw`"${CURL_USER_NAME}[^"\\\r\n:$]*:(?:[^"\\\r\n]|\\.)+"|` +
+  String.raw`\\"${CURL_USER_NAME}[^"\\\r\n:$]*:(?:[^"\\\r\n]|\\[^"\r\n])+\\")`;
 
 // ------------------------------------------------------------------ the presets
 
