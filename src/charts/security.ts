@@ -4,6 +4,7 @@
  * Typed with the L1 construct props so the chart passes them straight through.
  */
 import type { k8s } from 'cdk8s-plus-28';
+import { CONFIG_HASH_ANNOTATION } from './hash.ts';
 
 export function restrictedPodSecurityContext(uid: number): k8s.PodSecurityContext {
   return {
@@ -24,5 +25,35 @@ export function restrictedContainerSecurityContext(): k8s.SecurityContext {
     runAsNonRoot: true,
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+export interface RestrictedPodOptions {
+  readonly labels: Record<string, string>;
+  /** Hash of the pods' configuration: a change rolls them (never a timestamp). */
+  readonly configHash: string;
+  /** The image's non-root user. */
+  readonly uid: number;
+  readonly terminationGracePeriodSeconds: number;
+  readonly containers: readonly Omit<k8s.Container, 'securityContext'>[];
+  readonly volumes: readonly k8s.Volume[];
+}
+
+/**
+ * Every pod the chart renders is built here, so the restricted profile, the config-hash
+ * annotation and the absence of API credentials hold for all of them by construction.
+ */
+export function restrictedPodTemplate(options: RestrictedPodOptions): k8s.PodTemplateSpec {
+  return {
+    metadata: { labels: options.labels, annotations: { [CONFIG_HASH_ANNOTATION]: options.configHash } },
+    spec: {
+      // The stack's pods never talk to the Kubernetes API.
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: options.terminationGracePeriodSeconds,
+      securityContext: restrictedPodSecurityContext(options.uid),
+      containers: options.containers.map((container) => ({ ...container, securityContext: restrictedContainerSecurityContext() })),
+      volumes: [...options.volumes],
+    },
   };
 }

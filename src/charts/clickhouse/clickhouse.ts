@@ -7,11 +7,11 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { TelemetryStack } from '../../api/resource.ts';
-import { CONFIG_HASH_ANNOTATION, contentHash } from '../hash.ts';
+import { contentHash } from '../hash.ts';
 import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
 import { PORTS, stackNames } from '../naming.ts';
 import { containerResources } from '../resources.ts';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security.ts';
+import { restrictedPodTemplate } from '../security.ts';
 import { CLICKHOUSE_ENV, CLICKHOUSE_PATHS, CONFIG_MAP_KEYS, serverConfigXml, usersConfigXml } from './config.ts';
 
 /** uid and gid of the `clickhouse` user in the official image. */
@@ -95,44 +95,40 @@ export class ClickHouseServer extends Construct {
       { name: 'tmp', mountPath: '/tmp' },
     ];
 
-    const template: k8s.PodTemplateSpec = {
-      metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: this.configHash } },
-      spec: {
-        automountServiceAccountToken: false,
-        enableServiceLinks: false,
-        // Time to finish in-flight inserts and flush the system logs.
-        terminationGracePeriodSeconds: 60,
-        securityContext: restrictedPodSecurityContext(CLICKHOUSE_UID),
-        containers: [
-          {
-            name: 'clickhouse',
-            image: clickhouse.image,
-            imagePullPolicy: clickhouse.imagePullPolicy,
-            // The server itself, not the image's entrypoint: that one wants root to chown
-            // and writes users.d files, neither possible as uid 101 on a read-only root.
-            command: ['/usr/bin/clickhouse-server', `--config-file=${CLICKHOUSE_PATHS.configFile}`],
-            ports: [
-              { name: 'http', containerPort: PORTS.clickhouseHttp, protocol: 'TCP' },
-              { name: 'native', containerPort: PORTS.clickhouseNative, protocol: 'TCP' },
-            ],
-            env: [
-              // Without a TTY the server forks a watchdog parent; keep the server as PID 1 so it gets SIGTERM.
-              { name: 'CLICKHOUSE_WATCHDOG_ENABLE', value: '0' },
-              hashFromSecret(CLICKHOUSE_ENV.adminPasswordSha256, names.clickhouseAdminSecret),
-              hashFromSecret(CLICKHOUSE_ENV.ingestPasswordSha256, names.clickhouseIngestSecret),
-            ],
-            resources: containerResources(clickhouse.resources),
-            securityContext: restrictedContainerSecurityContext(),
-            volumeMounts,
-            // Loading many parts after an unclean stop can take minutes: up to 10 before giving up.
-            startupProbe: ping(5, 120),
-            readinessProbe: ping(10, 3),
-            livenessProbe: { ...ping(20, 6), initialDelaySeconds: 30 },
-          },
-        ],
-        volumes,
-      },
-    };
+    const template = restrictedPodTemplate({
+      labels,
+      configHash: this.configHash,
+      uid: CLICKHOUSE_UID,
+      // Time to finish in-flight inserts and flush the system logs.
+      terminationGracePeriodSeconds: 60,
+      containers: [
+        {
+          name: 'clickhouse',
+          image: clickhouse.image,
+          imagePullPolicy: clickhouse.imagePullPolicy,
+          // The server itself, not the image's entrypoint: that one wants root to chown
+          // and writes users.d files, neither possible as uid 101 on a read-only root.
+          command: ['/usr/bin/clickhouse-server', `--config-file=${CLICKHOUSE_PATHS.configFile}`],
+          ports: [
+            { name: 'http', containerPort: PORTS.clickhouseHttp, protocol: 'TCP' },
+            { name: 'native', containerPort: PORTS.clickhouseNative, protocol: 'TCP' },
+          ],
+          env: [
+            // Without a TTY the server forks a watchdog parent; keep the server as PID 1 so it gets SIGTERM.
+            { name: 'CLICKHOUSE_WATCHDOG_ENABLE', value: '0' },
+            hashFromSecret(CLICKHOUSE_ENV.adminPasswordSha256, names.clickhouseAdminSecret),
+            hashFromSecret(CLICKHOUSE_ENV.ingestPasswordSha256, names.clickhouseIngestSecret),
+          ],
+          resources: containerResources(clickhouse.resources),
+          volumeMounts,
+          // Loading many parts after an unclean stop can take minutes: up to 10 before giving up.
+          startupProbe: ping(5, 120),
+          readinessProbe: ping(10, 3),
+          livenessProbe: { ...ping(20, 6), initialDelaySeconds: 30 },
+        },
+      ],
+      volumes,
+    });
 
     new k8s.KubeStatefulSet(this, 'statefulset', {
       metadata: { name: names.clickhouse, labels },

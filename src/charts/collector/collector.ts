@@ -8,11 +8,11 @@ import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import type { TelemetryStack } from '../../api/resource.ts';
 import { HASH_KEY_ENV } from '../../sanitizer/compile.ts';
-import { CONFIG_HASH_ANNOTATION, contentHash } from '../hash.ts';
+import { contentHash } from '../hash.ts';
 import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
 import { PORTS, stackNames } from '../naming.ts';
 import { containerResources } from '../resources.ts';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../security.ts';
+import { restrictedPodTemplate } from '../security.ts';
 import { COLLECTOR_ENV, COLLECTOR_PATHS, type CollectorConfig, collectorConfig } from './config.ts';
 
 /** The contrib image runs as this user. */
@@ -101,37 +101,33 @@ export class Collector extends Construct {
       failureThreshold,
     });
 
-    const template: k8s.PodTemplateSpec = {
-      metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: this.configHash } },
-      spec: {
-        automountServiceAccountToken: false,
-        enableServiceLinks: false,
-        // Long enough for the exporter to flush its in-memory batch into the persistent queue.
-        terminationGracePeriodSeconds: 60,
-        securityContext: restrictedPodSecurityContext(COLLECTOR_UID),
-        containers: [
-          {
-            name: 'otelcol',
-            image: collector.image,
-            imagePullPolicy: collector.imagePullPolicy,
-            args: [`--config=${COLLECTOR_PATHS.configFile}`],
-            ports: [
-              { name: 'otlp-grpc', containerPort: PORTS.otlpGrpc, protocol: 'TCP' },
-              { name: 'otlp-http', containerPort: PORTS.otlpHttp, protocol: 'TCP' },
-              { name: 'health', containerPort: PORTS.collectorHealth, protocol: 'TCP' },
-              { name: 'metrics', containerPort: PORTS.collectorMetrics, protocol: 'TCP' },
-            ],
-            env,
-            resources: containerResources(collector.resources),
-            securityContext: restrictedContainerSecurityContext(),
-            volumeMounts: mounts,
-            readinessProbe: probe('/', 3),
-            livenessProbe: probe('/', 6),
-          },
-        ],
-        volumes,
-      },
-    };
+    const template = restrictedPodTemplate({
+      labels,
+      configHash: this.configHash,
+      uid: COLLECTOR_UID,
+      // Long enough for the exporter to flush its in-memory batch into the persistent queue.
+      terminationGracePeriodSeconds: 60,
+      containers: [
+        {
+          name: 'otelcol',
+          image: collector.image,
+          imagePullPolicy: collector.imagePullPolicy,
+          args: [`--config=${COLLECTOR_PATHS.configFile}`],
+          ports: [
+            { name: 'otlp-grpc', containerPort: PORTS.otlpGrpc, protocol: 'TCP' },
+            { name: 'otlp-http', containerPort: PORTS.otlpHttp, protocol: 'TCP' },
+            { name: 'health', containerPort: PORTS.collectorHealth, protocol: 'TCP' },
+            { name: 'metrics', containerPort: PORTS.collectorMetrics, protocol: 'TCP' },
+          ],
+          env,
+          resources: containerResources(collector.resources),
+          volumeMounts: mounts,
+          readinessProbe: probe('/', 3),
+          livenessProbe: probe('/', 6),
+        },
+      ],
+      volumes,
+    });
 
     if (persistent) {
       new k8s.KubeService(this, 'headless', {
