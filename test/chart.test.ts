@@ -90,6 +90,13 @@ describe('chart', () => {
     expect(second).toBe(first);
   });
 
+  it.each(allStacks)('%s: YAML has no anchors or aliases (what is applied reads as written)', (_name, stack) => {
+    const rendered = render(stack);
+    for (const text of [toYaml(rendered.objects), rendered.collectorConfigYaml]) {
+      expect(text).not.toMatch(/(^|\s)[&*]a\d+(\s|$)/m);
+    }
+  });
+
   it.each(allStacks)('%s: names are DNS-1123 labels and objects carry the recommended labels', (_name, stack) => {
     for (const object of render(stack).objects) {
       expect(object.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);

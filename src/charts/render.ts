@@ -38,5 +38,5 @@ export function render(stack: TelemetryStack): Rendered {
 
 /** Multi-document YAML, byte-identical for the same objects. */
 export function toYaml(objects: readonly object[]): string {
-  return objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
+  return objects.map((object) => stringify(object, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }

@@ -21,7 +21,8 @@ const CONFIG_KEY = 'config.yaml';
 
 /** The collector configuration exactly as it is written into the ConfigMap. */
 export function collectorConfigYaml(config: CollectorConfig): string {
-  return stringify(config, { lineWidth: 0, sortMapEntries: false });
+  // No anchors: shared objects are written out in full, as a person would read and diff them.
+  return stringify(config, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function secretEnv(name: string, secret: string, key: string): k8s.EnvVar {
