@@ -2,7 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import type { TelemetryStack } from '../src/api/resource.ts';
 import { validateStack } from '../src/api/validate.ts';
-import { ClickHouseServer, clickhouseConfigHash, CLICKHOUSE_UID } from '../src/charts/clickhouse/clickhouse.ts';
+import { ClickHouseServer, CLICKHOUSE_UID } from '../src/charts/clickhouse/clickhouse.ts';
 import {
   CLICKHOUSE_ENV,
   CONFIG_MAP_KEYS,
@@ -479,7 +479,7 @@ describe('config hash', () => {
     const hash = statefulSet(objects).spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION];
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     expect(hash).toBe(contentHash(data[CONFIG_MAP_KEYS.server], data[CONFIG_MAP_KEYS.users]));
-    expect(hash).toBe(clickhouseConfigHash(defaults));
+    expect(hash).toBe(contentHash(serverConfigXml(defaults), usersConfigXml(defaults)));
     expect(Object.keys(statefulSet(objects).spec.template.metadata.annotations)).toEqual([CONFIG_HASH_ANNOTATION]);
   });
 

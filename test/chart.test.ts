@@ -67,7 +67,8 @@ describe('chart', () => {
   });
 
   it.each(allStacks)('%s: no secret material in any ConfigMap or in the rendered output', (_name, stack) => {
-    const rendered = toYaml(render(stack).objects);
+    const { objects } = render(stack);
+    const rendered = toYaml(objects);
     // Generate a full set of credentials for this stack: none of them may appear in what render() produced.
     for (const secret of generateSecrets(stack)) {
       for (const [key, value] of Object.entries(secret.stringData)) {
@@ -75,8 +76,8 @@ describe('chart', () => {
         expect(rendered.includes(value), `${secret.metadata.name}.${key}`).toBe(false);
       }
     }
-    expect(render(stack).objects.filter((o) => o.kind === 'Secret')).toEqual([]);
-    for (const configMap of render(stack).objects.filter((o) => o.kind === 'ConfigMap')) {
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    for (const configMap of objects.filter((o) => o.kind === 'ConfigMap')) {
       const text = Object.values((configMap as any).data as Record<string, string>).join('\n');
       // Credentials are referenced, never written: environment references only.
       expect(text).not.toMatch(/password\s*[:=]\s*(?!\$\{env:)["']?\w/i);

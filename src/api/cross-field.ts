@@ -4,8 +4,8 @@ import type { z } from 'zod';
  * A rule that spans several fields. It is written twice on purpose, in one place: as a
  * CEL expression that the API server checks at `kubectl apply` time (emitted into the
  * CRD as x-kubernetes-validations), and as a TypeScript predicate that `synth` and the
- * operator check. A test runs both over the same specs once a real API server is
- * available (see test/), so the two cannot quietly disagree.
+ * operator check. Until the real-API-server tests (operator issue) run the invalid-spec
+ * table through both, keeping each pair side by side here is what keeps them in step.
  */
 export interface CrossFieldRule<T> {
   /** CEL expression over `self`; true means valid. */

@@ -1,8 +1,6 @@
 /** TelemetryStack status: metav1 conditions plus what the operator applied. No phase enum. */
 import { z } from 'zod';
 
-export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded'] as const;
-
 export const Condition = z
   .object({
     type: z

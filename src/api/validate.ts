@@ -52,12 +52,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** Issues on unknown keys are reported at the parent; put the key into the path so the user sees where. */
-function problemsOf(error: z.ZodError, prefix: readonly PropertyKey[]): FieldProblem[] {
-  return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path];
-    return { path: formatPath(path), message: describeIssue(issue) };
-  });
+function problemsOf(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) }));
 }
 
 /**
@@ -76,7 +72,7 @@ export function validateStack(document: unknown, options: { name?: string; names
   const parsed = TelemetryStackResource.safeParse(resource);
   if (parsed.success) return { ok: true, stack: parsed.data };
   // A bare spec's paths still start at "spec." so they match the resource form users see in docs.
-  return { ok: false, problems: problemsOf(parsed.error, []) };
+  return { ok: false, problems: problemsOf(parsed.error) };
 }
 
 export function isResource(document: unknown): document is Record<string, unknown> {

@@ -11,6 +11,17 @@ import { stackNames } from './naming.ts';
 
 export type RandomSource = (bytes: number) => Buffer;
 
+/** Data keys of the generated Secrets; the pods that read them use the same names. */
+export const SECRET_KEYS = {
+  username: 'username',
+  password: 'password',
+  /** SHA-256 (hex) of `password`: all the in-cluster ClickHouse ever sees of it. */
+  passwordSha256: 'password_sha256_hex',
+  hashKey: 'hash-key',
+  htpasswd: 'htpasswd',
+  otlpAuthorization: 'otlp-authorization',
+} as const;
+
 export interface SecretObject {
   apiVersion: 'v1';
   kind: 'Secret';
@@ -54,13 +65,13 @@ export function generateSecrets(stack: TelemetryStack, random: RandomSource = ra
   });
   const account = (user: string) => {
     const password = newPassword(random);
-    return { username: user, password, password_sha256_hex: sha256Hex(password) };
+    return { [SECRET_KEYS.username]: user, [SECRET_KEYS.password]: password, [SECRET_KEYS.passwordSha256]: sha256Hex(password) };
   };
 
   const out: SecretObject[] = [];
   if (stack.spec.clickhouse.mode === 'inCluster') out.push(secret(names.clickhouseAdminSecret, account(ADMIN_USER)));
   out.push(secret(names.clickhouseIngestSecret, account(INGEST_USER)));
-  out.push(secret(names.sanitizerKeySecret, { 'hash-key': random(32).toString('hex') }));
+  out.push(secret(names.sanitizerKeySecret, { [SECRET_KEYS.hashKey]: random(32).toString('hex') }));
 
   const htpasswd: string[] = [];
   for (const user of stack.spec.access.users) {
@@ -69,10 +80,10 @@ export function generateSecrets(stack: TelemetryStack, random: RandomSource = ra
     out.push(
       secret(names.userSecret(user.name), {
         ...credentials,
-        'otlp-authorization': basicAuthorization(user.name, credentials.password),
+        [SECRET_KEYS.otlpAuthorization]: basicAuthorization(user.name, credentials.password),
       }),
     );
   }
-  out.push(secret(names.ingestAuthSecret, { htpasswd: htpasswd.length > 0 ? `${htpasswd.join('\n')}\n` : '' }));
+  out.push(secret(names.ingestAuthSecret, { [SECRET_KEYS.htpasswd]: htpasswd.length > 0 ? `${htpasswd.join('\n')}\n` : '' }));
   return out;
 }

@@ -23,9 +23,8 @@ synth options:
 export function run(argv: string[]): { code: number; stdout: string; stderr: string } {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-      return { code: command === undefined ? 2 : 0, stdout: command === undefined ? '' : USAGE, stderr: command === undefined ? USAGE : '' };
-    }
+    if (command === undefined) return { code: 2, stdout: '', stderr: USAGE };
+    if (command === '-h' || command === '--help' || command === 'help') return { code: 0, stdout: USAGE, stderr: '' };
     if (command !== 'synth') throw new UserError(`unknown command "${command}"\n\n${USAGE}`, 2);
     let parsed;
     try {

@@ -3,7 +3,7 @@
  * collection level into collector processors. Pure: the same spec always yields the
  * same configuration, so the config hash only changes when the rules do.
  */
-import type { RULE_TARGETS, TelemetryStackSpec } from '../api/spec.ts';
+import { RULE_TARGETS, type TelemetryStackSpec } from '../api/spec.ts';
 import { LEVEL_POLICIES } from './levels.ts';
 import { escapeForConfmap, ottlPattern, ottlString } from './ottl.ts';
 import { PRESETS } from './presets.ts';
@@ -20,8 +20,6 @@ export interface EffectiveRule {
   readonly targets: readonly Target[];
 }
 
-const ALL_TARGETS: readonly Target[] = ['body', 'attributes', 'resourceAttributes', 'metricAttributes'];
-
 /** Presets that are on (in preset order), then the custom rules in the order the spec lists them. */
 export function effectiveRules(spec: TelemetryStackSpec): EffectiveRule[] {
   const disabled = new Set<string>(spec.sanitizer.disabledPresets);
@@ -30,7 +28,7 @@ export function effectiveRules(spec: TelemetryStackSpec): EffectiveRule[] {
       name: preset.name,
       pattern: preset.pattern,
       action: preset.action,
-      targets: ALL_TARGETS,
+      targets: RULE_TARGETS,
     })),
     ...spec.sanitizer.rules.map((rule) => ({
       name: rule.name,

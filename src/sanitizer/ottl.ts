@@ -9,7 +9,7 @@ export function ottlString(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** Escapes "$" for the collector's confmap resolver, except in ${env:...} references we emit on purpose. */
+/** Escapes every "$" for the collector's confmap resolver; callers add ${env:...} references after escaping. */
 export function escapeForConfmap(text: string): string {
   return text.replace(/\$/g, '$$$$');
 }

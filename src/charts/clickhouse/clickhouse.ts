@@ -11,21 +11,15 @@ import { contentHash } from '../hash.ts';
 import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
 import { PORTS, stackNames } from '../naming.ts';
 import { containerResources } from '../resources.ts';
+import { SECRET_KEYS } from '../secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
 import { CLICKHOUSE_ENV, CLICKHOUSE_PATHS, CONFIG_MAP_KEYS, serverConfigXml, usersConfigXml } from './config.ts';
 
 /** uid and gid of the `clickhouse` user in the official image. */
 export const CLICKHOUSE_UID = 101;
-/** The Secret key holding the SHA-256 of a generated password (see charts/secrets.ts); the plaintext never reaches this pod. */
-export const PASSWORD_HASH_KEY = 'password_sha256_hex';
-
-/** Hash of everything the server reads from its ConfigMap: a change rolls the pod, nothing else does. */
-export function clickhouseConfigHash(stack: TelemetryStack): string {
-  return contentHash(serverConfigXml(stack), usersConfigXml(stack));
-}
-
+/** Only the SHA-256 of a generated password reaches this pod, never the plaintext. */
 function hashFromSecret(name: string, secret: string): k8s.EnvVar {
-  return { name, valueFrom: { secretKeyRef: { name: secret, key: PASSWORD_HASH_KEY, optional: false } } };
+  return { name, valueFrom: { secretKeyRef: { name: secret, key: SECRET_KEYS.passwordSha256, optional: false } } };
 }
 
 export class ClickHouseServer extends Construct {

@@ -12,6 +12,7 @@ import { contentHash } from '../hash.ts';
 import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
 import { PORTS, stackNames } from '../naming.ts';
 import { containerResources } from '../resources.ts';
+import { SECRET_KEYS } from '../secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
 import { COLLECTOR_ENV, COLLECTOR_PATHS, type CollectorConfig, collectorConfig } from './config.ts';
 
@@ -76,9 +77,9 @@ export class Collector extends Construct {
     });
 
     const env: k8s.EnvVar[] = [
-      secretEnv(COLLECTOR_ENV.clickhouseUsername, names.clickhouseIngestSecret, 'username'),
-      secretEnv(COLLECTOR_ENV.clickhousePassword, names.clickhouseIngestSecret, 'password'),
-      secretEnv(HASH_KEY_ENV, names.sanitizerKeySecret, 'hash-key'),
+      secretEnv(COLLECTOR_ENV.clickhouseUsername, names.clickhouseIngestSecret, SECRET_KEYS.username),
+      secretEnv(COLLECTOR_ENV.clickhousePassword, names.clickhouseIngestSecret, SECRET_KEYS.password),
+      secretEnv(HASH_KEY_ENV, names.sanitizerKeySecret, SECRET_KEYS.hashKey),
     ];
     if (spec.upstream?.headersSecret) {
       env.push(secretEnv(COLLECTOR_ENV.upstreamAuthorization, spec.upstream.headersSecret.name, spec.upstream.headersSecret.key));
@@ -89,7 +90,7 @@ export class Collector extends Construct {
     ];
     const mounts: k8s.VolumeMount[] = [{ name: 'config', mountPath: COLLECTOR_PATHS.configDir, readOnly: true }];
     if (!spec.access.allowAnonymousIngestion) {
-      volumes.push({ name: 'auth', secret: { secretName: names.ingestAuthSecret, items: [{ key: 'htpasswd', path: 'htpasswd' }] } });
+      volumes.push({ name: 'auth', secret: { secretName: names.ingestAuthSecret, items: [{ key: SECRET_KEYS.htpasswd, path: 'htpasswd' }] } });
       mounts.push({ name: 'auth', mountPath: COLLECTOR_PATHS.htpasswdDir, readOnly: true });
     }
     const persistent = collector.persistentQueue.enabled;
