@@ -17,8 +17,8 @@ function writeStack(text: string): string {
 }
 
 describe('telemetry-stack synth', () => {
-  it('prints the manifests of an example', () => {
-    const result = run(['synth', '-f', join(ROOT, 'examples/local.yaml')]);
+  it('prints the manifests of an example', async () => {
+    const result = await run(['synth', '-f', join(ROOT, 'examples/local.yaml')]);
     expect(result.code).toBe(0);
     const objects = docs(result.stdout);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(
@@ -27,9 +27,9 @@ describe('telemetry-stack synth', () => {
     expect(objects.every((o) => o.metadata.namespace === 'telemetry')).toBe(true);
   });
 
-  it('accepts a bare spec, --name, --namespace and --set', () => {
+  it('accepts a bare spec, --name, --namespace and --set', async () => {
     const file = writeStack('level: full\nretention:\n  eventsDays: 10\n');
-    const result = run(['synth', '-f', file, '--name', 'demo', '-n', 'obs', '--set', 'retention.eventsDays=20', '--set', 'collector.replicas=3', '--set', 'access.users[0].name=zoe']);
+    const result = await run(['synth', '-f', file, '--name', 'demo', '-n', 'obs', '--set', 'retention.eventsDays=20', '--set', 'collector.replicas=3', '--set', 'access.users[0].name=zoe']);
     expect(result.stderr).toBe('');
     const objects = docs(result.stdout);
     const collector = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'demo-collector')!;
@@ -37,9 +37,9 @@ describe('telemetry-stack synth', () => {
     expect(collector.metadata.namespace).toBe('obs');
   });
 
-  it('bad input exits non-zero naming the file, the field path and the problem, without a stack trace', () => {
+  it('bad input exits non-zero naming the file, the field path and the problem, without a stack trace', async () => {
     const file = writeStack('retention:\n  eventsDays: -3\naccess:\n  users:\n    - name: "x\'y"\n');
-    const result = run(['synth', '-f', file]);
+    const result = await run(['synth', '-f', file]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(file);
@@ -48,37 +48,37 @@ describe('telemetry-stack synth', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('malformed YAML names the file and line', () => {
+  it('malformed YAML names the file and line', async () => {
     const file = writeStack('level: full\nretention: [unclosed\n');
-    const result = run(['synth', '-f', file]);
+    const result = await run(['synth', '-f', file]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`${file}:\\d+:\\d+: not valid YAML`));
   });
 
-  it('a missing file and an unknown option are explained', () => {
-    expect(run(['synth', '-f', '/nonexistent/stack.yaml']).stderr).toContain('/nonexistent/stack.yaml: no such file');
-    const unknown = run(['synth', '--bogus']);
+  it('a missing file and an unknown option are explained', async () => {
+    expect((await run(['synth', '-f', '/nonexistent/stack.yaml'])).stderr).toContain('/nonexistent/stack.yaml: no such file');
+    const unknown = await run(['synth', '--bogus']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Usage:');
   });
 
-  it('--set with a bad path or type is a user error', () => {
-    expect(run(['synth', '--set', 'retention']).stderr).toContain('expected path=value');
-    expect(run(['synth', '--set', 'level=full', '--set', 'level.x=1']).stderr).toContain('level is a string');
+  it('--set with a bad path or type is a user error', async () => {
+    expect((await run(['synth', '--set', 'retention'])).stderr).toContain('expected path=value');
+    expect((await run(['synth', '--set', 'level=full', '--set', 'level.x=1'])).stderr).toContain('level is a string');
   });
 
-  it('-o writes one file per object', () => {
+  it('-o writes one file per object', async () => {
     const dir = tmp();
-    expect(run(['synth', '-f', join(ROOT, 'examples/team.yaml'), '-o', dir]).code).toBe(0);
+    expect((await run(['synth', '-f', join(ROOT, 'examples/team.yaml'), '-o', dir])).code).toBe(0);
     const files = readdirSync(dir);
     expect(files).toContain('statefulset-platform-team-collector.yaml');
     expect(docs(readFileSync(join(dir, 'configmap-platform-team-collector-config.yaml'), 'utf8'))[0]!.kind).toBe('ConfigMap');
   });
 
-  it('prints Secrets only when asked, and fresh ones each time', () => {
-    expect(docs(run(['synth']).stdout).some((o) => o.kind === 'Secret')).toBe(false);
-    const first = docs(run(['synth', '--with-secrets']).stdout).filter((o) => o.kind === 'Secret');
-    const second = docs(run(['synth', '--with-secrets']).stdout).filter((o) => o.kind === 'Secret');
+  it('prints Secrets only when asked, and fresh ones each time', async () => {
+    expect(docs((await run(['synth'])).stdout).some((o) => o.kind === 'Secret')).toBe(false);
+    const first = docs((await run(['synth', '--with-secrets'])).stdout).filter((o) => o.kind === 'Secret');
+    const second = docs((await run(['synth', '--with-secrets'])).stdout).filter((o) => o.kind === 'Secret');
     expect(first.map((s) => s.metadata.name)).toContain('telemetry-user-owner');
     const password = (list: typeof first) => list.find((s) => s.metadata.name === 'telemetry-user-owner')!.stringData.password;
     expect(password(first)).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -1,70 +1,72 @@
 #!/usr/bin/env node
-/** telemetry-stack: the command line. Each command lives in its own module. */
+/** telemetry-stack: the command line. Each command lives in its own module; this file only dispatches. */
 import { realpathSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import type { Command, CommandIo } from './command.ts';
 import { UserError } from './errors.ts';
-import { synth } from './synth.ts';
+import { synthCommand } from './synth-command.ts';
 
-const USAGE = `Usage: telemetry-stack <command> [options]
+/** Add a command here: one import, one entry. */
+export const COMMANDS: readonly Command[] = [synthCommand];
 
-Commands:
-  synth   Print the Kubernetes manifests of a stack (like helm template)
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  const lines = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+  return `Usage: telemetry-stack <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "telemetry-stack <command> --help" for a command's options.\n`;
+}
 
-synth options:
-  -f, --file FILE        TelemetryStack resource or bare spec (YAML); "-" reads stdin; omitted: all defaults
-      --set PATH=VALUE   Override a spec field, e.g. --set retention.eventsDays=30 (repeatable)
-      --name NAME        Stack name when FILE is a bare spec (default "telemetry")
-  -n, --namespace NS     Namespace to render into
-  -o, --output DIR       Write one file per object into DIR instead of printing
-      --with-secrets     Also print freshly generated credential Secrets (the operator normally creates them)
-`;
-
-export function run(argv: string[]): { code: number; stdout: string; stderr: string } {
-  const [command, ...rest] = argv;
+/** Runs one command line against the given streams and returns the exit code. */
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
   try {
-    if (command === undefined) return { code: 2, stdout: '', stderr: USAGE };
-    if (command === '-h' || command === '--help' || command === 'help') return { code: 0, stdout: USAGE, stderr: '' };
-    if (command !== 'synth') throw new UserError(`unknown command "${command}"\n\n${USAGE}`, 2);
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: rest,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          file: { type: 'string', short: 'f' },
-          set: { type: 'string', multiple: true, default: [] },
-          name: { type: 'string' },
-          namespace: { type: 'string', short: 'n' },
-          output: { type: 'string', short: 'o' },
-          'with-secrets': { type: 'boolean', default: false },
-        },
-      });
-    } catch (error) {
-      throw new UserError(`${(error as Error).message}\n\n${USAGE}`, 2);
+    if (name === undefined) {
+      io.stderr.write(usage());
+      return 2;
     }
-    const { values } = parsed;
-    const stdout = synth({
-      file: values.file,
-      set: values.set ?? [],
-      name: values.name,
-      namespace: values.namespace,
-      outDir: values.output,
-      withSecrets: values['with-secrets'] ?? false,
-    });
-    return { code: 0, stdout, stderr: '' };
+    if (name === '-h' || name === '--help' || name === 'help') {
+      io.stdout.write(usage());
+      return 0;
+    }
+    const command = COMMANDS.find((candidate) => candidate.name === name);
+    if (!command) throw new UserError(`unknown command "${name}"\n\n${usage()}`, 2);
+    if (rest.includes('-h') || rest.includes('--help')) {
+      io.stdout.write(command.usage);
+      return 0;
+    }
+    return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UserError) return { code: error.exitCode, stdout: '', stderr: `telemetry-stack: ${error.message}\n` };
+    if (error instanceof UserError) {
+      io.stderr.write(`telemetry-stack: ${error.message}\n`);
+      return error.exitCode;
+    }
     throw error;
   }
+}
+
+/** For tests: runs a command line with in-memory stdin and collects what it printed. */
+export async function run(argv: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+    stdout: { write: (chunk: string) => (stdout += chunk) },
+    stderr: { write: (chunk: string) => (stderr += chunk) },
+    env: options.env ?? process.env,
+  });
+  return { code, stdout, stderr };
 }
 
 // Run only as a program (also through the npm bin symlink), not when a test imports run().
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (invokedDirectly) {
-  const result = run(process.argv.slice(2));
-  if (result.stdout) process.stdout.write(result.stdout);
-  if (result.stderr) process.stderr.write(result.stderr);
-  process.exitCode = result.code;
+  main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`telemetry-stack: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 70;
+    },
+  );
 }
