@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The test command (README): installs what the tests need, then runs them.
-# `npm ci` installs Node 24 (the `node` devDependency) into node_modules; npm scripts put
+# `npm install` installs Node 24 (the `node` devDependency) into node_modules; npm scripts put
 # node_modules/.bin first on PATH, so `npm test` runs on Node 24 whatever the system Node is.
 set -euo pipefail
 cd "$(dirname "$0")"
 major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$major" -lt 22 ]; then
-  echo "System Node is $(node --version 2>/dev/null || echo missing); npm ci installs Node 24 for the project's scripts (EBADENGINE warnings from this install are expected)."
+  echo "System Node is $(node --version 2>/dev/null || echo missing); npm install installs Node 24 for the project's scripts (EBADENGINE warnings from this install are expected)."
 fi
-npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: chdb lists per-platform engine packages as optional dependencies,
+# and only linux-x64 is published to the registry these machines reach, so npm never records the
+# others in the lock file and `npm ci` refuses the lock as out of sync. With the lock file present,
+# `npm install` installs exactly the locked versions (checked below) and skips the absent ones.
+npm install --no-audit --no-fund
+git diff --quiet -- package-lock.json 2>/dev/null || { echo "npm install changed package-lock.json: commit the lock file that matches package.json" >&2; exit 1; }
 npm test
