@@ -118,10 +118,11 @@ describe('sanitizer presets', () => {
     });
 
     it.each(BENIGN.map((text) => [text] as const))('%j', (text) => {
-      for (const record of [
+      const cases: PreviewRecord[] = [
         { body: text, attributes: { value: text } },
         { body: 'claude_code.tool_result', attributes: { tool_parameters: asToolParameters(`cd /work\n${text}`) } },
-      ]) {
+      ];
+      for (const record of cases) {
         const out = ALL.apply(record);
         expect(out.record).toEqual(record);
         expect(out.firings).toEqual([]);

@@ -346,10 +346,6 @@ export const SanitizerRule = z
       .string()
       .min(1)
       .max(4096)
-      .superRefine((pattern, ctx) => {
-        const problem = re2Problem(pattern);
-        if (problem) ctx.addIssue({ code: 'custom', message: `pattern ${problem}` });
-      })
       .describe('RE2 regular expression (the collector\'s syntax: no look-around, no back-references).'),
     action: z
       .enum(RULE_ACTIONS)
@@ -364,6 +360,11 @@ export const SanitizerRule = z
       .describe('Where the rule applies: log body, log attributes (including JSON-encoded values such as tool_parameters), resource attributes, metric data-point attributes.'),
   })
   .strict()
+  // On the rule rather than the pattern, so the message can name the rule.
+  .superRefine((rule, ctx) => {
+    const problem = re2Problem(rule.pattern);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['pattern'], message: `rule "${rule.name}": pattern ${problem}` });
+  })
   .describe('A custom sanitizer rule.');
 
 export const Sanitizer = z
