@@ -110,7 +110,7 @@ describe('the rendered collector configuration does what the preview shows', () 
   const corpus: PreviewRecord[] = [
     ...Object.values(SAMPLES)
       .flat()
-      .flatMap((sample) => [
+      .flatMap((sample): PreviewRecord[] => [
         { body: sample.text, attributes: { error: sample.text, prompt: `fix ${sample.text}` } },
         { body: 'claude_code.tool_result', attributes: { tool_parameters: asToolParameters(`cd /w\n${sample.text}`), tool_name: 'Bash' } },
       ]),
