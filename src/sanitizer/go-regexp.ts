@@ -23,7 +23,7 @@ export class GoRegexp {
 
   /** regexp.MatchString: is there a match anywhere. */
   matchString(text: string): boolean {
-    return this.re.re2Input.match(text);
+    return this.re.test(text);
   }
 
   /** regexp.FindAllStringSubmatchIndex(text, -1): for each successive match, [start, end, group1 start, group1 end, ...], -1 where a group did not take part. */

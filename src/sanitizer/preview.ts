@@ -15,6 +15,7 @@
  * resource and data-point steps do not apply here.
  */
 import { createHash } from 'node:crypto';
+import { RE2Set } from 're2js';
 import type { TelemetryStackSpec } from '../api/spec.ts';
 import { IDENTITY_ATTRIBUTE } from './fields.ts';
 import { GoRegexp } from './go-regexp.ts';
@@ -58,23 +59,51 @@ interface CompiledStep {
   readonly deleteKeys: ReadonlySet<string>;
 }
 
+/**
+ * The steps for one field, in order, with a prefilter: one RE2Set pass says which steps can
+ * match a value at all (most values match none), so only those run. After a step changes the
+ * value the set is asked again for the steps after it, so the result is the sequential one.
+ */
+class StepList {
+  readonly steps: readonly CompiledStep[];
+  private readonly set: RE2Set;
+
+  constructor(steps: readonly SanitizerStep[]) {
+    this.steps = steps.map((step) => ({
+      step,
+      regexp: new GoRegexp(step.pattern),
+      ...(step.action === 'drop' ? { wholeValue: new GoRegexp(step.wholeValue) } : {}),
+      deleteKeys: new Set(step.action === 'drop' ? step.deleteKeys : []),
+    }));
+    this.set = new RE2Set();
+    for (const step of steps) this.set.add(step.pattern);
+    this.set.compile();
+  }
+
+  /** Indices (ascending) of the steps after `after` whose pattern matches somewhere in `value`. */
+  matching(value: string, after = -1): number[] {
+    if (this.steps.length === 0) return [];
+    return this.set
+      .match(value)
+      .filter((index) => index > after)
+      .sort((a, b) => a - b);
+  }
+}
+
 export class SanitizerPreview {
   private readonly spec: TelemetryStackSpec;
   private readonly options: PreviewOptions;
-  private readonly steps: readonly CompiledStep[];
+  private readonly body: StepList;
+  private readonly attributes: StepList;
 
   constructor(spec: TelemetryStackSpec, options: PreviewOptions) {
     this.spec = spec;
     this.options = options;
-    this.steps = sanitizerSteps(spec)
+    const steps = sanitizerSteps(spec)
       .logs.filter((group) => group.context === 'log')
-      .flatMap((group) => group.steps)
-      .map((step) => ({
-        step,
-        regexp: new GoRegexp(step.pattern),
-        ...(step.action === 'drop' ? { wholeValue: new GoRegexp(step.wholeValue) } : {}),
-        deleteKeys: new Set(step.action === 'drop' ? step.deleteKeys : []),
-      }));
+      .flatMap((group) => group.steps);
+    this.body = new StepList(steps.filter((step) => step.field === 'body'));
+    this.attributes = new StepList(steps.filter((step) => step.field === 'attributes'));
   }
 
   apply(input: PreviewRecord): PreviewResult {
@@ -92,29 +121,14 @@ export class SanitizerPreview {
         firings.push({ field: `attributes.${key}`, rule: levelRule, effect: 'deleted' });
       }
     }
-    for (const compiled of this.steps) {
-      if (compiled.step.field === 'body') {
-        if (record.body !== undefined) {
-          const result = this.rewrite(compiled, record.body);
-          if (result !== undefined) {
-            record.body = result.value;
-            firings.push({ field: 'body', rule: compiled.step.rule, ...result.firing });
-          }
-        }
-      } else if (record.attributes) {
-        for (const [key, value] of Object.entries(record.attributes)) {
-          const field = `attributes.${key}`;
-          if (compiled.deleteKeys.has(key) && compiled.regexp.matchString(value)) {
-            delete record.attributes[key];
-            firings.push({ field, rule: compiled.step.rule, effect: 'deleted' });
-            continue;
-          }
-          const result = this.rewrite(compiled, value);
-          if (result !== undefined) {
-            record.attributes[key] = result.value;
-            firings.push({ field, rule: compiled.step.rule, ...result.firing });
-          }
-        }
+    // Each value is independent of the others, so running every step over one value and then
+    // the next is the same as OTTL's running each statement over every value in turn.
+    if (record.body !== undefined) record.body = this.run(this.body, record.body, 'body', undefined, firings);
+    if (record.attributes) {
+      for (const [key, value] of Object.entries(record.attributes)) {
+        const result = this.run(this.attributes, value, `attributes.${key}`, key, firings);
+        if (result === undefined) delete record.attributes[key];
+        else record.attributes[key] = result;
       }
     }
     if (this.options.user !== undefined) {
@@ -122,6 +136,26 @@ export class SanitizerPreview {
       firings.push({ field: `attributes.${IDENTITY_ATTRIBUTE}`, rule: 'identity', effect: 'stamped' });
     }
     return { record, firings };
+  }
+
+  /** The steps on one value in order; undefined when a drop deleted the attribute. */
+  private run(list: StepList, input: string, field: string, key: string | undefined, firings: Firing[]): string | undefined {
+    let value = input;
+    let pending = list.matching(value);
+    while (pending.length > 0) {
+      const index = pending.shift()!;
+      const compiled = list.steps[index]!;
+      if (key !== undefined && compiled.deleteKeys.has(key) && compiled.regexp.matchString(value)) {
+        firings.push({ field, rule: compiled.step.rule, effect: 'deleted' });
+        return undefined;
+      }
+      const result = this.rewrite(compiled, value);
+      if (result === undefined || result.value === value) continue;
+      firings.push({ field, rule: compiled.step.rule, ...result.firing });
+      value = result.value;
+      pending = list.matching(value, index);
+    }
+    return value;
   }
 
   /** One step on one string; undefined when nothing matched (the OTTL functions check MatchString first too). */
