@@ -103,6 +103,8 @@ describe('the rendered collector configuration does what the preview shows', () 
           { name: 'price', pattern: '\\$[0-9]+(?:\\.[0-9]{2})? "usd"', action: 'redact' },
           { name: 'host', pattern: '(?i)[a-z]+\\.corp\\b', action: 'hash' },
           { name: 'codename', pattern: 'falcon|osprey', action: 'drop' },
+          // Raw control characters in a pattern (YAML allows them) must survive OTTL's unquoting.
+          { name: 'two-lines', pattern: 'BEGIN\n\tsecret\x01', action: 'redact' },
         ],
       },
     },
@@ -116,6 +118,7 @@ describe('the rendered collector configuration does what the preview shows', () 
       ]),
     ...BENIGN.map((text) => ({ body: text, attributes: { value: text } })),
     { body: 'TICKET-12 costs $5.00 "usd" on db.corp', attributes: { note: 'falcon', 'team.codename': 'osprey', 'enduser.id': 'mallory' } },
+    { body: 'x BEGIN\n\tsecret\x01 y', attributes: { error: 'BEGIN\n\tsecret\x01' } },
   ];
 
   it.each(Object.entries(specs))('%s', (_, spec) => {

@@ -55,10 +55,18 @@ function tokenize(statement: string): Token[] {
       while (statement[i] !== '"') {
         if (i >= statement.length) throw new Error(`unterminated string in ${statement}`);
         if (statement[i] === '\\') {
-          const next = statement[i + 1];
-          if (next !== '\\' && next !== '"') throw new Error(`unexpected escape \\${next} in ${statement}`);
-          value += next;
-          i += 2;
+          // Go strconv.Unquote escapes, as far as ottlString writes them.
+          const next = statement[i + 1]!;
+          const simple: Record<string, string> = { '\\': '\\', '"': '"', n: '\n', r: '\r', t: '\t' };
+          if (next in simple) {
+            value += simple[next];
+            i += 2;
+          } else if (next === 'x') {
+            value += String.fromCharCode(parseInt(statement.slice(i + 2, i + 4), 16));
+            i += 4;
+          } else {
+            throw new Error(`unexpected escape \\${next} in ${statement}`);
+          }
         } else {
           value += statement[i];
           i += 1;
