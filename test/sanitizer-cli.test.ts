@@ -1,4 +1,5 @@
 /** `telemetry-stack sanitize`: JSON Lines in and out, --explain, hash keys, malformed lines, streaming. */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main, run } from '../src/cli/main.ts';
 import { asToolParameters, BENIGN, ghp, shortPassword } from './support/sanitizer-corpus.ts';
+import { ROOT } from './support/stacks.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'telemetry-stack-sanitize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,6 +126,14 @@ describe('telemetry-stack sanitize', () => {
     const synth = await run(['synth', '-f', bad]);
     expect(synth.code).toBe(1);
     expect(synth.stderr).toContain('rule "look-behind"');
+  });
+
+  it('as a process: real stdio, exit code 1 on a malformed line after the valid ones', () => {
+    const input = `${jsonl([{ body: 'ok' }, { attributes: { prompt: `password: ${shortPassword}x` } }])}{oops\n`;
+    const result = spawnSync(process.execPath, ['src/cli/main.ts', 'sanitize', '-f', FULL], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, ...KEY_ENV } });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('{"body":"ok"}\n{"attributes":{"prompt":"password: [REDACTED:secret-assignments]"}}\n');
+    expect(result.stderr).toMatch(/^telemetry-stack: <stdin>:3: not valid JSON/);
   });
 
   it('streams: a line is written before the next one is read', async () => {

@@ -350,7 +350,7 @@ export const SanitizerRule = z
     action: z
       .enum(RULE_ACTIONS)
       .default('redact')
-      .describe('redact replaces the match with [REDACTED:<name>]; hash replaces it with a keyed hash (same input, same output, not reversible by dictionary); drop removes the whole value.'),
+      .describe('redact replaces the match with [REDACTED:<name>]; hash replaces it with a keyed hash (same input, same output, not reversible by dictionary); drop removes an attribute whose value matches (one Claude Code is not known to send, and a log body, is replaced by [DROPPED:<name>] instead). See docs/PRIVACY.md.'),
     targets: z
       .array(z.enum(RULE_TARGETS))
       .min(1)

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HASH_KEY_ENV } from '../sanitizer/compile.ts';
 import { SanitizerPreview, type Firing, type PreviewRecord } from '../sanitizer/preview.ts';
-import type { Command } from './command.ts';
+import type { Command, CommandIo } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { loadStack } from './synth.ts';
@@ -20,14 +20,16 @@ Show what the stack would store: reads JSON Lines on stdin, one log record per l
   {"body": "...", "attributes": {"key": "value", ...}}   (both fields optional)
 applies the stack's level and sanitizer rules exactly as its collector does, and writes
 the same shape on stdout. Records the level does not store (basic) produce no line;
-blank lines are skipped.
+blank lines are skipped. Records are log records: rules that target only
+resourceAttributes or metricAttributes do not apply to them.
 
 Options:
   -f, --file FILE          TelemetryStack resource or bare spec (YAML); omitted: all defaults
       --set PATH=VALUE     Override a spec field, e.g. --set level=enhanced (repeatable)
       --explain            Also report on stderr which rule changed which field of which line
       --user NAME          Stamp enduser.id as the collector does for an authenticated user
-      --hash-key-file FILE Hash key (the stack's <name>-sanitizer-key Secret, key hash-key);
+      --hash-key-file FILE Hash key, to get the collector's exact hashes: the stack's Secret
+                             kubectl get secret <stack>-sanitizer-key -o jsonpath='{.data.hash-key}' | base64 -d > key
                            otherwise $${HASH_KEY_ENV}; otherwise a random key for this run only
                            (hashes then differ from the collector's; a note says so on stderr)
 
@@ -92,6 +94,14 @@ function explainLine(lineNumber: number, firing: Firing): string {
   return `line ${lineNumber}: ${firing.field}: ${firing.rule}: ${firing.effect}${count}\n`;
 }
 
+/** Writes and, when the stream asks for it (a slow pipe), waits for it to drain before reading on. */
+async function write(stream: CommandIo['stdout'], text: string): Promise<void> {
+  const drained = stream.write(text);
+  if (drained === false && 'once' in stream && typeof stream.once === 'function') {
+    await new Promise<void>((resolve) => (stream as NodeJS.WritableStream).once('drain', () => resolve()));
+  }
+}
+
 export const sanitizeCommand: Command = {
   name: 'sanitize',
   summary: 'Show what the stack would store for JSON Lines records (sanitizer and level preview)',
@@ -118,7 +128,7 @@ export const sanitizeCommand: Command = {
       if (line.trim() === '') continue;
       const result = preview.apply(parseRecord(line, lineNumber));
       if (values.explain) for (const firing of result.firings) io.stderr.write(explainLine(lineNumber, firing));
-      if (result.record) io.stdout.write(`${JSON.stringify(result.record)}\n`);
+      if (result.record) await write(io.stdout, `${JSON.stringify(result.record)}\n`);
     }
     return 0;
   },

@@ -116,7 +116,7 @@ export class SanitizerPreview {
     const levelRule = `level:${policy.level}`;
     if (!policy.events) return { record: undefined, firings: [...firings, { field: '*', rule: levelRule, effect: 'record dropped' }] };
     for (const key of policy.removedEventAttributes) {
-      if (record.attributes && key in record.attributes) {
+      if (record.attributes && Object.hasOwn(record.attributes, key)) {
         delete record.attributes[key];
         firings.push({ field: `attributes.${key}`, rule: levelRule, effect: 'deleted' });
       }
