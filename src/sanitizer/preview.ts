@@ -66,7 +66,8 @@ interface CompiledStep {
  */
 class StepList {
   readonly steps: readonly CompiledStep[];
-  private readonly set: RE2Set;
+  /** undefined when the rules are too large for one set: then every step checks for itself. */
+  private readonly set: RE2Set | undefined;
 
   constructor(steps: readonly SanitizerStep[]) {
     this.steps = steps.map((step) => ({
@@ -75,14 +76,24 @@ class StepList {
       ...(step.action === 'drop' ? { wholeValue: new GoRegexp(step.wholeValue) } : {}),
       deleteKeys: new Set(step.action === 'drop' ? step.deleteKeys : []),
     }));
-    this.set = new RE2Set();
-    for (const step of steps) this.set.add(step.pattern);
-    this.set.compile();
+    this.set = StepList.compileSet(steps);
+  }
+
+  private static compileSet(steps: readonly SanitizerStep[]): RE2Set | undefined {
+    try {
+      const set = new RE2Set();
+      for (const step of steps) set.add(step.pattern);
+      set.compile();
+      return set;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Indices (ascending) of the steps after `after` whose pattern matches somewhere in `value`. */
   matching(value: string, after = -1): number[] {
     if (this.steps.length === 0) return [];
+    if (!this.set) return this.steps.map((_, index) => index).filter((index) => index > after);
     return this.set
       .match(value)
       .filter((index) => index > after)
