@@ -125,7 +125,7 @@ export class SanitizerPreview {
     };
     const policy = LEVEL_POLICIES[this.spec.level];
     const levelRule = `level:${policy.level}`;
-    if (!policy.events) return { record: undefined, firings: [...firings, { field: '*', rule: levelRule, effect: 'record dropped' }] };
+    if (!policy.events) return { record: undefined, firings: [{ field: '*', rule: levelRule, effect: 'record dropped' }] };
     for (const key of policy.removedEventAttributes) {
       if (record.attributes && Object.hasOwn(record.attributes, key)) {
         delete record.attributes[key];
@@ -175,8 +175,12 @@ export class SanitizerPreview {
     switch (step.action) {
       case 'redact': {
         if (!regexp.matchString(value)) return undefined;
-        const matches = regexp.findAllSubmatchIndex(value).length;
-        return { value: regexp.replaceAllString(value, step.template), firing: { effect: 'redacted', matches } };
+        let matches = 0;
+        const redacted = regexp.replaceAllFunc(value, (match) => {
+          matches += 1;
+          return regexp.expandString(step.template, value, match);
+        });
+        return { value: redacted, firing: { effect: 'redacted', matches } };
       }
       case 'hash': {
         if (!regexp.matchString(value)) return undefined;
