@@ -327,7 +327,11 @@ function re2Problem(pattern: string): string | undefined {
     return undefined;
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    return `is not a valid RE2 pattern (RE2 has no look-around or back-references): ${detail}`;
+    // The usual cause is PCRE habit: look-around, back-references, possessive quantifiers.
+    const hint = /Perl syntax|named capture|escape sequence|nested repetition/.test(detail)
+      ? ' (RE2 has no look-around, back-references or possessive quantifiers)'
+      : '';
+    return `is not a valid RE2 pattern${hint}: ${detail}`;
   }
 }
 
