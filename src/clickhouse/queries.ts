@@ -68,6 +68,12 @@ export class QueryParamError extends Error {
   }
 }
 
+/** Checked here so a mistake gets a clear message instead of an engine parse error. */
+const PARAM_FORMATS: Record<string, { pattern: RegExp; what: string }> = {
+  Date: { pattern: /^\d{4}-\d{2}-\d{2}$/, what: 'a date (YYYY-MM-DD)' },
+  UInt32: { pattern: /^\d{1,9}$/, what: 'a whole number' },
+};
+
 /** The bound parameters: the given values over the declared defaults; unknown or missing ones are errors. */
 export function bindParams(query: LibraryQuery, given: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -80,6 +86,10 @@ export function bindParams(query: LibraryQuery, given: Readonly<Record<string, s
   for (const param of query.params) {
     const value = given[param.name] ?? param.default;
     if (value === undefined) throw new QueryParamError(`report ${query.name} needs --param ${param.name}=<${param.type}> (${param.doc})`);
+    const format = PARAM_FORMATS[param.type];
+    if (format && !format.pattern.test(value)) {
+      throw new QueryParamError(`report ${query.name}: --param ${param.name}=${value} is not ${format.what}`);
+    }
     out[param.name] = value;
   }
   return out;

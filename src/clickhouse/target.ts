@@ -79,7 +79,7 @@ export interface EmbeddedTargetOptions {
  * target at a time (tests run one file per process).
  */
 export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promise<SqlTarget> {
-  const { Session } = await import('chdb');
+  const { Session, drainPending } = await import('chdb');
   if (options.path) mkdirSync(options.path, { recursive: true });
   const settingArgs = Object.entries(OUTPUT_SETTINGS).map(([name, value]) => `--${name}=${value}`);
   const session = new Session(options.path, { connectionArgs: settingArgs });
@@ -101,6 +101,8 @@ export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promi
     },
     async close() {
       session.close();
+      // The next embedded target (another data directory) may only open once this one is gone.
+      await drainPending();
     },
   };
 }
