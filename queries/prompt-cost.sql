@@ -9,7 +9,7 @@ SELECT
   any(user) AS user,
   countIf(event = 'api_request') AS api_requests,
   countIf(event = 'tool_result') AS tool_calls,
-  round(sumIf(toFloat64OrZero(attributes['cost_usd']), event = 'api_request'), 6) AS cost_usd
+  round(sumIf(if(attributes['cost_usd'] != '', toFloat64OrZero(attributes['cost_usd']), toFloat64OrZero(attributes['cost_usd_micros']) / 1000000), event = 'api_request'), 6) AS cost_usd
 FROM claude_code_events
 WHERE day BETWEEN {from:Date} AND {to:Date} AND prompt_id != ''
 GROUP BY prompt_id

@@ -11,7 +11,7 @@ SELECT
   multiIf(event = 'tool_result', attributes['success'], '') AS success,
   attributes['status_code'] AS status_code,
   toUInt32OrZero(attributes['attempt']) AS attempt,
-  round(toFloat64OrZero(attributes['cost_usd']), 6) AS cost_usd,
+  round(if(attributes['cost_usd'] != '', toFloat64OrZero(attributes['cost_usd']), toFloat64OrZero(attributes['cost_usd_micros']) / 1000000), 6) AS cost_usd,
   toUInt64OrZero(attributes['input_tokens']) AS input_tokens,
   toUInt64OrZero(attributes['output_tokens']) AS output_tokens,
   toFloat64OrZero(attributes['duration_ms']) AS duration_ms
