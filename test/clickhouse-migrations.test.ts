@@ -36,8 +36,8 @@ describe('migrations', () => {
   it('apply in order on an empty database, record every version, and do nothing the second time', async () => {
     const applied = await migrate(target, { database: 'fresh' });
     expect(applied.map((migration) => migration.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
-    expect([...(await appliedVersions(target, { database: 'fresh' }))].sort()).toEqual([1, 2, 3, 4]);
-    expect(LATEST_SCHEMA_VERSION).toBe(4);
+    expect([...(await appliedVersions(target, { database: 'fresh' }))].sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(LATEST_SCHEMA_VERSION).toBe(MIGRATIONS.length);
     const tables = await tablesOf('fresh');
     for (const table of [...Object.values(RAW_TABLES), DERIVED.apiRequests, DERIVED.dailyUsage, DERIVED.dailyUsageView, DERIVED.metricIncrements]) {
       expect(tables).toContain(table);
@@ -97,7 +97,7 @@ describe('migrations', () => {
     const rollup = MIGRATIONS.find((m) => m.version === 4)!;
     for (const statement of rollup.statements({ database })) await target.exec(statement);
     expect(await costByUser(database)).toEqual(rounded(truth));
-    expect((await migrate(target, { database })).map((m) => m.version)).toEqual([4]);
+    expect((await migrate(target, { database })).map((m) => m.version)).toEqual(MIGRATIONS.filter((m) => m.version >= 4).map((m) => m.version));
     expect(await costByUser(database)).toEqual(rounded(truth));
   });
 
