@@ -91,8 +91,14 @@ function exportWith<T>(exporter: { export(items: T, done: (result: ExportResult)
   return new Promise<ExportResult>((resolve) => exporter.export(items, resolve)).finally(() => exporter.shutdown());
 }
 
-/** The SDK's log records for these events, as Claude Code would emit them. */
-export async function eventRecords(events: readonly ClaudeCodeEvent[], resource: Record<string, string> = {}): Promise<ReadableLogRecord[]> {
+/** A log record as `telemetry-stack sanitize` reads and writes it. */
+export interface PlainRecord {
+  body: string;
+  attributes: Record<string, string | number | boolean>;
+}
+
+/** The SDK's log records with exactly these bodies and attributes. */
+export async function logRecords(records: readonly PlainRecord[], resource: Record<string, string> = {}): Promise<ReadableLogRecord[]> {
   const memory = new InMemoryLogRecordExporter();
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ ...CLAUDE_CODE_RESOURCE, ...resource }),
@@ -100,21 +106,23 @@ export async function eventRecords(events: readonly ClaudeCodeEvent[], resource:
     logRecordLimits: { attributeValueLengthLimit: Infinity, attributeCountLimit: 1000 },
   });
   const logger = provider.getLogger(METER, CLAUDE_CODE_RESOURCE['service.version']);
-  events.forEach((event, sequence) => {
-    logger.emit({
-      body: `claude_code.${event.name}`,
-      attributes: {
-        'event.name': event.name,
-        'event.timestamp': new Date().toISOString(),
-        'event.sequence': sequence,
-        ...event.attributes,
-      } as AnyValueMap,
-    });
-  });
+  for (const record of records) logger.emit({ body: record.body, attributes: record.attributes as AnyValueMap });
   await provider.forceFlush();
-  const records = [...memory.getFinishedLogRecords()];
+  const finished = [...memory.getFinishedLogRecords()];
   await provider.shutdown();
-  return records;
+  return finished;
+}
+
+/** The SDK's log records for these events, as Claude Code would emit them. */
+export function eventRecords(events: readonly ClaudeCodeEvent[], resource: Record<string, string> = {}): Promise<ReadableLogRecord[]> {
+  const timestamp = new Date().toISOString();
+  return logRecords(
+    events.map((event, sequence) => ({
+      body: `claude_code.${event.name}`,
+      attributes: { 'event.name': event.name, 'event.timestamp': timestamp, 'event.sequence': sequence, ...event.attributes },
+    })),
+    resource,
+  );
 }
 
 export async function sendEvents(target: Target, events: readonly ClaudeCodeEvent[], resource: Record<string, string> = {}): Promise<ExportResult> {
