@@ -5,7 +5,7 @@
  * docs/PRIVACY.md) says.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEVELS, type Level } from '../src/api/spec.ts';
+import { LEVELS } from '../src/api/spec.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
 import { basicAuthorization } from '../src/charts/secrets.ts';
 import { LEVEL_POLICIES } from '../src/sanitizer/levels.ts';
@@ -98,45 +98,52 @@ describe('identity: per-user basic auth', () => {
 });
 
 describe('levels: each drops exactly what the level table says', () => {
-  async function run(level: Level, protocol: Protocol) {
+  it.each(LEVELS)('%s, over gRPC and HTTP', async (level) => {
     const sink = await newSink();
     const stack = stackFrom({ level, access: { users: [{ name: 'carol' }] } });
     const collector = await startCollector({ stack, sinkEndpoint: sink.endpoint });
-    const auth = target(collector, protocol, collector.secrets.authorization.carol);
-    expect((await sendEvents(auth, benignEvents())).error?.message).toBeUndefined();
-    expect((await sendMetrics(auth, claudeCodeMetrics())).error?.message).toBeUndefined();
-    const policy = LEVEL_POLICIES[level];
-    const expectedLogs = policy.events ? benignEvents().length : 0;
-    // Events are sent before metrics and flush on the same timer: when the metrics are in, so are the events.
-    expect(await waitFor(() => sink.points.length === claudeCodeMetrics().length && sink.logs.length >= expectedLogs, ARRIVAL_MS), collector.log()).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    await collector.stop();
-    return { sink, policy };
-  }
-
-  it.each(LEVELS.flatMap((level) => PROTOCOLS.map((protocol) => [level, protocol] as const)))('%s over %s', async (level, protocol) => {
-    const { sink, policy } = await run(level, protocol);
-    const removed = new Set<string>(policy.removedEventAttributes);
-    // Metrics are kept whole at every level.
-    expect(sink.points.map((point) => [point.metric, point.value]).sort()).toEqual(
-      claudeCodeMetrics().map((point) => [point.metric, point.value]).sort(),
-    );
-    if (!policy.events) {
-      expect(sink.logs).toEqual([]);
-      return;
+    for (const protocol of PROTOCOLS) {
+      const auth = target(collector, protocol, collector.secrets.authorization.carol);
+      expect((await sendEvents(auth, tagged(benignEvents(), protocol))).error?.message).toBeUndefined();
+      const points = claudeCodeMetrics().map((point) => ({ ...point, attributes: { ...point.attributes, 'test.send': protocol } }));
+      expect((await sendMetrics(auth, points)).error?.message).toBeUndefined();
     }
-    const stored = sink.logs.map((log) => ({ body: log.body, attributes: log.attributes }));
-    const expected = benignEvents().map((event, sequence) => {
-      const attributes: Record<string, unknown> = { 'event.name': event.name, 'event.sequence': sequence, ...event.attributes, [IDENTITY_ATTRIBUTE]: 'carol' };
-      for (const key of removed) delete attributes[key];
-      return { body: `claude_code.${event.name}`, attributes };
-    });
-    const withoutTimestamps = (list: { body: unknown; attributes: Record<string, unknown> }[]) =>
-      list
-        .map(({ body, attributes: { 'event.timestamp': _timestamp, ...rest } }) => ({ body, attributes: rest }))
-        .sort((a, b) => Number(a.attributes['event.sequence']) - Number(b.attributes['event.sequence']));
-    expect(withoutTimestamps(stored)).toEqual(withoutTimestamps(expected));
+    const policy = LEVEL_POLICIES[level];
+    const perProtocol = benignEvents().length;
+    const expectedLogs = policy.events ? perProtocol * PROTOCOLS.length : 0;
+    const expectedPoints = claudeCodeMetrics().length * PROTOCOLS.length;
+    // Events are sent before metrics and flush on the same timer: when the metrics are in, so are the events.
+    expect(await waitFor(() => sink.points.length === expectedPoints && sink.logs.length >= expectedLogs, ARRIVAL_MS), collector.log()).toBe(true);
+    await collector.stop();
+
+    const removed = new Set<string>(policy.removedEventAttributes);
+    for (const protocol of PROTOCOLS) {
+      const points = sink.points.filter((point) => point.attributes['test.send'] === protocol);
+      // Metrics are kept whole at every level.
+      expect(points.map((point) => [point.metric, point.value]).sort(), protocol).toEqual(
+        claudeCodeMetrics().map((point) => [point.metric, point.value]).sort(),
+      );
+      const logs = sink.logs.filter((log) => log.attributes['test.send'] === protocol);
+      if (!policy.events) {
+        expect(logs, protocol).toEqual([]);
+        continue;
+      }
+      const stored = logs.map((log) => ({ body: log.body, attributes: log.attributes }));
+      const expected = tagged(benignEvents(), protocol).map((event, sequence) => {
+        const attributes: Record<string, unknown> = { 'event.name': event.name, 'event.sequence': sequence, ...event.attributes, [IDENTITY_ATTRIBUTE]: 'carol' };
+        for (const key of removed) delete attributes[key];
+        return { body: `claude_code.${event.name}`, attributes };
+      });
+      expect(withoutTimestamps(stored), protocol).toEqual(withoutTimestamps(expected));
+    }
+    expect(sink.logs.length).toBe(expectedLogs);
     // What the level removes was really sent: the corpus carries every removed attribute.
     for (const key of removed) expect(benignEvents().some((event) => key in event.attributes), key).toBe(true);
   }, 60_000);
 });
+
+function withoutTimestamps(list: { body: unknown; attributes: Record<string, unknown> }[]) {
+  return list
+    .map(({ body, attributes: { 'event.timestamp': _timestamp, ...rest } }) => ({ body, attributes: rest }))
+    .sort((a, b) => Number(a.attributes['event.sequence']) - Number(b.attributes['event.sequence']));
+}

@@ -5,10 +5,10 @@
  * user's own environment is not passed on.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COLLECTOR_ENV } from '../charts/collector/config.ts';
+import { COLLECTOR_ENV, COLLECTOR_PATHS } from '../charts/collector/config.ts';
 import { HASH_KEY_ENV } from '../sanitizer/compile.ts';
 
 /** Every environment variable a rendered configuration can reference, with a placeholder value. */
@@ -31,11 +31,20 @@ interface Prepared {
   cleanup(): void;
 }
 
+/**
+ * `validate` checks that the queue directory exists (the pod mounts a volume there, and the
+ * configuration deliberately does not create it, so a missing mount fails instead of queueing
+ * on the container's disk). The pod's paths are pointed at temporary ones that exist.
+ */
 function prepare(binary: string, yaml: string, env: Record<string, string>): Prepared {
   if (!existsSync(binary)) throw new Error(`collector binary ${binary} does not exist`);
   const dir = mkdtempSync(join(tmpdir(), 'tstack-validate-'));
+  const queueDir = join(dir, 'queue');
+  const htpasswdFile = join(dir, 'htpasswd');
+  mkdirSync(queueDir);
+  writeFileSync(htpasswdFile, '');
   const file = join(dir, 'config.yaml');
-  writeFileSync(file, yaml);
+  writeFileSync(file, yaml.replaceAll(COLLECTOR_PATHS.queueDir, queueDir).replaceAll(COLLECTOR_PATHS.htpasswdFile, htpasswdFile));
   return {
     args: ['validate', `--config=${file}`],
     env: { PATH: process.env.PATH ?? '', ...PLACEHOLDER_ENV, ...env },
