@@ -38,13 +38,13 @@ describe('collector configuration', () => {
     expect(config.extensions.health_check).toBeDefined();
   });
 
-  it.each(LEVELS)('level %s: memory limiter first, identity stamped before the sanitizer, no batch processor before the persistent queue', (level) => {
+  it.each(LEVELS)('level %s: memory limiter first, identity stamped last (after the sanitizer), no batch processor before the persistent queue', (level) => {
     const config = configFor({ level });
     for (const pipeline of Object.values(config.service.pipelines)) {
       const order = pipeline.processors;
       expect(order[0]).toBe('memory_limiter');
-      expect(order[1]).toBe('attributes/identity');
-      expect(order.at(-1)).toBe('transform/sanitize');
+      expect(order.at(-2)).toBe('transform/sanitize');
+      expect(order.at(-1)).toBe('attributes/identity');
       // Batching happens inside the exporter's persistent sending queue, after the data is on disk.
       expect(order.some((id) => id.startsWith('batch'))).toBe(false);
     }

@@ -1,326 +1,70 @@
 /**
- * The built-in sanitizer presets, exercised with the RE2 engine (re2js), which accepts the
- * same syntax as the collector's Go regexp. Secret samples are fake but correctly shaped;
- * they are assembled in code so that no literal here looks like a live credential.
+ * The built-in presets, run through the preview engine (the collector's semantics: Go regexp
+ * on re2js, keep-groups, keyed hash) on realistic Claude Code records.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RE2JS } from 're2js';
 import { PRESET_NAMES, type PresetName } from '../src/api/presets.ts';
-import { PRESETS, presetByName, type Preset } from '../src/sanitizer/presets.ts';
+import { PRESETS, presetByName } from '../src/sanitizer/presets.ts';
+import { SanitizerPreview, type PreviewRecord } from '../src/sanitizer/preview.ts';
+import {
+  anthropicApi,
+  asToolParameters,
+  azureAccountKey,
+  bearer,
+  BENIGN,
+  genericValue,
+  ghp,
+  jwt,
+  password,
+  SAMPLES,
+  shortPassword,
+  type Sample,
+} from './support/sanitizer-corpus.ts';
+import { stackFrom } from './support/stacks.ts';
 
-// ------------------------------------------------------------------ helpers
+const HASH_KEY = 'test-hash-key';
 
-const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const LOWER = 'abcdefghijklmnopqrstuvwxyz';
-const DIGITS = '0123456789';
-const ALNUM = UPPER + LOWER + DIGITS;
-const BASE64 = ALNUM + '+/';
-const BASE64URL = ALNUM + '-_';
+/** A preview with only the given presets on (all when omitted), level full. */
+function previewWith(only?: readonly PresetName[]): SanitizerPreview {
+  const disabledPresets = only ? PRESET_NAMES.filter((name) => !only.includes(name)) : [];
+  return new SanitizerPreview(stackFrom({ level: 'full', sanitizer: { disabledPresets } }).spec, { hashKey: HASH_KEY });
+}
+const ALL = previewWith();
 
-/** A deterministic string of n characters from an alphabet, varied enough to look random. */
-function filler(n: number, alphabet = ALNUM, seed = 7): string {
-  let out = '';
-  for (let i = 0; i < n; i++) out += alphabet[(i * 31 + seed * 17 + ((i * i) % 13)) % alphabet.length];
-  return out;
+/** A string the way the full preset list leaves it (as an attribute value). */
+function sanitized(text: string, preview = ALL): string {
+  return preview.apply({ attributes: { value: text } }).record!.attributes!.value!;
 }
 
-const compiled = new Map(PRESETS.map((preset) => [preset.name, RE2JS.compile(preset.pattern)]));
-function engine(preset: Preset): RE2JS {
-  return compiled.get(preset.name)!;
+function marker(name: PresetName): string {
+  return presetByName(name).action === 'hash' ? `[HASH:${name}:` : `[REDACTED:${name}]`;
 }
 
-function marker(preset: Preset): string {
-  return preset.action === 'hash' ? `[HASHED:${preset.name}]` : `[REDACTED:${preset.name}]`;
+/** The sample as Claude Code would send it: in a bash command, an error string, a prompt, a body. */
+function records(sample: Sample): { label: string; record: PreviewRecord }[] {
+  const common = { 'session.id': '6f1c2b9e-3a4d-4e5f-8a7b-9c0d1e2f3a4b', 'prompt.id': 'b7e1d2c3-4f5a-4b6c-9d8e-7f6a5b4c3d2e' };
+  return [
+    {
+      label: 'tool_parameters',
+      record: {
+        body: 'claude_code.tool_result',
+        attributes: { ...common, 'event.name': 'tool_result', tool_name: 'Bash', tool_parameters: asToolParameters(`cd /work\n${sample.text}\tdone`) },
+      },
+    },
+    {
+      label: 'tool_parameters (secret first)',
+      record: { body: 'claude_code.tool_decision', attributes: { ...common, tool_name: 'Bash', tool_parameters: asToolParameters(sample.text) } },
+    },
+    { label: 'error', record: { body: 'claude_code.api_error', attributes: { ...common, error: `Command failed with exit code 1: ${sample.text}`, status_code: '401' } } },
+    { label: 'prompt', record: { body: 'claude_code.user_prompt', attributes: { ...common, prompt: `Why does this fail?\n\n${sample.text}\n\nThanks`, prompt_length: '120' } } },
+    { label: 'body', record: { body: sample.text, attributes: common } },
+  ];
 }
 
-/** What the collector does with one preset: replace every match, whole. */
-function apply(preset: Preset, text: string): string {
-  return engine(preset).matcher(text).replaceAll(() => marker(preset));
-}
-
-/** All presets, in order, as the collector runs them. */
-function applyAll(text: string): string {
-  return PRESETS.reduce((current, preset) => apply(preset, current), text);
-}
-
-function matchesAny(text: string): string[] {
-  return PRESETS.filter((preset) => engine(preset).matcher(text).find()).map((preset) => preset.name);
-}
-
-/** A bash command as Claude Code sends it: JSON inside the tool_parameters attribute. */
-function asToolParameters(command: string): string {
-  return JSON.stringify({ bash_command: command, description: 'Run it', git_commit_id: 'e83c516' });
-}
-
-interface Sample {
-  readonly text: string;
-  /** The part that must not survive. */
-  readonly secret: string;
-}
-const s = (text: string, secret: string): Sample => ({ text, secret });
-
-// ------------------------------------------------------------------ fake secrets
-
-const anthropicApi = 'sk-ant-api03-' + filler(93, BASE64URL, 1) + 'AA';
-const anthropicAdmin = 'sk-ant-admin01-' + filler(93, BASE64URL, 2) + 'AA';
-const anthropicOauth = 'sk-ant-oat01-' + filler(95, BASE64URL, 3);
-const openaiProject = 'sk-proj-' + filler(156, BASE64URL, 4);
-const openaiLegacy = 'sk-' + filler(20, ALNUM, 5) + 'T3Blbk' + 'FJ' + filler(20, ALNUM, 6);
-const openaiService = 'sk-svcacct-' + filler(120, BASE64URL, 7);
-const openaiAdmin = 'sk-admin-' + filler(100, BASE64URL, 8);
-const akia = 'AKIA' + filler(16, UPPER + DIGITS, 9);
-const asia = 'ASIA' + filler(16, UPPER + DIGITS, 10);
-const abia = 'ABIA' + filler(16, UPPER + DIGITS, 11);
-const acca = 'ACCA' + filler(16, UPPER + DIGITS, 12);
-const awsSecret = filler(40, BASE64, 13);
-const ghp = 'ghp_' + filler(36, ALNUM, 14);
-const gho = 'gho_' + filler(36, ALNUM, 15);
-const ghs = 'ghs_' + filler(36, ALNUM, 16);
-const ghu = 'ghu_' + filler(36, ALNUM, 17);
-const ghr = 'ghr_' + filler(36, ALNUM, 18);
-const githubPat = 'github_pat_' + filler(22, ALNUM, 19) + '_' + filler(59, ALNUM, 20);
-const glpat = 'glpat-' + filler(20, BASE64URL, 21);
-const gldt = 'gldt-' + filler(20, BASE64URL, 22);
-const glrt = 'glrt-' + filler(20, BASE64URL, 23);
-const glRunnerRegistration = 'GR1348941' + filler(20, BASE64URL, 24);
-const xoxb = 'xoxb-' + filler(12, DIGITS, 25) + '-' + filler(13, DIGITS, 26) + '-' + filler(24, ALNUM, 27);
-const xoxp = 'xoxp-' + filler(12, DIGITS, 28) + '-' + filler(12, DIGITS, 29) + '-' + filler(32, LOWER + DIGITS, 30);
-const xapp = 'xapp-1-A' + filler(10, UPPER + DIGITS, 31) + '-' + filler(13, DIGITS, 32) + '-' + filler(64, LOWER + DIGITS, 33);
-const xoxeRefresh = 'xoxe.xoxp-1-' + filler(140, ALNUM, 34);
-const slackHookPath = 'T' + filler(8, UPPER + DIGITS, 35) + '/B' + filler(10, UPPER + DIGITS, 36) + '/' + filler(24, ALNUM, 37);
-const stripeSecret = 'sk_' + 'live_' + filler(24, ALNUM, 38);
-const stripeTest = 'sk_' + 'test_' + filler(99, ALNUM, 39);
-const stripeRestricted = 'rk_' + 'live_' + filler(24, ALNUM, 40);
-const stripePublishable = 'pk_' + 'live_' + filler(24, ALNUM, 41);
-const stripeWebhook = 'whsec_' + filler(32, ALNUM, 42);
-const googleKey = 'AIza' + filler(35, BASE64URL, 43);
-const googleKey2 = 'AIza' + filler(35, BASE64URL, 44);
-const npmToken = 'npm_' + filler(36, ALNUM, 45);
-const hfToken = 'hf_' + filler(34, ALNUM, 46);
-const sendgrid = 'SG.' + filler(22, BASE64URL, 47) + '.' + filler(43, BASE64URL, 48);
-const azureAccountKey = filler(86, BASE64, 49) + '==';
-const azureSharedKey = filler(43, BASE64, 50) + '=';
-const azureSasSig = filler(40, ALNUM, 51) + '%2B' + filler(3, ALNUM, 52) + '%3D';
-const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const jwt = b64url({ alg: 'HS256', typ: 'JWT' }) + '.' + b64url({ sub: '1234567890', name: 'Fake User', iat: 1760000000 }) + '.' + filler(43, BASE64URL, 53);
-const jwtRs = b64url({ alg: 'RS256', kid: 'k1' }) + '.' + b64url({ iss: 'https://idp.example.com', aud: 'app' }) + '.' + filler(342, BASE64URL, 54);
-const jwtNone = b64url({ alg: 'none' }) + '.' + b64url({ sub: 'svc', scope: 'read' }) + '.';
-const pemLine = (seed: number) => filler(64, BASE64, seed);
-const pem = (kind: string, lines: string[], newline = '\n') =>
-  ['-----BEGIN ' + kind + ' KEY-----', ...lines, '-----END ' + kind + ' KEY-----'].join(newline);
-const bearer = 'abc' + filler(37, BASE64URL, 55);
-const basic = Buffer.from('svc-user:' + filler(16, ALNUM, 56)).toString('base64');
-const password = 'Pw-' + filler(13, ALNUM, 57) + '!';
-const shortPassword = 'hunter2';
-const genericValue = filler(32, LOWER + DIGITS, 58);
-
-// ------------------------------------------------------------------ must match
-
-const SAMPLES: Record<PresetName, readonly Sample[]> = {
-  'anthropic-keys': [
-    s(`export ANTHROPIC_API_KEY=${anthropicApi}`, anthropicApi),
-    s(`{"x-api-key":"${anthropicAdmin}","anthropic-version":"2023-06-01"}`, anthropicAdmin),
-    s(`CLAUDE_CODE_OAUTH_TOKEN=${anthropicOauth} claude -p "summarise"`, anthropicOauth),
-    s(`Error: invalid x-api-key ${anthropicApi.slice(0, 40)}`, anthropicApi.slice(0, 40)),
-  ],
-  'openai-keys': [
-    s(`OPENAI_API_KEY=${openaiProject}`, openaiProject),
-    s(`openai.api_key = "${openaiLegacy}"`, openaiLegacy),
-    s(`curl https://api.openai.com/v1/models -H "Authorization: Bearer ${openaiService}"`, openaiService),
-    s(`admin key ${openaiAdmin} rotated`, openaiAdmin),
-  ],
-  'aws-access-key-ids': [
-    s(`aws_access_key_id = ${akia}`, akia),
-    s(`{"Credentials": {"AccessKeyId": "${asia}", "Expiration": "2026-01-15T10:30:00Z"}}`, asia),
-    s(`export AWS_ACCESS_KEY_ID=${abia}`, abia),
-    s(`aws configure set aws_access_key_id ${acca}`, acca),
-  ],
-  'aws-secret-keys': [
-    s(`[default]\naws_access_key_id = ${akia}\naws_secret_access_key = ${awsSecret}\n`, awsSecret),
-    s(`export AWS_SECRET_ACCESS_KEY="${awsSecret}"`, awsSecret),
-    s(`{"AccessKeyId": "${asia}", "SecretAccessKey": "${awsSecret}", "SessionToken": "x"}`, awsSecret),
-    s(`env:\n  AWS_SECRET_ACCESS_KEY: ${awsSecret}\n`, awsSecret),
-  ],
-  'github-tokens': [
-    s(`GH_TOKEN=${ghp} gh pr create --fill`, ghp),
-    s(`git remote set-url origin https://x-access-token:${ghs}@github.com/acme/app.git`, ghs),
-    s(`{"access_token":"${gho}","token_type":"bearer"}`, gho),
-    s(`echo ${ghu} | gh auth login --with-token`, ghu),
-    s(`refresh_token=${ghr}`, ghr),
-    s(`export GITHUB_TOKEN=${githubPat}`, githubPat),
-  ],
-  'gitlab-tokens': [
-    s(`curl --header "PRIVATE-TOKEN: ${glpat}" https://gitlab.example.com/api/v4/projects`, glpat),
-    s(`git clone https://deploy:${gldt}@gitlab.example.com/group/app.git`, gldt),
-    s(`gitlab-runner register --token ${glrt}`, glrt),
-    s(`registration-token: ${glRunnerRegistration}`, glRunnerRegistration),
-  ],
-  'slack-tokens': [
-    s(`SLACK_BOT_TOKEN=${xoxb}`, xoxb),
-    s(`curl -H "Authorization: Bearer ${xoxp}" https://slack.com/api/auth.test`, xoxp),
-    s(`{"app_token": "${xapp}"}`, xapp),
-    s(`refresh with ${xoxeRefresh}`, xoxeRefresh),
-  ],
-  'slack-webhooks': [
-    s(`curl -X POST -d '{"text":"deployed"}' https://hooks.slack.com/services/${slackHookPath}`, slackHookPath),
-    s(`SLACK_WEBHOOK_URL=https://hooks.slack.com/services/${slackHookPath}`, slackHookPath),
-    s(`{"webhook": "https://hooks.slack.com/services/${slackHookPath}"}`, slackHookPath),
-  ],
-  'stripe-keys': [
-    s(`STRIPE_SECRET_KEY=${stripeSecret}`, stripeSecret),
-    s(`stripe.api_key = "${stripeTest}"`, stripeTest),
-    s(`curl https://api.stripe.com/v1/charges -u ${stripeRestricted}:`, stripeRestricted),
-    s(`{"publishableKey":"${stripePublishable}"}`, stripePublishable),
-    s(`STRIPE_WEBHOOK_SECRET=${stripeWebhook}`, stripeWebhook),
-  ],
-  'google-api-keys': [
-    s(`curl "https://maps.googleapis.com/maps/api/geocode/json?address=Berlin&key=${googleKey}"`, googleKey),
-    s(`GOOGLE_API_KEY=${googleKey2}`, googleKey2),
-    s(`const firebaseConfig = { apiKey: "${googleKey}", projectId: "demo" };`, googleKey),
-  ],
-  'npm-tokens': [
-    s(`//registry.npmjs.org/:_authToken=${npmToken}`, npmToken),
-    s(`NPM_TOKEN=${npmToken} npm publish`, npmToken),
-    s(`npm config set //registry.npmjs.org/:_authToken ${npmToken}`, npmToken),
-  ],
-  'huggingface-tokens': [
-    s(`HF_TOKEN=${hfToken}`, hfToken),
-    s(`huggingface-cli login --token ${hfToken}`, hfToken),
-    s(`headers = {"Authorization": "Bearer ${hfToken}"}`, hfToken),
-  ],
-  'sendgrid-keys': [
-    s(`SENDGRID_API_KEY=${sendgrid}`, sendgrid),
-    s(`sg = SendGridAPIClient("${sendgrid}")`, sendgrid),
-    s(`curl -H "Authorization: Bearer ${sendgrid}" https://api.sendgrid.com/v3/mail/send`, sendgrid),
-  ],
-  'azure-storage-keys': [
-    s(`DefaultEndpointsProtocol=https;AccountName=acmelogs;AccountKey=${azureAccountKey};EndpointSuffix=core.windows.net`, azureAccountKey),
-    s(`AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=x;AccountKey=${azureAccountKey}"`, azureAccountKey),
-    s(`Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${azureSharedKey}`, azureSharedKey),
-    s(`az storage blob download --blob-url "https://acme.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-02-01T00:00:00Z&sig=${azureSasSig}"`, azureSasSig),
-  ],
-  jwts: [
-    s(`curl -H "Authorization: Bearer ${jwt}" https://api.example.com/me`, jwt),
-    s(`{"id_token":"${jwtRs}","expires_in":3600}`, jwtRs),
-    s(`https://app.example.com/callback?token=${jwtNone}`, jwtNone),
-    s(`Cookie: session=${jwt}; theme=dark`, jwt),
-  ],
-  'private-keys': [
-    s(pem('RSA ' + 'PRIVATE', [pemLine(60), pemLine(61), pemLine(62)]), pemLine(61)),
-    s(`cat > ~/.ssh/id_ed25519 <<'EOF'\n${pem('OPENSSH ' + 'PRIVATE', [pemLine(63), pemLine(64)])}\nEOF`, pemLine(64)),
-    // A GCP service-account file: the key is a JSON string with \n escapes.
-    s(`{"type": "service_account", "private_key": "${pem('PRIVATE', [pemLine(65), pemLine(66)], '\\n')}\\n", "client_email": "svc@p.iam"}`, pemLine(66)),
-    // Truncated output (head -n 3): no END line.
-    s(`$ head -n 3 key.pem\n-----BEGIN EC ${'PRIVATE'} KEY-----\n${pemLine(67)}\n${pemLine(68)}`, pemLine(68)),
-    s(['-----BEGIN PGP ' + 'PRIVATE KEY BLOCK-----', '', pemLine(69), '-----END PGP PRIVATE KEY BLOCK-----'].join('\n'), pemLine(69)),
-  ],
-  'authorization-headers': [
-    s(`curl -H "Authorization: Bearer ${bearer}" https://api.example.com/v1/items`, bearer),
-    s(`{"headers":{"authorization":"Bearer ${bearer}","accept":"application/json"}}`, bearer),
-    s(`OTEL_EXPORTER_OTLP_HEADERS=Authorization=Basic ${basic}`, basic),
-    s(`OTEL_EXPORTER_OTLP_HEADERS=Authorization=Basic%20${basic}`, basic),
-    s(`gh api -H 'Authorization: token ${bearer}' /user`, bearer),
-    s(`Proxy-Authorization: Basic ${basic}\r\n`, basic),
-    s(`{'Authorization': 'Bearer ${bearer}'}`, bearer),
-    s(`http --header "X-Upstream-Auth: Bearer ${bearer}" :8080/`, bearer),
-    s(`curl -u admin:${password} https://clickhouse.example.com:8443/`, password),
-    s(`curl --user "svc@example.com:${password}" https://jira.example.com/rest/api/2/myself`, password),
-  ],
-  'url-credentials': [
-    s(`git clone https://alice:${password}@github.com/acme/app.git`, password),
-    s(`DATABASE_URL=postgres://app:${password}@db.internal:5432/app?sslmode=require`, password),
-    s(`redis-cli -u redis://:${password}@cache.internal:6379/0 ping`, password),
-    s(`mongosh "mongodb+srv://svc:p@ss-${password}@cluster0.example.net/db"`, `p@ss-${password}`),
-  ],
-  'secret-assignments': [
-    s(`export DB_PASSWORD=${shortPassword} && npm run migrate`, shortPassword),
-    s(`PASSWORD='correct horse ${password}' ./deploy.sh`, `correct horse ${password}`),
-    s(`database:\n  user: app\n  password: ${shortPassword}\n`, shortPassword),
-    s(`{"api_key": "${genericValue}", "region": "eu-west-1"}`, genericValue),
-    s(`mysqladmin --password ${password} status`, password),
-    s(`vault login --token=${genericValue}`, genericValue),
-    s(`PGPASSWORD=${password} psql -h db -U app`, password),
-    s(`client_secret = "${genericValue}"`, genericValue),
-    s(`config = {'password': '${password}', 'host': 'db'}`, password),
-    s(`kubectl create secret generic db --from-literal=password=${password}`, password),
-    s(`curl -H "X-API-Key: ${genericValue}" https://api.example.com`, genericValue),
-    s(`accessToken: "${genericValue}"`, genericValue),
-    s(`SECRET_KEY_BASE=${genericValue}`, genericValue),
-    s(`DB_PASS=${password}`, password),
-    s(`MYSQL_PWD=${password} mysql -u root`, password),
-  ],
-  'email-addresses': [
-    s('alice@example.com', 'alice@example.com'),
-    s('git config user.email "bob.smith+claude@corp.example.co.uk"', 'bob.smith+claude@corp.example.co.uk'),
-    s('Contact carol_o@sub.example.io for access', 'carol_o@sub.example.io'),
-    s('{"user.email":"dave@example.org","organization.id":"1"}', 'dave@example.org'),
-  ],
-};
-
-// ------------------------------------------------------------------ must not match
-
-/** Values analysis depends on, and prose that mentions secrets without carrying one. */
-const BENIGN: readonly string[] = [
-  '6f1c2b9e-3a4d-4e5f-8a7b-9c0d1e2f3a4b', // session.id
-  'b7e1d2c3-4f5a-4b6c-9d8e-7f6a5b4c3d2e', // prompt.id
-  'req_011CUa1b2c3d4e5f6g7h8i9j', // request_id
-  'toolu_01A09q90qw90lq917835lq9', // tool_use_id
-  'claude-sonnet-4-5-20250929',
-  'claude-opus-4-1',
-  'claude-haiku-4-5@20251001', // Vertex model id
-  '0.0123',
-  '184532',
-  'cost_usd=0.0123 input_tokens=1500 output_tokens=320 cache_read_tokens=88000 duration_ms=1534',
-  '2026-01-15T09:30:12.345Z',
-  'e83c5163316f89bfbde7d9ab23ca2e25604af290',
-  'e83c516',
-  'Bash',
-  'Edit',
-  'mcp__github__create_issue',
-  'claude_code.token.usage',
-  'npm test',
-  'git push origin main',
-  'git push -u origin feature/token-refresh',
-  'ls -la /home/user/project/src',
-  'cat ~/.ssh/config',
-  'kubectl get secret clickhouse-credentials -o yaml',
-  'secretName: clickhouse-credentials',
-  'valueFrom:\n  secretKeyRef:\n    name: db\n    key: password',
-  'echo "$GH_TOKEN" | docker login ghcr.io -u octocat --password-stdin',
-  'export PASSWORD=$DB_PASSWORD',
-  'TOKEN=${GITHUB_TOKEN} ./release.sh',
-  'gh auth login --token "$NPM_TOKEN"',
-  'password: "${DB_PASSWORD}"',
-  'token: <your-token-here>',
-  'api_key: ""',
-  'password: ',
-  'password: ********',
-  'reset your password in settings',
-  'the token count was high',
-  'rotate the secret monthly',
-  'token usage by model',
-  'Invalid API key · Please run /login',
-  'OAuth token has expired. Please obtain a new token or refresh your existing token.',
-  'Authorization header missing',
-  'Bearer tokens are supported',
-  '{"model":"claude-sonnet-4-5-20250929","max_tokens":32000,"input_tokens":1234,"cache_creation_input_tokens":0}',
-  '"apiKeyHelper": "~/bin/get-api-key.sh"',
-  'claude --max-tokens 4096',
-  'OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317',
-  'OTEL_METRICS_INCLUDE_ACCOUNT_UUID=true',
-  'PWD=/home/user/project OLDPWD=/home/user',
-  'git clone https://github.com/anthropics/claude-code.git',
-  'https://api.anthropic.com/v1/messages?beta=true',
-  'docker run -u 1000:1000 -p 8080:80 node:24@sha256:' + 'ab12'.repeat(16),
-  'docker run -u "$(id -u):$(id -g)" --rm app',
-  'npm install @anthropic-ai/claude-code@2.1.5',
-  'open src/assets/icon@2x.png',
-  'python -m pytest tests/test_disk_test_readingfiles.py',
-  'def load_hf_model(name): ...',
-  'const task-listener = 1',
-];
-
-// ------------------------------------------------------------------ tests
+/** Every string value of a record. */
+const values = (record: PreviewRecord) => [record.body ?? '', ...Object.values(record.attributes ?? {})];
 
 describe('sanitizer presets', () => {
   it('define exactly PRESET_NAMES, in order', () => {
@@ -342,78 +86,86 @@ describe('sanitizer presets', () => {
   });
 
   describe.each(PRESET_NAMES.map((name) => [name] as const))('%s', (name) => {
-    const preset = presetByName(name);
+    const alone = previewWith([name]);
     const samples = SAMPLES[name];
 
-    it('has at least three samples', () => {
-      expect(samples.length).toBeGreaterThanOrEqual(3);
+    it('has at least five samples', () => {
+      expect(samples.length).toBeGreaterThanOrEqual(5);
     });
 
-    it.each(samples.map((sample) => [sample.text.slice(0, 60), sample] as const))('removes the secret from %j', (_, sample) => {
+    it.each(samples.map((sample) => [sample.text.slice(0, 60), sample] as const))('removes the secret from %j in every kind of record', (_, sample) => {
       expect(sample.text).toContain(sample.secret);
-      const out = apply(preset, sample.text);
-      expect(out).toContain(marker(preset));
-      expect(out).not.toContain(sample.secret);
-    });
-
-    it('keeps a JSON-encoded command valid, even when a secret follows an escape', () => {
-      for (const sample of samples) {
-        for (const command of [`cd /work\n${sample.text}\tdone`, `${sample.text}\n`, sample.text]) {
-          const encoded = asToolParameters(command);
-          const out = apply(preset, encoded);
-          const parsed = JSON.parse(out) as { bash_command: string; git_commit_id: string };
-          expect(parsed.bash_command).not.toContain(sample.secret);
-          expect(parsed.bash_command).toContain(marker(preset));
-          expect(parsed.git_commit_id).toBe('e83c516');
+      for (const { label, record } of records(sample)) {
+        for (const [preview, who] of [[alone, name], [ALL, 'all presets']] as const) {
+          const out = preview.apply(record).record!;
+          for (const value of values(out)) expect(value, `${who}, ${label}`).not.toContain(sample.secret);
+          if (preview === alone) expect(values(out).join('\n'), label).toContain(marker(name));
+          // JSON-encoded attributes stay JSON, and what analysis reads from them survives.
+          if (out.attributes?.tool_parameters) {
+            const parsed = JSON.parse(out.attributes.tool_parameters) as { git_commit_id: string; description: string };
+            expect(parsed.git_commit_id).toBe('e83c516');
+            expect(parsed.description).toBe('Run it');
+          }
+          expect(out.attributes?.['session.id']).toBe('6f1c2b9e-3a4d-4e5f-8a7b-9c0d1e2f3a4b');
         }
       }
     });
   });
 
-  it('all presets together remove every sample secret, raw and JSON-encoded', () => {
-    for (const samples of Object.values(SAMPLES)) {
-      for (const sample of samples) {
-        expect(applyAll(sample.text)).not.toContain(sample.secret);
-        const parsed = JSON.parse(applyAll(asToolParameters(`cd /work\n${sample.text}`))) as { bash_command: string };
-        expect(parsed.bash_command).not.toContain(sample.secret);
+  describe('analysis-critical values survive byte for byte', () => {
+    it('the negative corpus holds at least 60 values', () => {
+      expect(BENIGN.length).toBeGreaterThanOrEqual(60);
+    });
+
+    it.each(BENIGN.map((text) => [text] as const))('%j', (text) => {
+      const cases: PreviewRecord[] = [
+        { body: text, attributes: { value: text } },
+        { body: 'claude_code.tool_result', attributes: { tool_parameters: asToolParameters(`cd /work\n${text}`) } },
+      ];
+      for (const record of cases) {
+        const out = ALL.apply(record);
+        expect(out.record).toEqual(record);
+        expect(out.firings).toEqual([]);
       }
-    }
+    });
   });
 
-  it.each(BENIGN.map((text) => [text] as const))('leaves %j alone', (text) => {
-    expect(matchesAny(text)).toEqual([]);
-    expect(matchesAny(asToolParameters(`cd /work\n${text}`))).toEqual([]);
-  });
-
-  describe('what survives reads sensibly', () => {
+  describe('only the secret is replaced; what survives reads sensibly', () => {
     it.each([
-      [`curl -H "Authorization: Bearer ${bearer}" https://api.example.com/v1`, 'curl -H "[REDACTED:authorization-headers]" https://api.example.com/v1'],
-      [`curl -u admin:${password} https://ch.example.com/`, 'curl [REDACTED:authorization-headers] https://ch.example.com/'],
-      [`git clone https://alice:${password}@github.com/acme/app.git`, 'git clone https:[REDACTED:url-credentials]github.com/acme/app.git'],
-      [`export DB_PASSWORD=${shortPassword} && npm test`, 'export [REDACTED:secret-assignments] && npm test'],
-      [`PASSWORD='a b c d' ./run.sh`, '[REDACTED:secret-assignments] ./run.sh'],
-      [`{"api_key": "${genericValue}", "region": "eu"}`, '{"[REDACTED:secret-assignments]", "region": "eu"}'],
+      [`curl -H "Authorization: Bearer ${bearer}" https://api.example.com/v1`, 'curl -H "Authorization: Bearer [REDACTED:authorization-headers]" https://api.example.com/v1'],
+      [`curl -u admin:${password} https://ch.example.com/`, 'curl -u admin:[REDACTED:authorization-headers] https://ch.example.com/'],
+      [`git clone https://alice:${password}@github.com/acme/app.git`, 'git clone https://alice:[REDACTED:url-credentials]@github.com/acme/app.git'],
+      [`export DB_PASSWORD=${shortPassword} && npm test`, 'export DB_PASSWORD=[REDACTED:secret-assignments] && npm test'],
+      [`PASSWORD='a b c d' ./run.sh`, `PASSWORD='[REDACTED:secret-assignments]' ./run.sh`],
+      [`{"api_key": "${genericValue}", "region": "eu"}`, '{"api_key": "[REDACTED:secret-assignments]", "region": "eu"}'],
+      [`mysqladmin --password "${password}" status`, 'mysqladmin --password "[REDACTED:secret-assignments]" status'],
       [`GH_TOKEN=${ghp} gh pr create`, 'GH_TOKEN=[REDACTED:github-tokens] gh pr create'],
       [`Authorization: Bearer ${jwt}`, 'Authorization: Bearer [REDACTED:jwts]'],
-      [`AccountName=acme;AccountKey=${azureAccountKey};EndpointSuffix=core.windows.net`, 'AccountName=acme;[REDACTED:azure-storage-keys];EndpointSuffix=core.windows.net'],
-      [`user.email=alice@example.com`, 'user.email=[HASHED:email-addresses]'],
+      [`AccountName=acme;AccountKey=${azureAccountKey};EndpointSuffix=core.windows.net`, 'AccountName=acme;AccountKey=[REDACTED:azure-storage-keys];EndpointSuffix=core.windows.net'],
       [`export ANTHROPIC_API_KEY=${anthropicApi}\nclaude -p hi`, 'export ANTHROPIC_API_KEY=[REDACTED:anthropic-keys]\nclaude -p hi'],
+      ['-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----', '-----BEGIN RSA PRIVATE KEY-----[REDACTED:private-keys]-----END RSA PRIVATE KEY-----'],
     ])('%j', (input, expected) => {
-      expect(applyAll(input)).toBe(expected);
+      expect(sanitized(input)).toBe(expected);
+    });
+
+    it('keeps JSON escapes and the key inside JSON-encoded commands', () => {
+      const out = sanitized(asToolParameters(`cd /work\nexport DB_PASSWORD=${shortPassword}\ncurl -H "Authorization: Bearer ${bearer}" x`));
+      expect(JSON.parse(out)).toMatchObject({
+        bash_command: 'cd /work\nexport DB_PASSWORD=[REDACTED:secret-assignments]\ncurl -H "Authorization: Bearer [REDACTED:authorization-headers]" x',
+      });
     });
 
     it('does not take the next flag as a password', () => {
-      expect(applyAll('mysql --password --host db')).toBe('mysql --password --host db');
+      expect(sanitized('mysql --password --host db')).toBe('mysql --password --host db');
     });
 
-    it('hashes the same address the same way wherever it appears', () => {
-      const re = engine(presetByName('email-addresses'));
-      const found: string[] = [];
-      for (const text of ['alice@example.com', 'mail alice@example.com now', asToolParameters('git config user.email alice@example.com')]) {
-        const m = re.matcher(text);
-        while (m.find()) found.push(m.group() ?? '');
-      }
-      expect(found).toEqual(['alice@example.com', 'alice@example.com', 'alice@example.com']);
+    it('hashes an address as SHA-256 of key + address, the same wherever it appears', () => {
+      const expected = `[HASH:email-addresses:${createHash('sha256').update(`${HASH_KEY}alice@example.com`).digest('hex')}]`;
+      expect(sanitized('user.email=alice@example.com')).toBe(`user.email=${expected}`);
+      expect(sanitized('mail alice@example.com now')).toBe(`mail ${expected} now`);
+      // After a JSON escape the escape goes with the match (a hash replaces its whole match), the hash is the same.
+      const encoded = JSON.parse(sanitized(asToolParameters('cd /w\nalice@example.com'))) as { bash_command: string };
+      expect(encoded.bash_command).toBe(`cd /w${expected}`);
     });
   });
 });

@@ -346,15 +346,11 @@ export const SanitizerRule = z
       .string()
       .min(1)
       .max(4096)
-      .superRefine((pattern, ctx) => {
-        const problem = re2Problem(pattern);
-        if (problem) ctx.addIssue({ code: 'custom', message: `pattern ${problem}` });
-      })
       .describe('RE2 regular expression (the collector\'s syntax: no look-around, no back-references).'),
     action: z
       .enum(RULE_ACTIONS)
       .default('redact')
-      .describe('redact replaces the match with [REDACTED:<name>]; hash replaces it with a keyed hash (same input, same output, not reversible by dictionary); drop removes the whole value.'),
+      .describe('redact replaces the match with [REDACTED:<name>]; hash replaces it with a keyed hash (same input, same output, not reversible by dictionary); drop removes an attribute whose value matches (one Claude Code is not known to send, and a log body, is replaced by [DROPPED:<name>] instead). See docs/PRIVACY.md.'),
     targets: z
       .array(z.enum(RULE_TARGETS))
       .min(1)
@@ -364,6 +360,11 @@ export const SanitizerRule = z
       .describe('Where the rule applies: log body, log attributes (including JSON-encoded values such as tool_parameters), resource attributes, metric data-point attributes.'),
   })
   .strict()
+  // On the rule rather than the pattern, so the message can name the rule.
+  .superRefine((rule, ctx) => {
+    const problem = re2Problem(rule.pattern);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['pattern'], message: `rule "${rule.name}": pattern ${problem}` });
+  })
   .describe('A custom sanitizer rule.');
 
 export const Sanitizer = z

@@ -22,7 +22,15 @@
  * Presets run in the order of PRESET_NAMES: the specific token shapes first, the contextual
  * ones (authorization headers, URL credentials, generic assignments) after them. The
  * contextual ones refuse values starting with "[", so `GH_TOKEN=ghp_...` ends up as
- * `GH_TOKEN=[REDACTED:github-tokens]` rather than losing the variable name to a second pass.
+ * `GH_TOKEN=[REDACTED:github-tokens]` rather than being redacted a second time.
+ *
+ * Only the secret is replaced. Context a pattern needs (a key name, "Authorization: Bearer ",
+ * quotes, "//user:", a JSON escape) is matched inside keep-groups, `(?P<pre…>)` before the
+ * secret and `(?P<post…>)` after it, and written back by the replacement template
+ * (`${pre1}${pre2}[REDACTED:x]${post1}`, Go regexp Expand syntax; see rules.ts). So
+ * `export DB_PASSWORD=x` becomes `export DB_PASSWORD=[REDACTED:secret-assignments]` and JSON
+ * `"api_key": "x"` keeps its shape. Keep-groups never nest and never sit inside a repetition,
+ * so along any one match the participating ones appear in the text in group order.
  */
 import { PRESET_NAMES, type PresetName } from '../api/presets.ts';
 
@@ -30,10 +38,28 @@ export interface Preset {
   readonly name: PresetName;
   /** One sentence, for docs. */
   readonly description: string;
-  /** RE2 syntax; compiles with re2js and Go's regexp. */
+  /** RE2 syntax; compiles with re2js and Go's regexp. Keep-groups are numbered (pre1, pre2, post1 ...). */
   readonly pattern: string;
   /** 'hash' only where a keyed hash keeps analysis possible (e-mail addresses: per-person views). */
   readonly action: 'redact' | 'hash';
+}
+
+// ------------------------------------------------------------------ keep-groups
+
+/** Group-name stems of the text kept around a secret, and of the text a hash rule hashes. */
+export const KEEP_BEFORE = 'pre';
+export const KEEP_AFTER = 'post';
+export const HASHED_GROUP = 'value';
+
+/** Matched text written back before the secret. */
+const pre = (re: string) => `(?P<${KEEP_BEFORE}>${re})`;
+/** Matched text written back after the secret. */
+const post = (re: string) => `(?P<${KEEP_AFTER}>${re})`;
+
+/** Gives every keep-group a unique name (pre1, pre2 ..., post1 ...), as RE2 requires. */
+function numberKeepGroups(pattern: string): string {
+  const count = { [KEEP_BEFORE]: 0, [KEEP_AFTER]: 0 };
+  return pattern.replace(new RegExp(String.raw`\(\?P<(${KEEP_BEFORE}|${KEEP_AFTER})>`, 'g'), (_, stem: keyof typeof count) => `(?P<${stem}${++count[stem]}>`);
 }
 
 // ------------------------------------------------------------------ building blocks
@@ -44,14 +70,17 @@ const JSON_ESCAPE = String.raw`\\[nrt]`;
 /**
  * A word boundary before a token whose prefix is short enough to occur inside words
  * ("task-..." contains "sk-", "disk_test_" contains "sk_test_"), or a JSON escape right
- * before it, where \b fails ("\nsk-..."): the escape is then consumed with the token.
+ * before it, where \b fails ("\nsk-..."): the escape is then matched with the token, and kept.
  */
-const LEAD = String.raw`(?:${JSON_ESCAPE}|\b)`;
+const LEAD = pre(String.raw`${JSON_ESCAPE}|\b`);
+/** LEAD's alternatives without a group, for patterns that keep more than the escape. */
+const LEAD_TEXT = String.raw`(?:${JSON_ESCAPE}|\b)`;
 
 /**
  * For patterns that start with a character class that also holds the letters n, r and t
  * (key names, e-mail local parts): without it "\nDB_PASSWORD=x" would match from the "n"
- * and the replacement would leave a dangling backslash.
+ * and a hash would replace the "n" and leave a dangling backslash. Kept where the rule keeps
+ * context; a hash rule replaces its whole match, so there it drops one decoded newline.
  */
 const OPTIONAL_ESCAPE = `(?:${JSON_ESCAPE})?`;
 
@@ -71,20 +100,27 @@ interface ValueShapes {
 }
 
 /**
- * `key <op> value` in every quoting style, consuming quotes only in pairs:
+ * `key <op> value` in every quoting style. The key, the operator and the quotes are kept;
+ * only the value is replaced:
  * - key quoted (JSON `"api_key": "v"`, Python `'api_key': 'v'`, escaped `\"api_key\": \"v\"`):
- *   the match runs from the key name to the end of the value, taking the key's closing quote
- *   and the value's opening quote, so the key's opening and the value's closing quote remain
- *   and still pair up: `{"[REDACTED:x]"}`. (The object loses its key/value structure; RE2 has
- *   no way to keep the key without capture-group replacement.)
- * - key bare (shell, env, YAML, ini, `--flag=`): the value's own quotes are taken as a pair.
+ *   the match runs from the key name to the end of the value; the key's opening and the
+ *   value's closing quote lie outside the match, so `{"api_key": "[REDACTED:x]"}`.
+ * - key bare (shell, env, YAML, ini, `--flag=`): the value's own quotes are matched as a pair
+ *   and kept.
  */
 function assignment(key: string, value: ValueShapes): string {
   return (
-    `${key}(?:` +
-    String.raw`"${OP}"${value.dq}|'${OP}'${value.sq}|\\"${OP}\\"${value.edq}|` +
-    String.raw`${OP}(?:"${value.dq}"|'${value.sq}'|\\"${value.edq}\\"|${value.bare}))`
+    `${pre(key)}(?:` +
+    `${pre(`"${OP}"`)}${value.dq}|${pre(`'${OP}'`)}${value.sq}|${pre(String.raw`\\"${OP}\\"`)}${value.edq}|` +
+    `${pre(OP)}(?:${quoted(value)}|${value.bare}))`
   );
+}
+
+/** A value in its own quotes, the quotes kept: "v", 'v', \"v\". */
+function quoted(value: Omit<ValueShapes, 'bare'>): string {
+  const dq = '"';
+  const edq = String.raw`\\"`;
+  return `${pre(dq)}${value.dq}${post(dq)}|${pre("'")}${value.sq}${post("'")}|${pre(edq)}${value.edq}${post(edq)}`;
 }
 
 /** Same value shapes for every quoting context (token alphabets hold no quotes or backslashes). */
@@ -123,9 +159,7 @@ const GENERIC_VALUE: ValueShapes = {
 };
 
 /** `--password hunter2`, `--token "x"`: a flag (leading dash) whose value follows a space. */
-const SECRET_FLAG =
-  String.raw`-[A-Za-z0-9_.-]*${SECRET_KEYWORD}[ \t]+` +
-  String.raw`(?:"${GENERIC_VALUE.dq}"|'${GENERIC_VALUE.sq}'|\\"${GENERIC_VALUE.edq}\\"|${GENERIC_VALUE.bare})`;
+const SECRET_FLAG = `${pre(String.raw`-[A-Za-z0-9_.-]*${SECRET_KEYWORD}[ \t]+`)}(?:${quoted(GENERIC_VALUE)}|${GENERIC_VALUE.bare})`;
 
 // ------------------------------------------------------------------ authorization
 
@@ -138,7 +172,7 @@ const AUTH_SEP = String.raw`(?:[ \t]+|%20)`;
  * survives; without one, 12+, so that "Authorization: Bearer" (scheme, no value) does not
  * have its scheme word taken for a credential.
  */
-const AUTH_CREDENTIAL = String.raw`(?:${AUTH_SCHEME}${AUTH_SEP}${TOKEN68}{8,}|${TOKEN68}{12,})`;
+const AUTH_CREDENTIAL = `(?:${pre(AUTH_SCHEME + AUTH_SEP)}${TOKEN68}{8,}|${TOKEN68}{12,})`;
 const AUTH_HEADER = assignment(String.raw`(?i:(?:proxy-)?authorization)`, {
   // Inside quotes the rest of the quoted value goes too (Digest parameters, trailing words).
   dq: String.raw`${AUTH_CREDENTIAL}(?:[^"\\\r\n]|\\.)*`,
@@ -150,7 +184,7 @@ const AUTH_HEADER = assignment(String.raw`(?i:(?:proxy-)?authorization)`, {
  * A bearer token without the header name (`--header "X-Auth: Bearer ..."`, logs). 20+
  * characters: "Bearer tokens", "bearer authentication" are prose.
  */
-const STANDALONE_BEARER = String.raw`${LEAD}(?i:bearer)${AUTH_SEP}${TOKEN68}{20,}`;
+const STANDALONE_BEARER = `${pre(`${LEAD_TEXT}(?i:bearer)${AUTH_SEP}`)}${TOKEN68}{20,}`;
 /**
  * curl's `-u user:password` / `--user user:password`, which becomes a Basic header. \B
  * before the dash means the dash starts a word (after a space or a quote). The password
@@ -160,15 +194,17 @@ const STANDALONE_BEARER = String.raw`${LEAD}(?i:bearer)${AUTH_SEP}${TOKEN68}{20,
  */
 const CURL_USER_NAME = '[A-Za-z0-9_]';
 const CURL_USER =
-  String.raw`\B(?:-u|--user)(?:[ \t]+|=)?(?:` +
-  String.raw`${CURL_USER_NAME}[^\s:"'\\/$()]*:[^\s"'\\]*[^\s"'\\0-9][^\s"'\\]*|` +
-  String.raw`'${CURL_USER_NAME}[^'\r\n:$]*:[^'\r\n]+'|` +
-  String.raw`"${CURL_USER_NAME}[^"\\\r\n:$]*:(?:[^"\\\r\n]|\\.)+"|` +
-  String.raw`\\"${CURL_USER_NAME}[^"\\\r\n:$]*:(?:[^"\\\r\n]|\\[^"\r\n])+\\")`;
+  pre(String.raw`\B(?:-u|--user)(?:[ \t]+|=)?`) +
+  '(?:' +
+  pre(String.raw`${CURL_USER_NAME}[^\s:"'\\/$()]*:`) + String.raw`[^\s"'\\]*[^\s"'\\0-9][^\s"'\\]*|` +
+  pre(String.raw`'${CURL_USER_NAME}[^'\r\n:$]*:`) + String.raw`[^'\r\n]+` + post("'") + '|' +
+  pre(String.raw`"${CURL_USER_NAME}[^"\\\r\n:$]*:`) + String.raw`(?:[^"\\\r\n]|\\.)+` + post('"') + '|' +
+  pre(String.raw`\\"${CURL_USER_NAME}[^"\\\r\n:$]*:`) + String.raw`(?:[^"\\\r\n]|\\[^"\r\n])+` + post(String.raw`\\"`) +
+  ')';
 
 // ------------------------------------------------------------------ the presets
 
-export const PRESETS: readonly Preset[] = [
+const PRESET_DEFINITIONS: readonly Preset[] = [
   {
     name: 'anthropic-keys',
     description: 'Anthropic API, admin and OAuth keys (sk-ant-api03-..., sk-ant-admin01-..., sk-ant-oat01-...).',
@@ -194,7 +230,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'aws-secret-keys',
     description: 'AWS secret access keys assigned to aws_secret_access_key, AWS_SECRET_ACCESS_KEY or SecretAccessKey.',
     // A bare 40-character base64 string is indistinguishable from other data, so the key
-    // name is required; it is part of the match and is replaced with the value.
+    // name is required; it is matched and kept.
     pattern: assignment(
       String.raw`(?i:(?:aws[_.-]?)?secret[_.-]?access[_.-]?key)`,
       anyQuoting(String.raw`[A-Za-z0-9/+]{40}[A-Za-z0-9/+=]*`),
@@ -224,8 +260,8 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'slack-webhooks',
     description: 'Slack incoming-webhook and workflow URLs (hooks.slack.com/services/T.../B.../...).',
-    // The whole URL goes: the path is the credential and the host alone says nothing.
-    pattern: String.raw`(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Za-z0-9_]+/[A-Za-z0-9_/-]+`,
+    // The path is the credential; scheme, host and kind are kept.
+    pattern: pre(String.raw`(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/`) + String.raw`T[A-Za-z0-9_]+/[A-Za-z0-9_/-]+`,
     action: 'redact',
   },
   {
@@ -263,8 +299,10 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'azure-storage-keys',
     description: 'Azure storage and Service Bus keys in connection strings (AccountKey=, SharedAccessKey=) and SAS signatures (sig=).',
-    // The key name stays in the match so the connection string reads "...;[REDACTED:...];EndpointSuffix=...".
-    pattern: String.raw`(?:(?i:AccountKey|SharedAccessKey)[ \t]*=[ \t]*[A-Za-z0-9+/]{40,}={0,2}|${LEAD}sig=[A-Za-z0-9%+/=]{30,})`,
+    // The key name is kept, so the connection string reads "...;AccountKey=[REDACTED:...];EndpointSuffix=...".
+    pattern:
+      `(?:${pre(String.raw`(?i:AccountKey|SharedAccessKey)[ \t]*=[ \t]*`)}[A-Za-z0-9+/]{40,}={0,2}|` +
+      `${pre(String.raw`${LEAD_TEXT}sig=`)}[A-Za-z0-9%+/=]{30,})`,
     action: 'redact',
   },
   {
@@ -277,48 +315,54 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'private-keys',
     description: 'PEM and OpenSSH private key blocks, from BEGIN ... PRIVATE KEY to END, across lines.',
-    // First branch: the whole block (lazy, so two keys are two matches). Second branch: a
-    // block cut off before its END line (head -n, truncated error strings) loses the
-    // header and the base64 body that follows, including JSON \n escapes, whole.
+    // BEGIN and END lines are kept. First branch: the whole block (lazy, so two keys are two
+    // matches). Second branch: a block cut off before its END line (head -n, truncated
+    // error strings) loses the base64 body that follows, including JSON \n escapes.
     pattern:
-      String.raw`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:` +
-      String.raw`(?s:.*?)-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|` +
+      pre(String.raw`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`) +
+      '(?:' +
+      String.raw`(?s:.*?)` + post(String.raw`-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`) + '|' +
       String.raw`(?:[A-Za-z0-9+/=\s]|\\[nrt\\])*)`,
     action: 'redact',
   },
   {
     name: 'authorization-headers',
     description: 'Authorization header values (scheme and credential) in header, curl, JSON and env forms, bare bearer tokens, and curl -u user:password.',
-    // The header name is part of the match (RE2 cannot look behind), so
-    // `curl -H "Authorization: Bearer x"` becomes `curl -H "[REDACTED:authorization-headers]"`.
+    // Header name and scheme are kept: `curl -H "Authorization: Bearer x"` becomes
+    // `curl -H "Authorization: Bearer [REDACTED:authorization-headers]"`; `curl -u user:pw`
+    // keeps the user (an e-mail address there is hashed by email-addresses).
     pattern: `(?:${AUTH_HEADER}|${STANDALONE_BEARER}|${CURL_USER})`,
     action: 'redact',
   },
   {
     name: 'url-credentials',
     description: 'user:password@ credentials inside URLs (https, git, postgres, redis, mongodb+srv ...).',
-    // From "//" to the "@": `https://u:p@host/x` becomes `https:[REDACTED:url-credentials]host/x`,
-    // keeping scheme and host. "//" is required so that image digests (node:24@sha256:...) and
-    // "mailto:bob@..." are left alone. The password may hold "@" (greedy to the last "@"
-    // before the path); it must be non-empty, the user may be (redis://:pw@host).
-    pattern: String.raw`//[^\s/?#@:"'\\<>]*:[^\s/?#"'\\<>]+@`,
+    // Only the password goes: `https://u:p@host/x` becomes `https://u:[REDACTED:url-credentials]@host/x`.
+    // "//" is required so that image digests (node:24@sha256:...) and "mailto:bob@..." are left
+    // alone. The password may hold "@" (greedy to the last "@" before the path); it must be
+    // non-empty and not start with "[" (an earlier preset's marker), the user may be empty
+    // (redis://:pw@host).
+    pattern: pre(String.raw`//[^\s/?#@:"'\\<>]*:`) + String.raw`[^\s/?#"'\\<>\[][^\s/?#"'\\<>]*` + post('@'),
     action: 'redact',
   },
   {
     name: 'secret-assignments',
     description: 'Values assigned to keys such as password, secret, token, api_key, access_key or client_secret in shell, env, YAML, JSON and CLI-flag form.',
-    pattern: `${OPTIONAL_ESCAPE}(?:${assignment(SECRET_KEY, GENERIC_VALUE)}|${SECRET_FLAG})`,
+    pattern: `${pre(OPTIONAL_ESCAPE)}(?:${assignment(SECRET_KEY, GENERIC_VALUE)}|${SECRET_FLAG})`,
     action: 'redact',
   },
   {
     name: 'email-addresses',
     description: 'E-mail addresses, replaced by a keyed hash so per-person analysis still works.',
     // The first domain label must start with a letter: icon@2x.png, pkg@1.2.3 and Vertex
-    // model ids (claude-...@20251001) are not addresses.
-    pattern: String.raw`${OPTIONAL_ESCAPE}[A-Za-z0-9._%+-]+@[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`,
+    // model ids (claude-...@20251001) are not addresses. The hash covers the address only
+    // (group "value"), so "\nalice@..." and "alice@..." hash alike.
+    pattern: `${OPTIONAL_ESCAPE}(?P<${HASHED_GROUP}>` + String.raw`[A-Za-z0-9._%+-]+@[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})`,
     action: 'hash',
   },
 ];
+
+export const PRESETS: readonly Preset[] = PRESET_DEFINITIONS.map((preset) => ({ ...preset, pattern: numberKeepGroups(preset.pattern) }));
 
 const BY_NAME: ReadonlyMap<PresetName, Preset> = new Map(PRESETS.map((preset) => [preset.name, preset]));
 

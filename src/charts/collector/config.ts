@@ -3,19 +3,21 @@
  * ConfigMap, and hashed onto the pod template so a change rolls the pods).
  *
  * Pipeline order matters and is fixed here:
- *   otlp (basic auth) -> memory_limiter -> attributes/identity (stamp the authenticated
- *   user; must precede any batching, which drops the auth context) -> level filter ->
- *   sanitizer -> exporters, which batch inside a persistent sending queue (so batching
- *   happens after the data is on disk, not in memory before it).
+ *   otlp (basic auth) -> memory_limiter -> level filter -> sanitizer -> attributes/identity
+ *   (stamp the authenticated user: after the sanitizer, so no rule can rewrite or drop the
+ *   identity, and before any batching, which drops the auth context) -> exporters, which
+ *   batch inside a persistent sending queue (so batching happens after the data is on
+ *   disk, not in memory before it).
  */
 import type { TelemetryStack } from '../../api/resource.ts';
 import { MiB, parseQuantity } from '../../api/quantity.ts';
 import { RAW_TABLES } from '../../clickhouse/tables.ts';
 import { levelProcessors, sanitizerProcessor } from '../../sanitizer/compile.ts';
+import { IDENTITY_ATTRIBUTE } from '../../sanitizer/fields.ts';
 import { PORTS, stackNames } from '../naming.ts';
 
 /** Attribute that carries the authenticated user on every log record and data point. */
-export const IDENTITY_ATTRIBUTE = 'enduser.id';
+export { IDENTITY_ATTRIBUTE };
 export const ANONYMOUS_USER = 'anonymous';
 
 /** Paths inside the collector container. */
@@ -155,7 +157,6 @@ export function collectorConfig(stack: TelemetryStack): CollectorConfig {
     };
   }
 
-  const common = [PROCESSOR_IDS.memoryLimiter, PROCESSOR_IDS.identity];
   return {
     receivers: {
       otlp: {
@@ -178,12 +179,12 @@ export function collectorConfig(stack: TelemetryStack): CollectorConfig {
       pipelines: {
         metrics: {
           receivers: ['otlp'],
-          processors: [...common, PROCESSOR_IDS.sanitizer],
+          processors: [PROCESSOR_IDS.memoryLimiter, PROCESSOR_IDS.sanitizer, PROCESSOR_IDS.identity],
           exporters: exporterIds,
         },
         logs: {
           receivers: ['otlp'],
-          processors: [...common, ...Object.keys(levelStages), PROCESSOR_IDS.sanitizer],
+          processors: [PROCESSOR_IDS.memoryLimiter, ...Object.keys(levelStages), PROCESSOR_IDS.sanitizer, PROCESSOR_IDS.identity],
           exporters: exporterIds,
         },
       },

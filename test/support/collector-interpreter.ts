@@ -1,0 +1,200 @@
+/**
+ * A small interpreter for the collector configuration we render: it reads the processors
+ * of the logs pipeline as YAML text, resolves it as the collector's confmap does (`$$` and
+ * `${env:...}`), parses the OTTL statements and runs them on a log record with Go regexp
+ * semantics. It knows only the statement shapes compile.ts and config.ts emit and fails on
+ * anything else, so a new shape cannot slip past the parity tests unnoticed.
+ *
+ * It shares no code with the preview engine except the Go regexp layer, so agreeing with
+ * the preview on the whole corpus checks compile.ts's escaping and statement shapes.
+ */
+import { createHash } from 'node:crypto';
+import { parse } from 'yaml';
+import { GoRegexp } from '../../src/sanitizer/go-regexp.ts';
+
+export interface LogRecord {
+  body?: string;
+  attributes?: Record<string, string>;
+}
+
+/**
+ * The collector's confmap resolution of one string: `$$` is "$"; `${env:NAME}` and `${NAME}`
+ * (env is the default scheme) are the variable. An unescaped `${pre1}` would be read as a
+ * variable too, which is why compile.ts escapes every "$" of a template.
+ */
+export function resolveConfmap(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string | undefined) => {
+    if (name === undefined) return '$';
+    const value = env[name];
+    if (value === undefined) throw new Error(`config references \${env:${name}}, which the test did not set`);
+    return value;
+  });
+}
+
+function resolveAll(value: unknown, env: Record<string, string>): unknown {
+  if (typeof value === 'string') return resolveConfmap(value, env);
+  if (Array.isArray(value)) return value.map((item) => resolveAll(item, env));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveAll(v, env)]));
+  return value;
+}
+
+// ------------------------------------------------------------------ OTTL statements
+
+type Token = { kind: 'string'; value: string } | { kind: 'word'; value: string } | { kind: 'punct'; value: string };
+
+function tokenize(statement: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < statement.length) {
+    const c = statement[i]!;
+    if (c === ' ') {
+      i += 1;
+    } else if (c === '"') {
+      let value = '';
+      i += 1;
+      while (statement[i] !== '"') {
+        if (i >= statement.length) throw new Error(`unterminated string in ${statement}`);
+        if (statement[i] === '\\') {
+          // Go strconv.Unquote escapes, as far as ottlString writes them.
+          const next = statement[i + 1]!;
+          const simple: Record<string, string> = { '\\': '\\', '"': '"', n: '\n', r: '\r', t: '\t' };
+          if (next in simple) {
+            value += simple[next];
+            i += 2;
+          } else if (next === 'x') {
+            value += String.fromCharCode(parseInt(statement.slice(i + 2, i + 4), 16));
+            i += 4;
+          } else {
+            throw new Error(`unexpected escape \\${next} in ${statement}`);
+          }
+        } else {
+          value += statement[i];
+          i += 1;
+        }
+      }
+      i += 1;
+      tokens.push({ kind: 'string', value });
+    } else if (/[A-Za-z_]/.test(c)) {
+      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(statement.slice(i))![0];
+      tokens.push({ kind: 'word', value: word });
+      i += word.length;
+    } else {
+      tokens.push({ kind: 'punct', value: c });
+      i += 1;
+    }
+  }
+  return tokens;
+}
+
+/** The statement's tokens as a compact signature: words and punctuation as is, strings as S. */
+const signature = (tokens: Token[]) => tokens.map((t) => (t.kind === 'string' ? 'S' : t.value)).join(' ');
+const strings = (tokens: Token[]) => tokens.filter((t) => t.kind === 'string').map((t) => t.value);
+
+const regexps = new Map<string, GoRegexp>();
+function regexp(pattern: string): GoRegexp {
+  let re = regexps.get(pattern);
+  if (!re) regexps.set(pattern, (re = new GoRegexp(pattern)));
+  return re;
+}
+
+/** OTTL replace_pattern's rewrite of one string (with or without the SHA256 function). */
+function replace(value: string, pattern: string, replacement: string, format?: string): string {
+  const re = regexp(pattern);
+  if (!re.matchString(value)) return value;
+  if (format === undefined) return re.replaceAllString(value, replacement);
+  return re.replaceAllFunc(value, (match) => format.replace('%s', createHash('sha256').update(re.expandString(replacement, value, match)).digest('hex')));
+}
+
+function runStatement(statement: string, record: LogRecord): void {
+  const tokens = tokenize(statement);
+  const sig = signature(tokens);
+  const args = strings(tokens);
+  const attributes = record.attributes ?? {};
+  switch (sig) {
+    case 'replace_pattern ( body , S , S ) where IsString ( body )':
+    case 'replace_pattern ( body , S , S , SHA256 , S ) where IsString ( body )':
+      if (typeof record.body === 'string') record.body = replace(record.body, args[0]!, args[1]!, args[2]);
+      return;
+    case 'replace_all_patterns ( attributes , S , S , S )':
+    case 'replace_all_patterns ( attributes , S , S , S , SHA256 , S )':
+      if (args[0] !== 'value') throw new Error(`unexpected mode in ${statement}`);
+      for (const [key, value] of Object.entries(attributes)) attributes[key] = replace(value, args[1]!, args[2]!, args[3]);
+      return;
+    case 'delete_key ( attributes , S )':
+      delete attributes[args[0]!];
+      return;
+    case 'delete_key ( attributes , S ) where IsMatch ( attributes [ S ] , S )': {
+      const [key, sameKey, pattern] = args as [string, string, string];
+      if (key !== sameKey) throw new Error(`deletes one key after testing another: ${statement}`);
+      if (key in attributes && regexp(pattern).matchString(attributes[key]!)) delete attributes[key];
+      return;
+    }
+    default:
+      throw new Error(`the interpreter does not know this statement shape: ${sig}\n${statement}`);
+  }
+}
+
+// ------------------------------------------------------------------ processors and pipeline
+
+type Processor = Record<string, any>;
+
+function runProcessor(id: string, processor: Processor, record: LogRecord, authUser: string | undefined): LogRecord | undefined {
+  if (id === 'memory_limiter') return record;
+  if (id.startsWith('filter/')) {
+    const conditions: string[] = processor.logs?.log_record ?? [];
+    for (const condition of conditions) {
+      if (condition !== 'true') throw new Error(`unknown filter condition ${condition}`);
+      return undefined;
+    }
+    return record;
+  }
+  if (id.startsWith('transform/')) {
+    for (const group of processor.log_statements ?? []) {
+      // Records here carry no resource; resource statements have nothing to act on.
+      if (group.context === 'resource') continue;
+      if (group.context !== 'log') throw new Error(`unknown context ${group.context}`);
+      for (const statement of group.statements) runStatement(statement, record);
+    }
+    return record;
+  }
+  if (id.startsWith('attributes/')) {
+    for (const action of processor.actions) {
+      if (action.action !== 'upsert') throw new Error(`unknown attributes action ${action.action}`);
+      let value: string | undefined;
+      if (action.from_context === 'auth.username') value = authUser;
+      else if (typeof action.value === 'string') value = action.value;
+      else throw new Error(`unknown attributes source ${JSON.stringify(action)}`);
+      // The attributes processor skips an upsert whose context value is missing.
+      if (value !== undefined) record.attributes = { ...record.attributes, [action.key]: value };
+    }
+    return record;
+  }
+  throw new Error(`the interpreter does not know processor ${id}`);
+}
+
+export interface LogsPipeline {
+  /** Processor ids in pipeline order. */
+  readonly order: readonly string[];
+  run(record: LogRecord, authUser?: string): LogRecord | undefined;
+}
+
+/** The logs pipeline of a rendered collector configuration (YAML text), resolved with `env`. */
+export function logsPipeline(configYaml: string, env: Record<string, string>): LogsPipeline {
+  const raw = parse(configYaml) as { processors: Record<string, Processor>; service: { pipelines: { logs: { processors: string[] } } } };
+  // Only the processors are resolved: exporters reference credentials the test has no reason to set.
+  const config = { ...raw, processors: resolveAll(raw.processors, env) as Record<string, Processor> };
+  const order = config.service.pipelines.logs.processors;
+  return {
+    order,
+    run(input, authUser) {
+      let record: LogRecord | undefined = structuredClone(input);
+      for (const id of order) {
+        if (!record) break;
+        const processor = config.processors[id];
+        if (!processor) throw new Error(`pipeline references undefined processor ${id}`);
+        record = runProcessor(id, processor, record, authUser);
+      }
+      return record;
+    },
+  };
+}
