@@ -8,16 +8,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
 import { eventRecords, sendEventRecords, sendMetrics, type ClaudeCodeEvent, type Target } from './support/claude-code-client.ts';
 import { claudeCodeMetrics } from './support/claude-code-corpus.ts';
-import { removeDir, startCollector, stackSecrets, stopAllCollectors, type RunningCollector } from './support/collector.ts';
+import { startCollector, stackSecrets, stopAllCollectors, type RunningCollector } from './support/collector.ts';
 import { OtlpSink, type StoredLog, waitFor } from './support/otlp-sink.ts';
 import { stackFrom } from './support/stacks.ts';
 
 const sinks: OtlpSink[] = [];
-const dirs: string[] = [];
 afterAll(async () => {
   await stopAllCollectors();
   await Promise.all(sinks.map((sink) => sink.stop()));
-  dirs.forEach(removeDir);
 });
 
 const stack = stackFrom({ level: 'enhanced', access: { users: [{ name: 'dave' }] } });
@@ -77,7 +75,6 @@ describe('no data loss', () => {
     await sink.stop(); // keeps its port: the collector exports to a closed port until it starts again
     const secrets = stackSecrets(stack);
     let collector = await startCollector({ stack, sinkEndpoint: sink.endpoint, secrets });
-    dirs.push(collector.dir);
 
     const records = await eventRecords(Array.from({ length: count }, (_, sequence) => toolResult(sequence, run)));
     expect((await sendEventRecords(http(collector), records, 500)).error?.message).toBeUndefined();
@@ -110,7 +107,6 @@ describe('no data loss', () => {
     const sink = await new OtlpSink().start();
     sinks.push(sink);
     const collector = await startCollector({ stack, sinkEndpoint: sink.endpoint });
-    dirs.push(collector.dir);
     const records = await eventRecords(Array.from({ length: count }, (_, sequence) => toolResult(sequence, run)));
     const started = Date.now();
     expect((await sendEventRecords(http(collector), records, 2_000)).error?.message).toBeUndefined();

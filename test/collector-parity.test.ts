@@ -4,7 +4,7 @@
  * benign ones, at the levels that keep events, with the presets and with custom rules of every
  * action. The preview reads and writes JSON Lines `{"body": string, "attributes": {string: string}}`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,7 @@ describe('parity: collector output equals `telemetry-stack sanitize`', () => {
       stdin: `${records.map((record) => JSON.stringify(record)).join('\n')}\n`,
       env: { ...process.env, [HASH_KEY_ENV]: collector.secrets.env[HASH_KEY_ENV] },
     });
+    rmSync(dir, { recursive: true, force: true });
     expect(preview.stderr).toBe('');
     expect(preview.code).toBe(0);
     const previewed = byId(preview.stdout.trim().split('\n').map((line) => JSON.parse(line) as PlainRecord));

@@ -148,10 +148,12 @@ export interface RunningCollector {
 }
 
 const running = new Set<ChildProcess>();
+const createdDirs = new Set<string>();
 
 export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
   const binary = requireCollectorBinary();
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tstack-otelcol-'));
+  createdDirs.add(dir);
   const secrets = options.secrets ?? stackSecrets(options.stack);
   const htpasswdFile = join(dir, 'htpasswd');
   writeFileSync(htpasswdFile, secrets.htpasswd, { mode: 0o600 });
@@ -213,7 +215,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   };
 }
 
-/** For afterAll: kills every collector a test file started and did not stop. */
+/** For afterAll: kills every collector a test file started and did not stop, and removes their directories. */
 export async function stopAllCollectors(): Promise<void> {
   await Promise.all(
     [...running].map(
@@ -224,6 +226,8 @@ export async function stopAllCollectors(): Promise<void> {
         }),
     ),
   );
+  for (const dir of createdDirs) removeDir(dir);
+  createdDirs.clear();
 }
 
 export function removeDir(dir: string): void {
