@@ -137,6 +137,9 @@ describe('levels: each drops exactly what the level table says', () => {
       expect(withoutTimestamps(stored), protocol).toEqual(withoutTimestamps(expected));
     }
     expect(sink.logs.length).toBe(expectedLogs);
+    // The rendered configuration runs without the collector complaining (deprecations are warnings).
+    const complaints = collector.log().split('\n').filter((line) => /"level":"(warn|error)"/.test(line));
+    expect(complaints).toEqual([]);
     // What the level removes was really sent: the corpus carries every removed attribute.
     for (const key of removed) expect(benignEvents().some((event) => key in event.attributes), key).toBe(true);
   }, 60_000);

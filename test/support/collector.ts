@@ -135,6 +135,8 @@ export interface CollectorOptions {
 }
 
 export interface RunningCollector {
+  /** Process id (taskset and similar prefixes exec the collector, so it is the collector's). */
+  readonly pid: number;
   readonly ports: CollectorPorts;
   readonly dir: string;
   readonly secrets: StackSecrets;
@@ -198,6 +200,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   }
 
   return {
+    pid: child.pid!,
     ports,
     dir,
     secrets,
