@@ -451,27 +451,40 @@ export const Access = withRules(
 
 // ---------------------------------------------------------------- upstream
 
-export const Upstream = z
-  .object({
-    endpoint: z
-      .string()
-      .max(2048)
-      .regex(/^(https?:\/\/)?[^\s/:@]+(:\d{1,5})?(\/[^\s]*)?$/, {
-        message: 'must be an OTLP endpoint such as "https://telemetry.example.internal:4318" or "telemetry.example.internal:4317"',
-      })
-      .describe('OTLP endpoint of the central stack: host:port for gRPC, a URL for HTTP.'),
-    protocol: z.enum(['grpc', 'http']).default('grpc').describe('OTLP transport to the central stack.'),
-    insecure: z.boolean().default(false).describe('Send without TLS. Only for a central stack inside a trusted network.'),
-    headersSecret: z
-      .object({
-        name: secretName.describe('Secret in the stack\'s namespace.'),
-        key: secretKey.default('authorization').describe('Key whose value is sent as the Authorization header.'),
-      })
-      .strict()
-      .optional()
-      .describe('Credentials for the central stack (e.g. "Basic <base64>"), read from a Secret.'),
-  })
-  .strict()
+/** gRPC addresses a host and port only; a URL path (valid for OTLP/HTTP) makes the collector's gRPC exporter refuse the configuration. */
+const GRPC_ENDPOINT_WITH_PATH = '^(https?://)?[^/]+/';
+
+export const Upstream = withRules(
+  z
+    .object({
+      endpoint: z
+        .string()
+        .max(2048)
+        .regex(/^(https?:\/\/)?[^\s/:@]+(:\d{1,5})?(\/[^\s]*)?$/, {
+          message: 'must be an OTLP endpoint such as "https://telemetry.example.internal:4318" or "telemetry.example.internal:4317"',
+        })
+        .describe('OTLP endpoint of the central stack: host:port for gRPC, a URL for HTTP.'),
+      protocol: z.enum(['grpc', 'http']).default('grpc').describe('OTLP transport to the central stack.'),
+      insecure: z.boolean().default(false).describe('Send without TLS. Only for a central stack inside a trusted network.'),
+      headersSecret: z
+        .object({
+          name: secretName.describe('Secret in the stack\'s namespace.'),
+          key: secretKey.default('authorization').describe('Key whose value is sent as the Authorization header.'),
+        })
+        .strict()
+        .optional()
+        .describe('Credentials for the central stack (e.g. "Basic <base64>"), read from a Secret.'),
+    })
+    .strict(),
+  [
+    {
+      cel: `self.protocol != 'grpc' || !self.endpoint.matches('${GRPC_ENDPOINT_WITH_PATH}')`,
+      holds: (u) => u.protocol !== 'grpc' || !new RegExp(GRPC_ENDPOINT_WITH_PATH).test(u.endpoint),
+      message: 'endpoint must be host:port without a path when protocol is grpc (a path such as /otlp is only valid with protocol: http)',
+      path: ['endpoint'],
+    },
+  ],
+)
   .describe('Also forward sanitized telemetry to a central team stack: the path from a laptop stack to a shared one.');
 
 // ---------------------------------------------------------------- spec
