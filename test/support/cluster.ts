@@ -221,10 +221,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       const kwokProcess = run('kwok', binaries.kwok, [
         `--kubeconfig=${kubeconfigPath}`,
         `--config=${KWOK_STAGES_FILE}`,
-        '--manage-all-nodes=false',
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
         '--cidr=10.244.0.0/16',
         '--node-ip=127.0.0.1',
+        // Keep a node Lease, as a kubelet does (the node-heartbeat-with-lease stage refreshes status rarely).
+        '--node-lease-duration-seconds=40',
       ]);
       const core = kubeConfig.makeApiClient(CoreV1Api);
       await kubeConfig.makeApiClient(StorageV1Api).createStorageClass({ body: KWOK_STORAGE_CLASS });
