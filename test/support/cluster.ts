@@ -189,8 +189,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       // Stricter than the default, as some distributions run it: setting blockOwnerDeletion
       // needs update on the owner's finalizers, so the operator's ClusterRole is tested for it.
       '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
-      // Without the controller-manager nobody creates the `default` ServiceAccount the admission plugin insists on (envtest does the same).
-      ...(controllers ? [] : ['--disable-admission-plugins=ServiceAccount']),
+      // TaintNodesByCondition taints new Nodes not-ready until the node-lifecycle controller,
+      // which is not run here (kwok is the only kubelet), lifts it. Without the controller-manager
+      // nobody creates the `default` ServiceAccount the ServiceAccount plugin insists on (as in envtest).
+      `--disable-admission-plugins=${['TaintNodesByCondition', ...(controllers ? [] : ['ServiceAccount'])].join(',')}`,
     ]);
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki));
