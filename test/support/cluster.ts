@@ -15,7 +15,7 @@
  * cluster fails, it never skips.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -76,6 +76,8 @@ export function impersonateUser(admin: KubeConfig, username: string): KubeConfig
   return kubeConfig;
 }
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+
 const live = new Set<() => void>();
 let exitHookInstalled = false;
 
@@ -133,7 +135,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
 
   const run = (name: string, command: string, args: string[]): ChildProcess => {
     const log = createWriteStream(join(logDir, `${name}.log`));
-    const child = spawn(command, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv (util-linux) makes the kernel kill the component when the test process dies,
+    // even by SIGKILL, when no exit handler runs; without setpriv the exit handler is all.
+    const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+    const child = spawn(file, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     child.once('exit', (code, signal) => {
