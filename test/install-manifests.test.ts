@@ -104,7 +104,7 @@ describe('install chart', () => {
     for (const entry of kinds) {
       const [apiVersion, kind] = entry.split(' ') as [string, string];
       const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
-      const verbs = OPERATOR_CLUSTER_RULES.filter((rule) => rule.apiGroups.includes(group) && rule.resources.includes(resource(kind))).flatMap((rule) => rule.verbs);
+      const verbs = OPERATOR_CLUSTER_RULES.filter((rule) => rule.apiGroups?.includes(group) && rule.resources?.includes(resource(kind))).flatMap((rule) => rule.verbs);
       expect(verbs, entry).toEqual(expect.arrayContaining(['get', 'list', 'watch', 'create', 'patch', 'delete']));
     }
   });

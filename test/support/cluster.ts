@@ -21,7 +21,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, StorageV1Api, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject, PatchStrategy, StorageV1Api, type V1Node } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { BUILD_COMMAND, controlPlaneBinaries, missingBinaries } from '../../scripts/test-binaries/control-plane.ts';
 
@@ -451,4 +451,21 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await sleep(intervalMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})` : ''}`);
+}
+
+/** Server-side applies each object in order (force: the test owns the fields); returns what the API server stored. */
+export async function applyObjects(kubeConfig: KubeConfig, objects: readonly KubernetesObject[], fieldManager = 'telemetry-stack-test'): Promise<KubernetesObject[]> {
+  const client = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const applied: KubernetesObject[] = [];
+  for (const object of objects) applied.push(await client.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+  return applied;
+}
+
+/** Waits until the API server serves a CustomResourceDefinition (condition Established). */
+export async function crdEstablished(kubeConfig: KubeConfig, name: string, timeoutMs = 30_000): Promise<void> {
+  await eventually(`CRD ${name} to be Established`, async () => {
+    const response = await rawGet(kubeConfig, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    const crd = JSON.parse(response.body) as { status?: { conditions?: { type: string; status: string }[] } };
+    return crd.status?.conditions?.some((condition) => condition.type === 'Established' && condition.status === 'True');
+  }, timeoutMs);
 }
