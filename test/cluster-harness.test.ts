@@ -11,7 +11,7 @@ import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type V1Deployment, type V
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_COMMAND } from '../scripts/test-binaries/control-plane.ts';
 import { VERSIONS } from '../src/versions.ts';
-import { eventually, impersonateServiceAccount, rawGet, startCluster, type TestCluster } from './support/cluster.ts';
+import { eventually, impersonateServiceAccount, rawGet, serviceAccountKubeConfig, startCluster, type TestCluster } from './support/cluster.ts';
 
 const NAMESPACE = 'harness';
 let cluster: TestCluster;
@@ -164,14 +164,22 @@ describe('impersonation', () => {
     await eventually('the RoleBinding to take effect', async () => Array.isArray((await asReader.listNamespacedConfigMap({ namespace: NAMESPACE })).items));
     await expect(asReader.listNamespacedSecret({ namespace: NAMESPACE })).rejects.toMatchObject({ code: 403 });
     await expect(asReader.listNamespacedConfigMap({ namespace: 'default' })).rejects.toMatchObject({ code: 403 });
+
+    // The same through the ServiceAccount's own token (TokenRequest), as a pod would authenticate.
+    const withToken = (await serviceAccountKubeConfig(cluster.kubeConfig, NAMESPACE, 'reader')).makeApiClient(CoreV1Api);
+    expect(Array.isArray((await withToken.listNamespacedConfigMap({ namespace: NAMESPACE })).items)).toBe(true);
+    await expect(withToken.listNamespacedSecret({ namespace: NAMESPACE })).rejects.toMatchObject({ code: 403 });
   });
 });
 
 describe('stop()', () => {
-  it('kills every component and removes the temp dir', async () => {
-    const second = await startCluster();
+  it('kills every component and removes the temp dir (a bare cluster, with extra API server flags)', async () => {
+    const second = await startCluster({ apiServerArgs: ['--service-cluster-ip-range=10.96.0.0/24'] });
     const workDir = dirname(second.logDir);
     expect((await rawGet(second.kubeConfig, '/readyz')).status).toBe(200);
+    // The later flag won: the API server's own Service got its address from the overriding range.
+    const service = await eventually('the kubernetes Service', async () => (await second.kubeConfig.makeApiClient(CoreV1Api).readNamespacedService({ namespace: 'default', name: 'kubernetes' })).spec?.clusterIP);
+    expect(service).toBe('10.96.0.1');
     await second.stop();
     expect(existsSync(workDir)).toBe(false);
     await expect(rawGet(second.kubeConfig, '/readyz')).rejects.toThrow();
