@@ -16,4 +16,6 @@ npm install --no-audit --no-fund
 git diff --quiet -- package-lock.json 2>/dev/null || { echo "npm install changed package-lock.json: commit the lock file that matches package.json" >&2; exit 1; }
 # The real OpenTelemetry Collector the collector tests run: built once per version into a cache outside the checkout.
 PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/collector.ts
+# The control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok) the real-cluster tests run; same cache.
+PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/control-plane.ts
 npm test
