@@ -5,10 +5,11 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { Command, CommandIo } from './command.ts';
 import { UserError } from './errors.ts';
+import { operatorCommand } from './operator-command.ts';
 import { synthCommand } from './synth-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, operatorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
