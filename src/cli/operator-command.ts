@@ -7,6 +7,7 @@ import { UserError } from './errors.ts';
 import { HttpKubeClient } from '../operator/kube.ts';
 import { KubeConfigError, loadKubeConfig, podNamespace } from '../operator/kubeconfig.ts';
 import { jsonLogger, type Level } from '../operator/log.ts';
+import { sqlClickHouseLeg } from '../operator/clickhouse-sql.ts';
 import { startOperator } from '../operator/operator.ts';
 
 const USAGE = `Usage: telemetry-stack operator [options]
@@ -16,8 +17,8 @@ Run the TelemetryStack controller until SIGTERM or SIGINT. Logs are JSON lines o
 Options:
       --kubeconfig FILE      Cluster to manage (default: in-cluster service account in a pod, else $KUBECONFIG or ~/.kube/config)
   -n, --namespace NS         Manage stacks in this namespace only (default: all namespaces)
-      --metrics-port PORT    Serve /metrics, /healthz and /readyz on this port (default 8080; 0 picks a free port)
-      --leader-elect         Campaign for a Lease so that only one replica reconciles
+      --metrics-port PORT    Serve /metrics, /healthz and /readyz on this port (default $METRICS_PORT, else 8080; 0 picks a free port)
+      --leader-elect         Campaign for a Lease so that only one replica reconciles (always on in a pod)
       --lease-namespace NS   Namespace of the Lease (default: the pod's namespace, else --namespace, else "default")
       --clickhouse-url URL   Reach ClickHouse here instead of the in-cluster Service (e.g. a port-forward)
       --resync SECONDS       Re-check every stack this often (default 300)
@@ -52,7 +53,7 @@ export const operatorCommand: Command = {
     );
     const level = (values['log-level'] ?? 'info') as Level;
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UserError(`--log-level must be debug, info, warn or error, got "${level}"`, 2);
-    const metricsPort = integer(values['metrics-port'], '--metrics-port', 8080);
+    const metricsPort = integer(values['metrics-port'] ?? io.env.METRICS_PORT, '--metrics-port', 8080);
     const resyncSeconds = integer(values.resync, '--resync', 300);
     if (values['clickhouse-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['clickhouse-url'])) {
       throw new UserError(`--clickhouse-url must be an http(s) URL such as http://127.0.0.1:8123, got "${values['clickhouse-url']}"`, 2);
@@ -66,7 +67,9 @@ export const operatorCommand: Command = {
     }
     const log = jsonLogger((line) => io.stderr.write(line), { level, fields: { component: 'operator' } });
     log.info('starting', { config: loaded.source, namespace: values.namespace ?? '(all)' });
-    const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+    const identity = `${io.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
+    // Replicas of the installed Deployment must never reconcile side by side.
+    const leaderElect = values['leader-elect'] === true || loaded.inCluster;
     let lost = false;
     const operator = await startOperator({
       client: new HttpKubeClient(loaded.config),
@@ -76,7 +79,8 @@ export const operatorCommand: Command = {
       resyncMs: Math.max(resyncSeconds, 1) * 1000,
       ...(values.namespace ? { namespace: values.namespace } : {}),
       ...(values['clickhouse-url'] ? { clickhouseUrl: values['clickhouse-url'] } : {}),
-      ...(values['leader-elect']
+      clickhouse: sqlClickHouseLeg(),
+      ...(leaderElect
         ? { leaderElection: { namespace: values['lease-namespace'] ?? podNamespace(io.env) ?? values.namespace ?? 'default', identity } }
         : {}),
       onLostLeadership: () => {

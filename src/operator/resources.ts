@@ -1,4 +1,17 @@
-/** The API resources the operator reads and writes, and their REST paths. */
+/**
+ * The API resources the operator reads and writes, and their REST paths.
+ *
+ * Every API call the operator makes (the install chart's ClusterRole, src/charts/install/rbac.ts,
+ * must allow these; test/operator-cluster.test.ts runs the operator as that ServiceAccount):
+ *   telemetrystack.io telemetrystacks             get list watch, patch (server-side apply of the finalizer)
+ *   telemetrystack.io telemetrystacks/status      patch (server-side apply of status)
+ *   telemetrystack.io telemetrystacks/finalizers  update (ownerReferences with blockOwnerDeletion)
+ *   "" configmaps services secrets, apps statefulsets, networking.k8s.io networkpolicies,
+ *   rbac.authorization.k8s.io roles rolebindings  get list watch, patch (apply), create (Secrets), delete (prune)
+ *   "" events                                     create
+ *   coordination.k8s.io leases (own namespace)    get create update
+ * Creating Roles that grant `get` on a Secret needs no `escalate`/`bind`: the operator holds `get` on Secrets.
+ */
 import { API_GROUP, API_VERSION, PLURAL } from '../api/constants.ts';
 
 export interface ApiResource {
