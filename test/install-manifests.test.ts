@@ -53,12 +53,12 @@ describe('install chart', () => {
     const [container] = pod.spec.containers;
     expect(pod.spec.containers).toHaveLength(1);
     expect(container.image).toBe(OPERATOR_IMAGE);
-    expect(container.args).toEqual(['operator']);
+    expect(container.args).toEqual(['operator', '--leader-elect', `--metrics-port=${OPERATOR_METRICS_PORT}`]);
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(container.ports).toEqual([{ name: 'metrics', containerPort: OPERATOR_METRICS_PORT, protocol: 'TCP' }]);
     expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
     expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'metrics' });
-    expect(container.env.map((env: { name: string }) => env.name)).toEqual(expect.arrayContaining(['POD_NAME', 'POD_NAMESPACE']));
+    expect(container.env).toEqual([{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }]);
     // Same selector on the metrics Service.
     const service = find('Service');
     expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);

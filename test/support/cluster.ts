@@ -186,6 +186,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      // Stricter than the default, as some distributions run it: setting blockOwnerDeletion
+      // needs update on the owner's finalizers, so the operator's ClusterRole is tested for it.
+      '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
       // Without the controller-manager nobody creates the `default` ServiceAccount the admission plugin insists on (envtest does the same).
       ...(controllers ? [] : ['--disable-admission-plugins=ServiceAccount']),
     ]);

@@ -25,12 +25,8 @@ export const OPERATOR_UID = 1000;
 export const OPERATOR_METRICS_PORT = 8080;
 export const OPERATOR_REPLICAS = 2;
 
-/** Environment the operator reads: its own identity (Lease holder) and namespace (where the Lease lives). */
-export const OPERATOR_ENV = {
-  podName: 'POD_NAME',
-  podNamespace: 'POD_NAMESPACE',
-  metricsPort: 'METRICS_PORT',
-} as const;
+/** The operator reads its namespace (where its Lease lives) from this variable (src/operator/kubeconfig.ts). */
+export const POD_NAMESPACE_ENV = 'POD_NAMESPACE';
 
 const labels = {
   ...OPERATOR_POD_LABELS,
@@ -75,13 +71,9 @@ export class OperatorInstallChart extends Chart {
       name: 'operator',
       image: OPERATOR_IMAGE,
       imagePullPolicy: 'IfNotPresent',
-      args: ['operator'],
-      env: [
-        fieldEnv(OPERATOR_ENV.podName, 'metadata.name'),
-        fieldEnv(OPERATOR_ENV.podNamespace, 'metadata.namespace'),
-        { name: OPERATOR_ENV.metricsPort, value: String(OPERATOR_METRICS_PORT) },
-        { name: 'NODE_ENV', value: 'production' },
-      ],
+      // The image's entry point is `node build/cli/main.js`; the Lease holder identity is the pod's hostname.
+      args: ['operator', '--leader-elect', `--metrics-port=${OPERATOR_METRICS_PORT}`],
+      env: [fieldEnv(POD_NAMESPACE_ENV, 'metadata.namespace')],
       ports: [{ name: 'metrics', containerPort: OPERATOR_METRICS_PORT, protocol: 'TCP' }],
       livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },
       readinessProbe: probe('/readyz', 10),

@@ -33,19 +33,18 @@ function byGroup(): PolicyRule[] {
 }
 
 export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = [
-  // Its own resource: watch every stack, add/remove its finalizer, write status.
-  { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
-  { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'patch', 'update'] },
+  // Its own resource: watch every stack, add/remove its finalizer (merge patch), write status.
+  { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch'] },
+  { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
   // Owner references with blockOwnerDeletion need update on the owner's finalizers
   // (OwnerReferencesPermissionEnforcement admission).
   { apiGroups: [API_GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },
   ...byGroup(),
   // Events on stacks (Warning on an invalid spec, Normal on progress).
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
-/** In the operator's namespace only: the leader-election Lease. */
+/** In the operator's namespace only: the leader-election Lease (read, created once, renewed with PUT). */
 export const OPERATOR_NAMESPACE_RULES: readonly PolicyRule[] = [
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
