@@ -97,7 +97,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const owner = ownerReference(raw);
   const live = await deps.applier.listOwned(namespace, name);
   const secrets = await ensureSecrets(deps.client, stack, owner, live, deps.random);
-  if (secrets.created.length > 0) log.info('created secrets', { secrets: secrets.created });
+  if (secrets.created.length > 0) log.info('created generated Secrets', { names: secrets.created });
 
   const rendered = render(stack);
   const desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
@@ -138,7 +138,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
       if (outcome.changes.length > 0) log.info('clickhouse changed', { statements: outcome.changes.length });
     } catch (error) {
       clickhouseProblem = { reason: REASON.clickhouseFailed, message: `ClickHouse at ${url}: ${(error as Error).message}` };
-      log.warn('clickhouse leg failed', { error: clickhouseProblem.message, missingCredentials: error instanceof MissingCredentialsError });
+      log.warn('clickhouse leg failed', { error: clickhouseProblem.message, cause: error instanceof MissingCredentialsError ? 'admin Secret' : 'ClickHouse' });
     }
   }
 
