@@ -43,9 +43,12 @@ describe('list-watch', () => {
     const { client, calls } = fakeClient(
       [[configMap('a', '1'), configMap('b', '2')], [configMap('a', '1'), configMap('c', '5')]],
       [
-        async (onEvent) => {
+        async (onEvent, signal) => {
           onEvent({ type: 'MODIFIED', object: configMap('a', '3') });
           onEvent({ type: 'ERROR', object: { apiVersion: 'v1', kind: 'Status', metadata: { name: '' }, code: 410, reason: 'Expired' } });
+          // The watcher aborts the connection; a client may surface that as an error.
+          await untilAborted(signal);
+          throw new KubeApiError(0, 'Aborted', 'connection aborted');
         },
         (_onEvent, signal) => untilAborted(signal),
       ],

@@ -89,6 +89,8 @@ export interface KubeClient {
   watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void>;
 }
 
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export const MUTATING: ReadonlySet<Method> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function withQuery(path: string, query: RequestOptions['query']): string {
@@ -153,7 +155,9 @@ export class HttpKubeClient implements KubeClient {
         });
         response.on('error', reject);
       });
-      request.on('error', (error) => reject(new KubeApiError(0, 'Unreachable', `cannot reach the API server at ${this.server.origin}: ${error.message}`)));
+      request.on('error', (error) => reject(new KubeApiError(0, 'Unreachable', `${method} ${path} at ${this.server.origin}: ${error.message}`)));
+      // A request that hangs must not hold a reconcile (and its key) forever.
+      request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       request.end(body);
     });
     if (this.recordRequests && this.log.length < 1_000_000) this.log.push({ method, path: target, status });
@@ -188,9 +192,11 @@ export class HttpKubeClient implements KubeClient {
             newline = buffered.indexOf('\n');
           }
         });
+        // Aborting (watchdog, 410, shutdown) is the caller's way to end a watch: not an error.
+        const failed = (error: Error) => (signal.aborted ? resolve() : reject(new KubeApiError(0, 'Aborted', `watch ${path}: ${error.message}`)));
         response.on('end', () => resolve());
-        response.on('error', reject);
-        response.on('aborted', () => reject(new KubeApiError(0, 'Aborted', 'watch connection aborted')));
+        response.on('error', failed);
+        response.on('aborted', () => failed(new Error('connection aborted')));
       });
       request.on('error', (error) => {
         if (signal.aborted) resolve();

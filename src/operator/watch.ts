@@ -98,6 +98,7 @@ export class ListWatcher {
     let failures = 0;
     while (!this.stopped) {
       let silent = false;
+      let gone = false;
       try {
         if (resourceVersion === undefined) {
           resourceVersion = await this.list();
@@ -118,7 +119,6 @@ export class ListWatcher {
           watchdog.unref?.();
         };
         arm();
-        let gone = false;
         try {
           await this.options.client.watch(
             this.path,
@@ -162,7 +162,7 @@ export class ListWatcher {
           this.options.onRestart?.('silent');
           continue;
         }
-        if (isGone(error)) {
+        if (gone || isGone(error)) {
           this.options.onRestart?.('gone');
           resourceVersion = undefined;
           continue;
