@@ -34,7 +34,8 @@ function fakeClient(lists: KubeObject[][], watches: WatchScript[]) {
   return { client, calls };
 }
 
-const untilAborted = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 
 describe('list-watch', () => {
   it('relists after 410 Gone and reports what disappeared meanwhile', async () => {
