@@ -23,7 +23,10 @@ import { OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES } from '../src/charts/
 import { OPERATOR_POD_LABELS } from '../src/charts/network-policies.ts';
 import type { KubeObject } from '../src/charts/render.ts';
 import { GENERATED_NOTICE, REPO_ROOT } from '../scripts/generate.ts';
+import { render } from '../src/charts/render.ts';
+import { generateSecrets } from '../src/charts/secrets.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
+import { exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
 
 const objects = operatorInstallObjects();
 const find = (kind: string) => {
@@ -82,6 +85,28 @@ describe('install chart', () => {
       expect(rule.resources).not.toEqual(expect.arrayContaining(['customresourcedefinitions']));
     }
     expect(OPERATOR_CLUSTER_RULES.flatMap((rule) => rule.resources)).not.toContain('leases');
+  });
+
+  it('lets the operator apply, list, watch and prune every kind the stack chart renders', () => {
+    const specs = [
+      {},
+      { collector: { persistentQueue: { enabled: false } } },
+      ...exampleFiles().map((file) => (loadExample(file) as { spec: unknown }).spec),
+    ];
+    const kinds = new Set<string>();
+    for (const spec of specs) {
+      const stack = stackFrom(spec);
+      for (const object of [...render(stack).objects, ...generateSecrets(stack)]) kinds.add(`${object.apiVersion} ${object.kind}`);
+    }
+    // Both collector workloads are among them (StatefulSet with the queue, Deployment without).
+    expect([...kinds]).toEqual(expect.arrayContaining(['apps/v1 Deployment', 'apps/v1 StatefulSet', 'v1 Secret']));
+    const resource = (kind: string) => (kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`).toLowerCase();
+    for (const entry of kinds) {
+      const [apiVersion, kind] = entry.split(' ') as [string, string];
+      const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+      const verbs = OPERATOR_CLUSTER_RULES.filter((rule) => rule.apiGroups?.includes(group) && rule.resources?.includes(resource(kind))).flatMap((rule) => rule.verbs);
+      expect(verbs, entry).toEqual(expect.arrayContaining(['get', 'list', 'watch', 'create', 'patch', 'delete']));
+    }
   });
 
   it('tags the image with the package version', () => {

@@ -15,13 +15,13 @@
  * cluster fails, it never skips.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, StorageV1Api, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject, PatchStrategy, StorageV1Api, type V1Node } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { BUILD_COMMAND, controlPlaneBinaries, missingBinaries } from '../../scripts/test-binaries/control-plane.ts';
 
@@ -75,6 +75,8 @@ export function impersonateUser(admin: KubeConfig, username: string): KubeConfig
   });
   return kubeConfig;
 }
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
 
 const live = new Set<() => void>();
 let exitHookInstalled = false;
@@ -133,7 +135,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
 
   const run = (name: string, command: string, args: string[]): ChildProcess => {
     const log = createWriteStream(join(logDir, `${name}.log`));
-    const child = spawn(command, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv (util-linux) makes the kernel kill the component when the test process dies,
+    // even by SIGKILL, when no exit handler runs; without setpriv the exit handler is all.
+    const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+    const child = spawn(file, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     child.once('exit', (code, signal) => {
@@ -189,8 +194,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       // Stricter than the default, as some distributions run it: setting blockOwnerDeletion
       // needs update on the owner's finalizers, so the operator's ClusterRole is tested for it.
       '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
-      // Without the controller-manager nobody creates the `default` ServiceAccount the admission plugin insists on (envtest does the same).
-      ...(controllers ? [] : ['--disable-admission-plugins=ServiceAccount']),
+      // TaintNodesByCondition taints new Nodes not-ready until the node-lifecycle controller,
+      // which is not run here (kwok is the only kubelet), lifts it. Without the controller-manager
+      // nobody creates the `default` ServiceAccount the ServiceAccount plugin insists on (as in envtest).
+      `--disable-admission-plugins=${['TaintNodesByCondition', ...(controllers ? [] : ['ServiceAccount'])].join(',')}`,
     ]);
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki));
@@ -221,10 +228,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       const kwokProcess = run('kwok', binaries.kwok, [
         `--kubeconfig=${kubeconfigPath}`,
         `--config=${KWOK_STAGES_FILE}`,
-        '--manage-all-nodes=false',
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
         '--cidr=10.244.0.0/16',
         '--node-ip=127.0.0.1',
+        // Keep a node Lease, as a kubelet does (the node-heartbeat-with-lease stage refreshes status rarely).
+        '--node-lease-duration-seconds=40',
       ]);
       const core = kubeConfig.makeApiClient(CoreV1Api);
       await kubeConfig.makeApiClient(StorageV1Api).createStorageClass({ body: KWOK_STORAGE_CLASS });
@@ -443,4 +451,21 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await sleep(intervalMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})` : ''}`);
+}
+
+/** Server-side applies each object in order (force: the test owns the fields); returns what the API server stored. */
+export async function applyObjects(kubeConfig: KubeConfig, objects: readonly KubernetesObject[], fieldManager = 'telemetry-stack-test'): Promise<KubernetesObject[]> {
+  const client = KubernetesObjectApi.makeApiClient(kubeConfig);
+  const applied: KubernetesObject[] = [];
+  for (const object of objects) applied.push(await client.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+  return applied;
+}
+
+/** Waits until the API server serves a CustomResourceDefinition (condition Established). */
+export async function crdEstablished(kubeConfig: KubeConfig, name: string, timeoutMs = 30_000): Promise<void> {
+  await eventually(`CRD ${name} to be Established`, async () => {
+    const response = await rawGet(kubeConfig, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    const crd = JSON.parse(response.body) as { status?: { conditions?: { type: string; status: string }[] } };
+    return crd.status?.conditions?.some((condition) => condition.type === 'Established' && condition.status === 'True');
+  }, timeoutMs);
 }
