@@ -76,7 +76,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
 
-describe('a {} stack', () => {
+describe('a {} stack', { timeout: 180_000 }, () => {
   it('converges to Ready with every object owned by the stack', async () => {
     const started = Date.now();
     await applyStack(admin, TEAM, STACK, {});
@@ -150,7 +150,7 @@ describe('a {} stack', () => {
   });
 });
 
-describe('edits', () => {
+describe('edits', { timeout: 180_000 }, () => {
   const names = stackNames(STACK);
   const collectorPath = resourcePath({ apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' }, TEAM, names.collector);
   const configPath = resourcePath({ apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' }, TEAM, names.collectorConfig);
@@ -278,7 +278,7 @@ describe('edits', () => {
   });
 });
 
-describe('operator processes', () => {
+describe('operator processes', { timeout: 240_000 }, () => {
   it('killed mid-reconcile and restarted, it converges with no duplicate objects', async () => {
     const first = await startChildOperator(cluster.kubeconfigPath, ['--namespace', 'team-b']);
     children.push(first);
