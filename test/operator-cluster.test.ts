@@ -12,7 +12,9 @@ import { stackNames } from '../src/charts/naming.ts';
 import { render } from '../src/charts/render.ts';
 import { validateStack } from '../src/api/validate.ts';
 import { APPLY_PATCH, FIELD_MANAGER, pathOf, withOwner } from '../src/operator/apply.ts';
+import type { ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
 import { sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
+import { FINALIZER } from '../src/operator/reconcile.ts';
 import { ownerReference } from '../src/operator/credentials.ts';
 import { HttpKubeClient, KubeApiError, MUTATING, type KubeObject } from '../src/operator/kube.ts';
 import { jsonLogger } from '../src/operator/log.ts';
@@ -47,6 +49,18 @@ let operator: RunningOperator;
 let operatorClient: HttpKubeClient;
 let logs = '';
 const children: ChildOperator[] = [];
+/** Stacks whose external ClickHouse users the operator removed (the embedded engine has no users to look at). */
+const removedFrom: string[] = [];
+
+function recordingLeg(leg: ClickHouseLeg): ClickHouseLeg {
+  return {
+    reconcile: (stack, url, credentials) => leg.reconcile(stack, url, credentials),
+    async remove(stack, url, credentials) {
+      await leg.remove(stack, url, credentials);
+      removedFrom.push(`${stack.metadata.namespace}/${stack.metadata.name}@${url}`);
+    },
+  };
+}
 
 beforeAll(async () => {
   cluster = await startCluster({ controllers: true, kwok: true });
@@ -61,7 +75,7 @@ beforeAll(async () => {
     log: jsonLogger((line) => (logs += line), { level: 'debug' }),
     inCluster: false,
     namespace: TEAM,
-    clickhouse: sqlClickHouseLeg(clickhouse.connect),
+    clickhouse: recordingLeg(sqlClickHouseLeg(clickhouse.connect)),
     clickhouseUrl: EMBEDDED_URL,
     metricsPort: 0,
     metricsHost: '127.0.0.1',
@@ -275,6 +289,26 @@ describe('edits', { timeout: 180_000 }, () => {
     );
     expect(await objectExists(admin, resourcePath(STACKS, TEAM, STACK))).toBe(false);
     expect(logs).not.toMatch(/"password"\s*:\s*"[^[]/);
+  });
+});
+
+describe('an external ClickHouse', { timeout: 180_000 }, () => {
+  it('holds a finalizer until the stack\'s users are removed from it', async () => {
+    const endpoint = 'https://clickhouse.example.internal:8443';
+    await apply(
+      admin,
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'external-admin', namespace: TEAM }, stringData: { username: 'admin', password: 'not-a-real-password' } },
+      `/api/v1/namespaces/${TEAM}/secrets/external-admin`,
+    );
+    await applyStack(admin, TEAM, 'external', { clickhouse: { mode: 'external', external: { endpoint, credentialsSecret: { name: 'external-admin' } } } });
+    const stack = await waitForReady(admin, TEAM, 'external');
+    expect(stack.metadata.finalizers).toEqual([FINALIZER]);
+    expect(stack.status?.endpoints?.clickhouseHttp).toBe(endpoint);
+    const owned = await ownedObjects(admin, TEAM, 'external');
+    expect([...owned.keys()].filter((key) => key.includes('clickhouse') && !key.startsWith('Secret/'))).toEqual(['NetworkPolicy/external-clickhouse']);
+    await admin.request('DELETE', resourcePath(STACKS, TEAM, 'external'));
+    await eventually('the stack to be gone', async () => !(await objectExists(admin, resourcePath(STACKS, TEAM, 'external'))), 60_000);
+    expect(removedFrom).toEqual([`${TEAM}/external@${endpoint}`]);
   });
 });
 
