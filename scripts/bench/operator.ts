@@ -83,6 +83,16 @@ try {
   const inProcessRss = process.memoryUsage().rss;
   await operator.stop();
 
+  const rssOf = (pid: number | undefined) => {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { rss: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024, peak: Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024 };
+  };
+  // Baseline: the operator process watching a namespace with no stacks.
+  const idle = await startChildOperator(cluster.kubeconfigPath, ['--log-level', 'warn', '--namespace', 'no-stacks-here']);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const idleRss = rssOf(idle.process.pid);
+  await idle.stop();
+
   // The operator alone, as its own process: reconcile every stack, then read its RSS.
   const child = await startChildOperator(cluster.kubeconfigPath, ['--log-level', 'warn']);
   await eventually(
@@ -97,8 +107,7 @@ try {
     1_000,
   );
   await new Promise((resolve) => setTimeout(resolve, 3_000));
-  const rssKiB = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.process.pid}/status`, 'utf8'))?.[1]);
-  const hwmKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.process.pid}/status`, 'utf8'))?.[1]);
+  const busyRss = rssOf(child.process.pid);
   await child.stop();
 
   const result = {
@@ -109,8 +118,9 @@ try {
     convergeRequests,
     convergeWrites,
     resync: { ms: resyncMs, requests: resyncRequests, writes: resyncWrites, objects: before.size, resourceVersionsChanged: changed },
-    operatorProcessRssMiB: Math.round(rssKiB / 1024),
-    operatorProcessPeakRssMiB: Math.round(hwmKiB / 1024),
+    operatorIdleRssMiB: Math.round(idleRss.rss),
+    operatorRssMiB: Math.round(busyRss.rss),
+    operatorPeakRssMiB: Math.round(busyRss.peak),
     benchProcessRssMiB: Math.round(inProcessRss / 2 ** 20),
   };
   console.log(JSON.stringify(result, null, 2));
