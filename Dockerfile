@@ -20,7 +20,9 @@ FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+# --omit=optional leaves out chdb's engine library (@chdb/lib-*, over 500 MB): the operator talks
+# to a ClickHouse server; only the embedded target (tests, local tools) loads chdb, lazily.
+RUN npm install --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/build ./build
 COPY crds ./crds
 # 1000 is the `node` user of the official image (OPERATOR_UID in the install chart).

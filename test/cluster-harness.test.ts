@@ -1,17 +1,20 @@
 /**
  * The real-cluster harness itself (test/support/cluster.ts): etcd + kube-apiserver +
  * controller-manager + scheduler + kwok come up on loopback, report the pinned version, run
- * workloads to Ready, garbage-collect by owner references, enforce RBAC on impersonated
+ * workloads (and a rendered `{}` stack) to Ready, garbage-collect by owner references, enforce RBAC on impersonated
  * ServiceAccounts, and leave nothing behind.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type V1Deployment, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubernetesObject, RbacAuthorizationV1Api, type V1Deployment, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_COMMAND } from '../scripts/test-binaries/control-plane.ts';
+import { render } from '../src/charts/render.ts';
+import { generateSecrets } from '../src/charts/secrets.ts';
 import { VERSIONS } from '../src/versions.ts';
-import { eventually, impersonateServiceAccount, rawGet, startCluster, type TestCluster } from './support/cluster.ts';
+import { applyObjects, eventually, impersonateServiceAccount, rawGet, serviceAccountKubeConfig, startCluster, type TestCluster } from './support/cluster.ts';
+import { stackFrom } from './support/stacks.ts';
 
 const NAMESPACE = 'harness';
 let cluster: TestCluster;
@@ -142,6 +145,29 @@ describe('workloads', () => {
   });
 });
 
+describe('a rendered stack', () => {
+  it('applies to the API server as rendered and its workloads become Ready', async () => {
+    const stack = stackFrom({}, 'telemetry', 'rendered');
+    await core.createNamespace({ body: { metadata: { name: 'rendered' } } });
+    const objects = [...render(stack).objects, ...generateSecrets(stack)] as KubernetesObject[];
+    await applyObjects(cluster.kubeConfig, objects);
+    const workloads = objects.filter((object) => object.kind === 'StatefulSet' || object.kind === 'Deployment');
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const workload of workloads) {
+      const name = workload.metadata!.name!;
+      await eventually(`${workload.kind} ${name} to be Ready`, async () => {
+        const current = workload.kind === 'StatefulSet'
+          ? await apps.readNamespacedStatefulSet({ namespace: 'rendered', name })
+          : await apps.readNamespacedDeployment({ namespace: 'rendered', name });
+        return (current.status?.readyReplicas ?? 0) === (current.spec?.replicas ?? 1);
+      });
+    }
+    const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace: 'rendered' })).items;
+    expect(claims.length).toBeGreaterThan(0);
+    for (const claim of claims) expect(claim.status?.phase, claim.metadata?.name).toBe('Bound');
+  });
+});
+
 describe('impersonation', () => {
   it('acts as a ServiceAccount: denied without a binding, allowed with exactly what a Role grants', async () => {
     await core.createNamespacedServiceAccount({ namespace: NAMESPACE, body: { metadata: { name: 'reader' } } });
@@ -164,14 +190,22 @@ describe('impersonation', () => {
     await eventually('the RoleBinding to take effect', async () => Array.isArray((await asReader.listNamespacedConfigMap({ namespace: NAMESPACE })).items));
     await expect(asReader.listNamespacedSecret({ namespace: NAMESPACE })).rejects.toMatchObject({ code: 403 });
     await expect(asReader.listNamespacedConfigMap({ namespace: 'default' })).rejects.toMatchObject({ code: 403 });
+
+    // The same through the ServiceAccount's own token (TokenRequest), as a pod would authenticate.
+    const withToken = (await serviceAccountKubeConfig(cluster.kubeConfig, NAMESPACE, 'reader')).makeApiClient(CoreV1Api);
+    expect(Array.isArray((await withToken.listNamespacedConfigMap({ namespace: NAMESPACE })).items)).toBe(true);
+    await expect(withToken.listNamespacedSecret({ namespace: NAMESPACE })).rejects.toMatchObject({ code: 403 });
   });
 });
 
 describe('stop()', () => {
-  it('kills every component and removes the temp dir', async () => {
-    const second = await startCluster();
+  it('kills every component and removes the temp dir (a bare cluster, with extra API server flags)', async () => {
+    const second = await startCluster({ apiServerArgs: ['--service-cluster-ip-range=10.96.0.0/24'] });
     const workDir = dirname(second.logDir);
     expect((await rawGet(second.kubeConfig, '/readyz')).status).toBe(200);
+    // The later flag won: the API server's own Service got its address from the overriding range.
+    const service = await eventually('the kubernetes Service', async () => (await second.kubeConfig.makeApiClient(CoreV1Api).readNamespacedService({ namespace: 'default', name: 'kubernetes' })).spec?.clusterIP);
+    expect(service).toBe('10.96.0.1');
     await second.stop();
     expect(existsSync(workDir)).toBe(false);
     await expect(rawGet(second.kubeConfig, '/readyz')).rejects.toThrow();

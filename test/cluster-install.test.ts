@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1PodSpec } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_GROUP_VERSION, CRD_NAME, KIND, PLURAL } from '../src/api/constants.ts';
@@ -49,6 +49,20 @@ describe('dist/install.yaml', () => {
     const second = await applyAll(admin);
     expect(versions(second).slice(1)).toEqual(versions(first).slice(1));
     expect(versions(await applyAll(admin))).toEqual(versions(second));
+  });
+});
+
+describe('the operator Deployment', () => {
+  it('has pods the restricted Pod Security Standard admits in its namespace (which enforces it)', async () => {
+    const deployment = documents.find((document) => document.kind === 'Deployment') as KubernetesObject & { spec: { template: { metadata: object; spec: V1PodSpec } } };
+    const pods = `/api/v1/namespaces/${OPERATOR_NAMESPACE}/pods?dryRun=All`;
+    const pod = (spec: object) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { ...deployment.spec.template.metadata, name: 'operator' }, spec });
+    await expectStatus('operator pod', kubeRequest(admin, 'POST', pods, pod(deployment.spec.template.spec)), 201);
+    // The control: the namespace does enforce the profile.
+    const { securityContext: _dropped, ...unrestricted } = deployment.spec.template.spec.containers[0]!;
+    const rejected = await kubeRequest(admin, 'POST', pods, pod({ ...deployment.spec.template.spec, securityContext: {}, containers: [unrestricted] }));
+    expect(rejected.status).toBe(403);
+    expect((JSON.parse(rejected.body) as { message: string }).message).toContain('violates PodSecurity "restricted');
   });
 });
 

@@ -32,6 +32,11 @@ export interface ClusterOptions {
   readonly kwok?: boolean;
   /** How many fake Nodes kwok manages (default 1). */
   readonly nodes?: number;
+  /**
+   * Extra kube-apiserver flags, after the harness's own (a repeated flag overrides), e.g.
+   * `--min-request-timeout=5` so that watches end within seconds (watch-restart tests).
+   */
+  readonly apiServerArgs?: readonly string[];
   /** Milliseconds to wait for each component to become ready (default 90 s: the machines are shared). */
   readonly readyTimeoutMs?: number;
 }
@@ -77,6 +82,31 @@ export function impersonateUser(admin: KubeConfig, username: string): KubeConfig
 }
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+
+/**
+ * A KubeConfig that authenticates as the ServiceAccount itself, with a short-lived token from
+ * the TokenRequest API (what a pod's projected token is), rather than by impersonation.
+ * The ServiceAccount must exist.
+ */
+export async function serviceAccountKubeConfig(admin: KubeConfig, namespace: string, name: string, expirationSeconds = 3600): Promise<KubeConfig> {
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error('serviceAccountKubeConfig: the admin KubeConfig has no current cluster');
+  const response = await kubeRequest(admin, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds },
+  });
+  if (response.status !== 201) throw new Error(`TokenRequest for ServiceAccount ${namespace}/${name} failed with HTTP ${response.status}: ${response.body}`);
+  const token = (JSON.parse(response.body) as { status: { token: string } }).status.token;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: `${namespace}-${name}`, token }],
+    contexts: [{ name: 'service-account', cluster: cluster.name, user: `${namespace}-${name}` }],
+    currentContext: 'service-account',
+  });
+  return kubeConfig;
+}
 
 const live = new Set<() => void>();
 let exitHookInstalled = false;
@@ -198,6 +228,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       // which is not run here (kwok is the only kubelet), lifts it. Without the controller-manager
       // nobody creates the `default` ServiceAccount the ServiceAccount plugin insists on (as in envtest).
       `--disable-admission-plugins=${['TaintNodesByCondition', ...(controllers ? [] : ['ServiceAccount'])].join(',')}`,
+      ...(options.apiServerArgs ?? []),
     ]);
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, pki));
@@ -297,9 +328,10 @@ function fakeNode(name: string): V1Node {
       annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
       labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
     },
+    // Room for benchmarks of a hundred stacks on one node (requests are real, containers are not).
     status: {
-      allocatable: { cpu: '32', memory: '256Gi', pods: '110', 'ephemeral-storage': '1Ti' },
-      capacity: { cpu: '32', memory: '256Gi', pods: '110', 'ephemeral-storage': '1Ti' },
+      allocatable: { cpu: '1000', memory: '4Ti', pods: '2000', 'ephemeral-storage': '100Ti' },
+      capacity: { cpu: '1000', memory: '4Ti', pods: '2000', 'ephemeral-storage': '100Ti' },
     },
   };
 }
