@@ -6,10 +6,11 @@ import { pathToFileURL } from 'node:url';
 import type { Command, CommandIo } from './command.ts';
 import { UserError } from './errors.ts';
 import { operatorCommand } from './operator-command.ts';
+import { reportCommand } from './report-command.ts';
 import { synthCommand } from './synth-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand, operatorCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, reportCommand, operatorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -41,7 +41,7 @@ export interface ServerTargetOptions {
 }
 
 export async function serverTarget(options: ServerTargetOptions): Promise<SqlTarget> {
-  const { createClient } = await import('@clickhouse/client');
+  const { createClient, ClickHouseLogLevel } = await import('@clickhouse/client');
   const client = createClient({
     url: options.url,
     username: options.username,
@@ -49,6 +49,8 @@ export async function serverTarget(options: ServerTargetOptions): Promise<SqlTar
     ...(options.database ? { database: options.database } : {}),
     request_timeout: options.requestTimeoutMs ?? 60_000,
     clickhouse_settings: { ...OUTPUT_SETTINGS },
+    // Errors reach the caller as exceptions; the client's own console logging would print them twice.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   return {
     kind: 'server',
@@ -79,7 +81,7 @@ export interface EmbeddedTargetOptions {
  * target at a time (tests run one file per process).
  */
 export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promise<SqlTarget> {
-  const { Session } = await import('chdb');
+  const { Session, drainPending } = await import('chdb');
   if (options.path) mkdirSync(options.path, { recursive: true });
   const settingArgs = Object.entries(OUTPUT_SETTINGS).map(([name, value]) => `--${name}=${value}`);
   const session = new Session(options.path, { connectionArgs: settingArgs });
@@ -101,6 +103,8 @@ export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promi
     },
     async close() {
       session.close();
+      // The next embedded target (another data directory) may only open once this one is gone.
+      await drainPending();
     },
   };
 }
