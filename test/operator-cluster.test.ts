@@ -305,7 +305,9 @@ describe('an external ClickHouse', { timeout: 180_000 }, () => {
     expect(stack.metadata.finalizers).toEqual([FINALIZER]);
     expect(stack.status?.endpoints?.clickhouseHttp).toBe(endpoint);
     const owned = await ownedObjects(admin, TEAM, 'external');
-    expect([...owned.keys()].filter((key) => key.includes('clickhouse') && !key.startsWith('Secret/'))).toEqual(['NetworkPolicy/external-clickhouse']);
+    // No in-cluster ClickHouse (no StatefulSet, Service, ConfigMap or admin Secret) for an external one.
+    expect([...owned.keys()].filter((key) => key.includes('clickhouse') && key !== 'Secret/external-clickhouse-ingest')).toEqual([]);
+    expect(owned.has('StatefulSet/external-collector')).toBe(true);
     await admin.request('DELETE', resourcePath(STACKS, TEAM, 'external'));
     await eventually('the stack to be gone', async () => !(await objectExists(admin, resourcePath(STACKS, TEAM, 'external'))), 60_000);
     expect(removedFrom).toEqual([`${TEAM}/external@${endpoint}`]);
