@@ -161,6 +161,7 @@ describe('a {} stack', { timeout: 180_000 }, () => {
     expect(metrics).toMatch(/^telemetrystack_reconcile_duration_seconds_count [1-9]/m);
     expect(metrics).toMatch(/^telemetrystack_queue_depth 0$/m);
     expect(metrics).toContain('# TYPE telemetrystack_reconcile_errors_total counter');
+    expect(metrics).toMatch(/^process_resident_memory_bytes [1-9]\d+$/m);
   });
 });
 
@@ -276,6 +277,20 @@ describe('edits', { timeout: 180_000 }, () => {
       const owned = await ownedObjects(admin, TEAM, STACK);
       return ![...owned.keys()].some((key) => key.includes('alice'));
     });
+    await waitForReady(admin, TEAM, STACK);
+  });
+
+  it('an edit the API server refuses (StatefulSet volume size) is reported as ApplyFailed, and undoing it recovers', async () => {
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '50Gi' } } });
+    const stack = await eventually('Ready=False ApplyFailed', async () => {
+      const current = await getStack(admin, TEAM, STACK);
+      return condition(current, 'Ready')?.reason === 'ApplyFailed' ? current : undefined;
+    });
+    expect(condition(stack, 'Ready')!.message).toMatch(/StatefulSet|statefulset/);
+    expect(condition(stack, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
+    expect(metrics).toMatch(/^telemetrystack_reconcile_errors_total\{reason="ApplyFailed"\} [1-9]/m);
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 } });
     await waitForReady(admin, TEAM, STACK);
   });
 

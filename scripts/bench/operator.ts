@@ -108,6 +108,7 @@ try {
   );
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   const busyRss = rssOf(child.process.pid);
+  const heapUsedMiB = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(await child.metrics())?.[1]) / 2 ** 20;
   await child.stop();
 
   const result = {
@@ -121,6 +122,7 @@ try {
     operatorIdleRssMiB: Math.round(idleRss.rss),
     operatorRssMiB: Math.round(busyRss.rss),
     operatorPeakRssMiB: Math.round(busyRss.peak),
+    operatorHeapUsedMiB: Math.round(heapUsedMiB),
     benchProcessRssMiB: Math.round(inProcessRss / 2 ** 20),
   };
   console.log(JSON.stringify(result, null, 2));

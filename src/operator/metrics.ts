@@ -57,6 +57,10 @@ export class OperatorMetrics {
       const [resource, cause] = key.split('\0') as [string, string];
       lines.push(`telemetrystack_watch_restarts_total${labelText({ resource, cause })} ${count}`);
     }
+    // The two process figures a memory question starts with (names as prom-client uses them).
+    const memory = process.memoryUsage();
+    lines.push('# HELP process_resident_memory_bytes Resident memory size in bytes.', '# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${memory.rss}`);
+    lines.push('# HELP nodejs_heap_size_used_bytes V8 heap in use, in bytes.', '# TYPE nodejs_heap_size_used_bytes gauge', `nodejs_heap_size_used_bytes ${memory.heapUsed}`);
     return `${lines.join('\n')}\n`;
   }
 }
