@@ -5,6 +5,7 @@
  * is still corrected. The API server would also persist nothing for an identical apply; this
  * only saves the round trips.
  */
+import { contentHash } from '../charts/hash.ts';
 import { STACK_LABEL } from '../charts/labels.ts';
 import type { KubeClient, KubeObject, ObjectList, OwnerReference } from './kube.ts';
 import { isNotFound } from './kube.ts';
@@ -27,7 +28,7 @@ export function withOwner(object: KubeObject, owner: OwnerReference): KubeObject
 
 export class Applier {
   private readonly client: KubeClient;
-  /** path -> what we sent and the resourceVersion the server answered with. */
+  /** path -> hash of what we sent and the resourceVersion the server answered with. */
   private readonly lastApplied = new Map<string, { intent: string; resourceVersion: string | undefined }>();
 
   constructor(client: KubeClient) {
@@ -53,7 +54,7 @@ export class Applier {
   /** Applies one object unless neither it nor the live object changed since our last apply. Returns the live object. */
   async apply(desired: KubeObject, live: KubeObject | undefined): Promise<{ object: KubeObject; wrote: boolean }> {
     const path = pathOf(desired);
-    const intent = JSON.stringify(desired);
+    const intent = contentHash(JSON.stringify(desired));
     const last = this.lastApplied.get(path);
     if (live && last && last.intent === intent && last.resourceVersion === live.metadata.resourceVersion) return { object: live, wrote: false };
     const object = await this.client.request<KubeObject>('PATCH', path, {

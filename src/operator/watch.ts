@@ -30,6 +30,29 @@ export interface ListWatchOptions {
   readonly onRestart?: (cause: 'silent' | 'error' | 'gone') => void;
 }
 
+/**
+ * What the cache keeps of an object: enough to find its stack and to tell a change on relist.
+ * Reconciles read live objects from the API, so the cache holds no spec, no status, no managed
+ * fields, and no Secret data: memory stays flat per object, and credentials are not kept around.
+ */
+function identity(object: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, generation, labels, ownerReferences, deletionTimestamp } = object.metadata;
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: {
+      name,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+      ...(generation !== undefined ? { generation } : {}),
+      ...(labels !== undefined ? { labels } : {}),
+      ...(ownerReferences !== undefined ? { ownerReferences } : {}),
+      ...(deletionTimestamp !== undefined ? { deletionTimestamp } : {}),
+    },
+  };
+}
+
 const WATCH_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 30_000, jitter: 0.2 };
 
 export class ListWatcher {
@@ -85,7 +108,8 @@ export class ListWatcher {
     return resourceVersion;
   }
 
-  private emit(type: ChangeType, key: string, object: KubeObject): void {
+  private emit(type: ChangeType, key: string, full: KubeObject): void {
+    const object = identity(full);
     if (type === 'DELETED') this.cache.delete(key);
     else this.cache.set(key, object);
     this.options.onChange(type, object);
