@@ -376,7 +376,11 @@ describe('operator processes', { timeout: 240_000 }, () => {
     const lease = await admin.request<KubeObject & { spec: { holderIdentity: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/ops/leases/telemetry-stack-operator');
     expect(lease.spec.holderIdentity).toBeTruthy();
     expect(await leader.stop('SIGTERM')).toBe(0);
+    // A graceful stop releases the Lease: the standby takes over well within the 15 s lease duration.
+    const stopped = Date.now();
     await eventually('the standby to take over', () => isLeader(standby), 30_000, 250);
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    expect(leader.output()).toMatch(/"msg":"received signal".*"signal":"SIGTERM"/);
     await standby.stop();
   }, 180_000);
 
