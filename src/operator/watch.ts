@@ -21,7 +21,7 @@ export interface ListWatchOptions {
   readonly labelSelector?: string;
   readonly onChange: (type: ChangeType, object: KubeObject) => void;
   readonly log: Logger;
-  /** A watch with no event (bookmarks included) for this long is restarted. The API server sends a bookmark about once a minute. */
+  /** A watch with no event (bookmarks included) for this long is restarted. Default: the server timeout plus 30 s. */
   readonly silenceMs?: number;
   /** Asks the server to end each watch after this long; the watch then resumes from the last resourceVersion. */
   readonly serverTimeoutSeconds?: number;
@@ -117,7 +117,10 @@ export class ListWatcher {
 
   private async run(): Promise<void> {
     const { log, resource } = this.options;
-    const silenceMs = this.options.silenceMs ?? 150_000;
+    const serverTimeoutSeconds = this.options.serverTimeoutSeconds ?? 240;
+    // The server ends every watch after serverTimeoutSeconds (sending bookmarks meanwhile): one
+    // that stays open and silent past that is stuck (a dead connection nobody noticed).
+    const silenceMs = this.options.silenceMs ?? (serverTimeoutSeconds + 30) * 1000;
     let resourceVersion: string | undefined;
     let failures = 0;
     while (!this.stopped) {
@@ -150,7 +153,7 @@ export class ListWatcher {
               labelSelector: this.options.labelSelector,
               resourceVersion,
               allowWatchBookmarks: true,
-              timeoutSeconds: this.options.serverTimeoutSeconds ?? 300,
+              timeoutSeconds: serverTimeoutSeconds,
             },
             (event) => {
               arm();
