@@ -5,12 +5,13 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { Command, CommandIo } from './command.ts';
 import { UserError } from './errors.ts';
+import { operatorCommand } from './operator-command.ts';
 import { reportCommand } from './report-command.ts';
 import { sanitizeCommand } from './sanitize-command.ts';
 import { synthCommand } from './synth-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand, sanitizeCommand, reportCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, sanitizeCommand, reportCommand, operatorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
