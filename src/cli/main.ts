@@ -6,9 +6,10 @@ import { pathToFileURL } from 'node:url';
 import type { Command, CommandIo } from './command.ts';
 import { UserError } from './errors.ts';
 import { synthCommand } from './synth-command.ts';
+import { envCommand } from './env-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, envCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
