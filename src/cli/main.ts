@@ -7,9 +7,11 @@ import type { Command, CommandIo } from './command.ts';
 import { UserError } from './errors.ts';
 import { synthCommand } from './synth-command.ts';
 import { envCommand } from './env-command.ts';
+import { upCommand } from './up-command.ts';
+import { downCommand } from './down-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand, envCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, envCommand, upCommand, downCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
