@@ -9,9 +9,11 @@ import { synthCommand } from './synth-command.ts';
 import { envCommand } from './env-command.ts';
 import { upCommand } from './up-command.ts';
 import { downCommand } from './down-command.ts';
+import { statusCommand } from './status-command.ts';
+import { doctorCommand } from './doctor-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand, envCommand, upCommand, downCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, envCommand, upCommand, downCommand, statusCommand, doctorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -28,6 +28,7 @@ export interface RawStatus {
   readonly conditions?: Condition[];
   readonly endpoints?: { otlpGrpc?: string; otlpHttp?: string; clickhouseHttp?: string };
   readonly users?: number;
+  readonly appliedRetention?: { eventsDays?: number; metricsDays?: number; rollupsDays?: number };
 }
 
 interface RawStack {
