@@ -15,3 +15,21 @@ export const RAW_TABLES = {
 export const INGEST_USER = 'otel_ingest';
 /** The administrative ClickHouse user the operator uses for migrations and access control (in-cluster mode). */
 export const ADMIN_USER = 'telemetry_admin';
+
+/** Attribute the collector stamps with the authenticated user (see charts/collector/config.ts IDENTITY_ATTRIBUTE). */
+export const IDENTITY_ATTRIBUTE_KEY = 'enduser.id';
+
+/** Tables and views the migrations create on top of the raw tables. */
+export const DERIVED = {
+  migrations: 'telemetry_schema_migrations',
+  events: 'claude_code_events',
+  apiRequests: 'claude_code_api_requests',
+  apiErrors: 'claude_code_api_errors',
+  toolResults: 'claude_code_tool_results',
+  toolDecisions: 'claude_code_tool_decisions',
+  userPrompts: 'claude_code_user_prompts',
+  metricIncrements: 'claude_code_metric_increments',
+  dailyUsage: 'claude_code_daily_usage',
+  dailyUsageView: 'claude_code_daily_usage_mv',
+  accessState: 'telemetry_access_state',
+} as const;

@@ -1,0 +1,13 @@
+-- name: cost-by-model-source
+-- description: Spend and requests by model and query source (main, subagent, auxiliary).
+-- param: from Date = 1970-01-01 -- first day, inclusive
+-- param: to Date = 2999-12-31 -- last day, inclusive
+SELECT
+  model,
+  query_source,
+  round(sum(cost_usd), 6) AS cost_usd,
+  sum(requests) AS requests
+FROM claude_code_daily_usage
+WHERE day BETWEEN {from:Date} AND {to:Date}
+GROUP BY model, query_source
+ORDER BY model, query_source

@@ -1,0 +1,14 @@
+-- name: tokens-by-model
+-- description: Tokens per model, by kind (daily rollup).
+-- param: from Date = 1970-01-01 -- first day, inclusive
+-- param: to Date = 2999-12-31 -- last day, inclusive
+SELECT
+  model,
+  sum(input_tokens) AS input_tokens,
+  sum(output_tokens) AS output_tokens,
+  sum(cache_read_tokens) AS cache_read_tokens,
+  sum(cache_creation_tokens) AS cache_creation_tokens
+FROM claude_code_daily_usage
+WHERE day BETWEEN {from:Date} AND {to:Date}
+GROUP BY model
+ORDER BY model

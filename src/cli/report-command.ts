@@ -1,0 +1,162 @@
+/**
+ * `telemetry-stack report`: runs a named query from the library against a ClickHouse
+ * server, or against exported OTLP/JSON loaded into the embedded engine (same schema,
+ * same SQL), and prints the rows as a table, JSON or CSV.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from './command.ts';
+import { parseCommandArgs } from './command.ts';
+import { UserError } from './errors.ts';
+import { formatRows, REPORT_FORMATS, type ReportFormat } from './report-output.ts';
+import { ExportFormatError, loadExport } from '../clickhouse/otlp-json.ts';
+import { migrate } from '../clickhouse/migrate.ts';
+import { bindParams, loadLibrary, QueryParamError, type LibraryQuery } from '../clickhouse/queries.ts';
+import { quoteIdentifier } from '../clickhouse/sql.ts';
+import { embeddedTarget, serverTarget, type SqlTarget } from '../clickhouse/target.ts';
+
+const DEFAULT_DATABASE = 'claude_code';
+
+function usage(): string {
+  const library = loadLibrary();
+  const width = Math.max(...library.map((query) => query.name.length));
+  return `Usage: telemetry-stack report NAME [--param KEY=VALUE]... [--format table|json|csv]
+                              (--data FILE|DIR | --url URL --user USER --password-file FILE)
+
+Run a query from the library (queries/*.sql) and print its rows.
+
+Where the data is:
+      --data PATH           Exported OTLP/JSON (the collector file exporter's format, one
+                            {"resourceLogs"|"resourceMetrics": ...} object per line): a file or a
+                            folder of *.json/*.jsonl files, loaded into the embedded engine. No server needed.
+      --url URL             ClickHouse HTTP endpoint, e.g. http://localhost:8123 (through a port-forward)
+      --user USER           ClickHouse user (your access.users name)
+      --password-file FILE  File holding the password (from your Secret); "-" reads stdin
+      --database DB         Telemetry database (default ${DEFAULT_DATABASE})
+
+Options:
+      --param KEY=VALUE     Query parameter (repeatable), e.g. --param from=2026-10-01
+      --format FORMAT       table (default), json (an array of objects keyed by column) or csv
+      --list                List the reports and their parameters
+
+Reports:
+${library.map((query) => `  ${query.name.padEnd(width)}  ${query.description}`).join('\n')}
+`;
+}
+
+function listing(library: readonly LibraryQuery[]): string {
+  return library
+    .map((query) => {
+      const params = query.params.map((param) => `    --param ${param.name}=<${param.type}>${param.default !== undefined ? ` (default ${param.default})` : ' (required)'}  ${param.doc}`);
+      return [`${query.name}: ${query.description}`, ...params].join('\n');
+    })
+    .join('\n');
+}
+
+function parseParams(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new UserError(`--param ${pair}: expected KEY=VALUE, e.g. --param from=2026-10-01`, 2);
+    out[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return out;
+}
+
+async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
+}
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'Run a named query (cost-by-user, api-errors, session-trace...) against a server or exported data',
+  get usage() {
+    return usage();
+  },
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        param: { type: 'string', multiple: true, default: [] },
+        format: { type: 'string', default: 'table' },
+        data: { type: 'string' },
+        url: { type: 'string' },
+        user: { type: 'string' },
+        'password-file': { type: 'string' },
+        database: { type: 'string', default: DEFAULT_DATABASE },
+        list: { type: 'boolean', default: false },
+      },
+      usage(),
+      true,
+    );
+    const library = loadLibrary();
+    if (values.list) {
+      io.stdout.write(`${listing(library)}\n`);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UserError(`report: give exactly one report name\n\n${usage()}`, 2);
+    const name = positionals[0]!;
+    const query = library.find((candidate) => candidate.name === name);
+    if (!query) throw new UserError(`report: no report named "${name}"; reports: ${library.map((q) => q.name).join(', ')}`, 2);
+    const format = values.format as ReportFormat;
+    if (!REPORT_FORMATS.includes(format)) throw new UserError(`report: --format ${values.format} is not one of ${REPORT_FORMATS.join(', ')}`, 2);
+    let params: Record<string, string>;
+    try {
+      params = bindParams(query, parseParams(values.param ?? []));
+    } catch (error) {
+      if (error instanceof QueryParamError) throw new UserError(error.message, 2);
+      throw error;
+    }
+    const database = values.database ?? DEFAULT_DATABASE;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new UserError(`report: --database ${database} is not a ClickHouse identifier`, 2);
+
+    let target: SqlTarget;
+    if (values.data !== undefined) {
+      if (values.url !== undefined) throw new UserError('report: give either --data or --url, not both', 2);
+      if (!existsSync(values.data)) throw new UserError(`report: --data ${values.data}: no such file or folder`);
+      target = await embeddedTarget();
+      try {
+        await migrate(target, { database });
+        await target.exec(`USE ${quoteIdentifier(database)}`);
+        await loadExport(target, database, values.data);
+      } catch (error) {
+        await target.close();
+        if (error instanceof ExportFormatError) throw new UserError(`report: ${error.message}`);
+        throw error;
+      }
+    } else if (values.url !== undefined) {
+      if (!values.user || !values['password-file']) throw new UserError('report: --url needs --user and --password-file (the password from your Secret)', 2);
+      const file = values['password-file'];
+      let password: string;
+      if (file === '-') password = (await readStdin(io.stdin)).trim();
+      else if (!existsSync(file)) throw new UserError(`report: --password-file ${file}: no such file`);
+      else password = readFileSync(file, 'utf8').trim();
+      target = await serverTarget({ url: values.url, username: values.user, password, database });
+    } else {
+      throw new UserError(`report: say where the data is: --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)\n\n${usage()}`, 2);
+    }
+
+    try {
+      const rows = await target.query(query.sql, params);
+      const columns = rows.length > 0 ? Object.keys(rows[0]!) : await columnsOf(target, query, params);
+      io.stdout.write(formatRows(rows, columns, format));
+      return 0;
+    } catch (error) {
+      if (target.kind === 'server') throw new UserError(`report ${name}: the server refused the query: ${firstLine(error)}`);
+      throw error;
+    } finally {
+      await target.close();
+    }
+  },
+};
+
+/** Column names of a query with no rows, so that an empty CSV or table still has its header. */
+async function columnsOf(target: SqlTarget, query: LibraryQuery, params: Record<string, string>): Promise<string[]> {
+  const described = await target.query<{ name: string }>(`DESCRIBE (${query.sql})`, params);
+  return described.map((column) => column.name);
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}

@@ -1,0 +1,297 @@
+/**
+ * Per-user access: four roles, one ClickHouse user per `access.users` entry (password
+ * stored as SHA-256), grants per role, and row policies. The plan is a pure diff of the
+ * desired state against the state read from the system tables, so applying it twice
+ * issues nothing the second time.
+ *
+ * Ownership: roles and row policies carry the `ts_<database>_` prefix; a user is ours
+ * when it holds one of our roles. Nothing else is ever altered or dropped.
+ *
+ * Because a table with any row policy hides every row from a user no policy names,
+ * every role that reads a table gets an explicit policy: contributors their own rows,
+ * the others (and the operator's own user) all rows.
+ */
+import { createHash } from 'node:crypto';
+import type { TelemetryStack } from '../api/resource.ts';
+import type { Role } from '../api/spec.ts';
+import { ROLES } from '../api/spec.ts';
+import { TYPED_VIEWS } from './schema.ts';
+import { DERIVED, RAW_TABLES } from './tables.ts';
+import { onCluster, qualified, quoteIdentifier, quoteString, type DdlContext } from './sql.ts';
+import type { SqlTarget } from './target.ts';
+
+export interface UserCredential {
+  /** SHA-256 (hex) of the user's generated password: all ClickHouse ever sees of it. */
+  readonly passwordSha256: string;
+}
+
+export interface AccessCredentials {
+  readonly users: Readonly<Record<string, UserCredential>>;
+}
+
+export function rolePrefix(database: string): string {
+  return `ts_${database}_`;
+}
+
+export function roleName(database: string, role: Role): string {
+  return `${rolePrefix(database)}${role}`;
+}
+
+const RAW_DATA_TABLES = Object.values(RAW_TABLES);
+const VIEWS = [DERIVED.events, ...TYPED_VIEWS.map((view) => view.view), DERIVED.metricIncrements];
+
+/** Tables whose rows belong to a user, and the column naming that user. */
+export const USER_ROW_TABLES: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(RAW_DATA_TABLES.map((table) => [table, 'EndUser'])),
+  [DERIVED.dailyUsage]: 'user',
+};
+
+/** What each role may read. Views run with the reader's rights, so row policies apply through them. */
+export function roleGrants(role: Role): { access: string; table: string }[] {
+  const select = (tables: readonly string[]) => tables.map((table) => ({ access: 'SELECT', table }));
+  switch (role) {
+    case 'viewer':
+      return select([DERIVED.dailyUsage]);
+    case 'contributor':
+    case 'coordinator':
+      return select([...RAW_DATA_TABLES, ...VIEWS, DERIVED.dailyUsage]);
+    case 'admin':
+      return [
+        ...select([...RAW_DATA_TABLES, ...VIEWS, DERIVED.dailyUsage]),
+        // Erasure requests and housekeeping on the data; access management stays with the operator.
+        ...[...RAW_DATA_TABLES, DERIVED.dailyUsage].flatMap((table) => [
+          { access: 'ALTER DELETE', table },
+          { access: 'OPTIMIZE', table },
+        ]),
+      ];
+  }
+}
+
+// ---------------------------------------------------------------- state
+
+export interface ObservedUser {
+  readonly name: string;
+  /** Our roles this user holds (a user with none is not ours). */
+  readonly roles: readonly string[];
+  /** Fingerprint of the password hash last set by us (telemetry_access_state), if any. */
+  readonly credentialFingerprint?: string;
+}
+
+export interface ObservedPolicy {
+  readonly name: string;
+  readonly table: string;
+  readonly filter: string;
+  readonly appliesTo: readonly string[];
+}
+
+export interface AccessState {
+  readonly roles: readonly string[];
+  readonly grants: readonly { role: string; access: string; table: string }[];
+  readonly users: readonly ObservedUser[];
+  /** Users that exist but are not ours: never touched, reported as conflicts if the spec names them. */
+  readonly foreignUsers: readonly string[];
+  readonly policies: readonly ObservedPolicy[];
+}
+
+export const EMPTY_ACCESS_STATE: AccessState = { roles: [], grants: [], users: [], foreignUsers: [], policies: [] };
+
+/** Not a credential: a one-way fingerprint of the stored hash, to notice a rotated password. */
+export function credentialFingerprint(user: string, passwordSha256: string): string {
+  return createHash('sha256').update(`telemetry-stack:${user}:${passwordSha256}`).digest('hex');
+}
+
+export interface AccessStatement {
+  /** What ran (or would run). */
+  readonly sql: string;
+  /** The same with any password hash replaced: safe for logs, reports and status. */
+  readonly display: string;
+}
+
+export interface AccessPlan {
+  readonly statements: AccessStatement[];
+  /** Fingerprints to record after the statements ran. */
+  readonly fingerprints: { user: string; fingerprint: string }[];
+  /** Spec users whose name is taken by a ClickHouse user we did not create. */
+  readonly conflicts: string[];
+}
+
+export interface AccessOptions {
+  /** Users that must see all rows besides the roles (the operator's own user, so its backfills read everything). */
+  readonly allRowsUsers?: readonly string[];
+}
+
+const OWN_ROWS = 'own_rows';
+const ALL_ROWS = 'all_rows';
+
+function policyName(database: string, kind: string): string {
+  return `${rolePrefix(database)}${kind}`;
+}
+
+function desiredPolicies(context: DdlContext, options: AccessOptions): ObservedPolicy[] {
+  const others = [...ROLES.filter((role) => role !== 'contributor').map((role) => roleName(context.database, role)), ...(options.allRowsUsers ?? [])];
+  return Object.entries(USER_ROW_TABLES).flatMap(([table, column]) => [
+    { name: policyName(context.database, OWN_ROWS), table, filter: `${column} = currentUser()`, appliesTo: [roleName(context.database, 'contributor')] },
+    { name: policyName(context.database, ALL_ROWS), table, filter: '1', appliesTo: others },
+  ]);
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\0') === [...b].sort().join('\0');
+const normalizeFilter = (filter: string) => filter.replace(/\s+/g, ' ').trim();
+
+/** The statements that make ClickHouse match the spec. Pure. */
+export function planAccess(context: DdlContext, stack: TelemetryStack, credentials: AccessCredentials, state: AccessState, options: AccessOptions = {}): AccessPlan {
+  const db = context.database;
+  const cluster = onCluster(context);
+  const statements: AccessStatement[] = [];
+  const add = (sql: string, display = sql) => statements.push({ sql, display });
+  const ours = new Set(ROLES.map((role) => roleName(db, role)));
+
+  for (const role of ROLES) {
+    const name = roleName(db, role);
+    if (!state.roles.includes(name)) add(`CREATE ROLE IF NOT EXISTS ${quoteIdentifier(name)}${cluster}`);
+    const desired = roleGrants(role);
+    const current = state.grants.filter((grant) => grant.role === name);
+    const key = (grant: { access: string; table: string }) => `${grant.access}\0${grant.table}`;
+    const currentKeys = new Set(current.map(key));
+    const desiredKeys = new Set(desired.map(key));
+    for (const grant of desired) {
+      if (!currentKeys.has(key(grant))) add(`GRANT${cluster} ${grant.access} ON ${qualified(context, grant.table)} TO ${quoteIdentifier(name)}`);
+    }
+    for (const grant of current) {
+      if (!desiredKeys.has(key(grant))) add(`REVOKE${cluster} ${grant.access} ON ${qualified(context, grant.table)} FROM ${quoteIdentifier(name)}`);
+    }
+  }
+
+  const conflicts: string[] = [];
+  const fingerprints: { user: string; fingerprint: string }[] = [];
+  const specUsers = new Set(stack.spec.access.users.map((user) => user.name));
+  for (const user of stack.spec.access.users) {
+    if (state.foreignUsers.includes(user.name)) {
+      conflicts.push(user.name);
+      continue;
+    }
+    const credential = credentials.users[user.name];
+    if (!credential || !/^[0-9a-f]{64}$/.test(credential.passwordSha256)) {
+      throw new Error(`ClickHouse access: no valid password hash for user "${user.name}" (expected 64 hex characters from its Secret's password_sha256_hex)`);
+    }
+    const role = roleName(db, user.role);
+    const fingerprint = credentialFingerprint(user.name, credential.passwordSha256);
+    const identified = (verb: string) => ({
+      sql: `${verb} ${quoteIdentifier(user.name)}${cluster} IDENTIFIED WITH sha256_hash BY ${quoteString(credential.passwordSha256)}`,
+      display: `${verb} ${quoteIdentifier(user.name)}${cluster} IDENTIFIED WITH sha256_hash BY '[redacted]'`,
+    });
+    const existing = state.users.find((candidate) => candidate.name === user.name);
+    if (!existing) {
+      const create = identified('CREATE USER IF NOT EXISTS');
+      add(create.sql, create.display);
+      fingerprints.push({ user: user.name, fingerprint });
+    } else if (existing.credentialFingerprint !== fingerprint) {
+      const alter = identified('ALTER USER');
+      add(alter.sql, alter.display);
+      fingerprints.push({ user: user.name, fingerprint });
+    }
+    const held = existing?.roles ?? [];
+    if (!held.includes(role)) add(`GRANT${cluster} ${quoteIdentifier(role)} TO ${quoteIdentifier(user.name)}`);
+    for (const other of held) {
+      if (other !== role && ours.has(other)) add(`REVOKE${cluster} ${quoteIdentifier(other)} FROM ${quoteIdentifier(user.name)}`);
+    }
+  }
+  for (const user of state.users) {
+    if (!specUsers.has(user.name)) add(`DROP USER IF EXISTS ${quoteIdentifier(user.name)}${cluster}`);
+  }
+
+  for (const policy of desiredPolicies(context, options)) {
+    const current = state.policies.find((candidate) => candidate.name === policy.name && candidate.table === policy.table);
+    if (current && normalizeFilter(current.filter) === policy.filter && sameSet(current.appliesTo, policy.appliesTo)) continue;
+    add(
+      `CREATE ROW POLICY OR REPLACE ${quoteIdentifier(policy.name)}${cluster} ON ${qualified(context, policy.table)} AS PERMISSIVE FOR SELECT USING ${policy.filter} TO ${policy.appliesTo.map(quoteIdentifier).join(', ')}`,
+    );
+  }
+  return { statements, fingerprints, conflicts };
+}
+
+// ---------------------------------------------------------------- reading the state (server only)
+
+export async function readAccessState(target: SqlTarget, context: DdlContext): Promise<AccessState> {
+  const prefix = rolePrefix(context.database);
+  const params = { prefix, database: context.database };
+  const roles = await target.query<{ name: string }>('SELECT name FROM system.roles WHERE startsWith(name, {prefix:String})', params);
+  const grants = await target.query<{ role: string; access: string; table: string }>(
+    `SELECT role_name AS role, toString(access_type) AS access, table FROM system.grants
+     WHERE startsWith(role_name, {prefix:String}) AND database = {database:String} AND table IS NOT NULL AND NOT is_partial_revoke`,
+    params,
+  );
+  const roleGrantRows = await target.query<{ user: string; role: string }>(
+    'SELECT user_name AS user, granted_role_name AS role FROM system.role_grants WHERE user_name IS NOT NULL AND startsWith(granted_role_name, {prefix:String})',
+    params,
+  );
+  const allUsers = await target.query<{ name: string }>('SELECT name FROM system.users');
+  const fingerprints = await target.query<{ user: string; fingerprint: string }>(
+    `SELECT user, argMax(fingerprint, updated_at) AS fingerprint FROM ${qualified(context, DERIVED.accessState)} GROUP BY user`,
+  );
+  const policies = await target.query<{ name: string; table: string; filter: string | null; applies_to: string[] }>(
+    `SELECT short_name AS name, table, select_filter AS filter, apply_to_list AS applies_to FROM system.row_policies
+     WHERE database = {database:String} AND startsWith(short_name, {prefix:String})`,
+    params,
+  );
+  const rolesByUser = new Map<string, string[]>();
+  for (const row of roleGrantRows) rolesByUser.set(row.user, [...(rolesByUser.get(row.user) ?? []), row.role]);
+  const fingerprintByUser = new Map(fingerprints.map((row) => [row.user, row.fingerprint]));
+  return {
+    roles: roles.map((row) => row.name),
+    grants,
+    users: [...rolesByUser].map(([name, held]) => ({ name, roles: held, credentialFingerprint: fingerprintByUser.get(name) })),
+    foreignUsers: allUsers.map((row) => row.name).filter((name) => !rolesByUser.has(name)),
+    policies: policies.map((row) => ({ name: row.name, table: row.table, filter: row.filter ?? '', appliesTo: row.applies_to })),
+  };
+}
+
+/** The table where fingerprints of the hashes we set are kept; no role may read it. */
+export function accessStateTable(context: DdlContext): string {
+  const engine = context.cluster
+    ? `ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${context.database}/${DERIVED.accessState}', '{replica}', updated_at)`
+    : 'ReplacingMergeTree(updated_at)';
+  return `CREATE TABLE IF NOT EXISTS ${qualified(context, DERIVED.accessState)}${onCluster(context)} (user String, fingerprint String, updated_at DateTime64(3) DEFAULT now64(3)) ENGINE = ${engine} ORDER BY user`;
+}
+
+/** Checks a statement with the engine's own parser (`formatQuery`): how the embedded target validates what it cannot run. */
+export async function checkSyntax(target: SqlTarget, sql: string): Promise<void> {
+  await target.query('SELECT formatQuery({statement:String}) AS formatted', { statement: sql });
+}
+
+export interface AccessReport {
+  /** executed on a server; planned (parsed, not run) on the embedded engine, which has no access control. */
+  readonly mode: 'executed' | 'planned';
+  /** Statements issued or planned, password hashes redacted. Empty when nothing differed. */
+  readonly statements: string[];
+  readonly users: number;
+  readonly conflicts: string[];
+}
+
+export async function applyAccess(
+  target: SqlTarget,
+  context: DdlContext,
+  stack: TelemetryStack,
+  credentials: AccessCredentials,
+): Promise<AccessReport> {
+  if (target.kind === 'embedded') {
+    // No access control in the embedded engine: plan against an empty state, parse every statement.
+    const plan = planAccess(context, stack, credentials, EMPTY_ACCESS_STATE, { allRowsUsers: ['default'] });
+    for (const statement of plan.statements) await checkSyntax(target, statement.sql);
+    return { mode: 'planned', statements: plan.statements.map((s) => s.display), users: stack.spec.access.users.length, conflicts: plan.conflicts };
+  }
+  await target.exec(accessStateTable(context));
+  const [me] = await target.query<{ user: string }>('SELECT currentUser() AS user');
+  const state = await readAccessState(target, context);
+  const plan = planAccess(context, stack, credentials, state, { allRowsUsers: me ? [me.user] : [] });
+  for (const statement of plan.statements) await target.exec(statement.sql);
+  if (plan.fingerprints.length > 0) {
+    await target.insert(`${context.database}.${DERIVED.accessState}`, plan.fingerprints);
+  }
+  return {
+    mode: 'executed',
+    statements: plan.statements.map((s) => s.display),
+    users: stack.spec.access.users.length - plan.conflicts.length,
+    conflicts: plan.conflicts,
+  };
+}

@@ -1,0 +1,372 @@
+/**
+ * The schema, as versioned forward-only migrations. Every statement is idempotent
+ * (IF NOT EXISTS, OR REPLACE for plain views, a deduplication token for the backfill),
+ * so re-running a migration after a partial failure is safe; a version is recorded
+ * only after all its statements succeeded. Nothing here ever drops a table or column.
+ *
+ * The raw tables carry exactly the columns the collector's ClickHouse exporter
+ * (contrib, create_schema: false) inserts, plus `EndUser`: a MATERIALIZED column
+ * derived from the `enduser.id` attribute the collector stamps from the authenticated
+ * user, so the exporter's INSERT needs no change.
+ */
+import { IDENTITY_ATTRIBUTE_KEY, RAW_TABLES, DERIVED } from './tables.ts';
+import { engine, onCluster, qualified, quoteIdentifier, quoteString, type DdlContext } from './sql.ts';
+
+export interface Migration {
+  /** Strictly increasing; recorded in the migrations table once applied. */
+  readonly version: number;
+  readonly name: string;
+  readonly statements: (context: DdlContext) => string[];
+}
+
+const Z = 'CODEC(ZSTD(1))';
+const ATTRIBUTES = `Map(LowCardinality(String), String) ${Z}`;
+
+function attributeIndexes(column: string, prefix: string): string[] {
+  return [
+    `INDEX idx_${prefix}_key mapKeys(${column}) TYPE bloom_filter(0.01) GRANULARITY 1`,
+    `INDEX idx_${prefix}_value mapValues(${column}) TYPE bloom_filter(0.01) GRANULARITY 1`,
+  ];
+}
+
+function createTable(context: DdlContext, table: string, columns: string[], tail: string, family: 'MergeTree' | 'AggregatingMergeTree' | 'ReplacingMergeTree' = 'MergeTree'): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualified(context, table)}${onCluster(context)} (\n  ${columns.join(',\n  ')}\n) ENGINE = ${engine(context, family, table)}\n${tail}`;
+}
+
+// ---------------------------------------------------------------- v1: raw tables
+
+function logsTable(context: DdlContext): string {
+  return createTable(
+    context,
+    RAW_TABLES.logs,
+    [
+      'Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1))',
+      'TimestampTime DateTime DEFAULT toDateTime(Timestamp)',
+      `TraceId String ${Z}`,
+      `SpanId String ${Z}`,
+      'TraceFlags UInt8',
+      `SeverityText LowCardinality(String) ${Z}`,
+      'SeverityNumber UInt8',
+      `ServiceName LowCardinality(String) ${Z}`,
+      `Body String ${Z}`,
+      `ResourceSchemaUrl LowCardinality(String) ${Z}`,
+      `ResourceAttributes ${ATTRIBUTES}`,
+      `ScopeSchemaUrl LowCardinality(String) ${Z}`,
+      `ScopeName String ${Z}`,
+      `ScopeVersion LowCardinality(String) ${Z}`,
+      `ScopeAttributes ${ATTRIBUTES}`,
+      `LogAttributes ${ATTRIBUTES}`,
+      // Optional in the exporter: written when its DESC TABLE probe finds the column.
+      `EventName String ${Z}`,
+      'INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1',
+      ...attributeIndexes('ResourceAttributes', 'res_attr'),
+      ...attributeIndexes('LogAttributes', 'log_attr'),
+    ],
+    'PARTITION BY toDate(TimestampTime)\nPRIMARY KEY (ServiceName, TimestampTime)\nORDER BY (ServiceName, TimestampTime, Timestamp)\nSETTINGS index_granularity = 8192, ttl_only_drop_parts = 1',
+  );
+}
+
+const METRIC_COMMON = [
+  `ResourceAttributes ${ATTRIBUTES}`,
+  `ResourceSchemaUrl String ${Z}`,
+  `ScopeName String ${Z}`,
+  `ScopeVersion String ${Z}`,
+  `ScopeAttributes ${ATTRIBUTES}`,
+  `ScopeDroppedAttrCount UInt32 ${Z}`,
+  `ScopeSchemaUrl String ${Z}`,
+  `ServiceName LowCardinality(String) ${Z}`,
+  `MetricName LowCardinality(String) ${Z}`,
+  `MetricDescription String ${Z}`,
+  `MetricUnit String ${Z}`,
+  `Attributes ${ATTRIBUTES}`,
+  'StartTimeUnix DateTime64(9) CODEC(Delta, ZSTD(1))',
+  'TimeUnix DateTime64(9) CODEC(Delta, ZSTD(1))',
+];
+
+const EXEMPLARS = `Exemplars Nested (FilteredAttributes Map(LowCardinality(String), String), TimeUnix DateTime64(9), Value Float64, SpanId String, TraceId String) ${Z}`;
+
+const METRIC_TAIL =
+  'PARTITION BY toDate(TimeUnix)\nORDER BY (ServiceName, MetricName, cityHash64(Attributes), toUnixTimestamp64Nano(TimeUnix))\nSETTINGS index_granularity = 8192, ttl_only_drop_parts = 1';
+
+function metricTable(context: DdlContext, table: string, specific: string[]): string {
+  return createTable(
+    context,
+    table,
+    [...METRIC_COMMON, ...specific, ...attributeIndexes('ResourceAttributes', 'res_attr'), ...attributeIndexes('Attributes', 'attr')],
+    METRIC_TAIL,
+  );
+}
+
+function rawTables(context: DdlContext): string[] {
+  return [
+    logsTable(context),
+    metricTable(context, RAW_TABLES.metricsSum, [
+      `Value Float64 ${Z}`,
+      `Flags UInt32 ${Z}`,
+      EXEMPLARS,
+      `AggregationTemporality Int32 ${Z}`,
+      'IsMonotonic Boolean CODEC(Delta, ZSTD(1))',
+    ]),
+    metricTable(context, RAW_TABLES.metricsGauge, [`Value Float64 ${Z}`, `Flags UInt32 ${Z}`, EXEMPLARS]),
+    metricTable(context, RAW_TABLES.metricsHistogram, [
+      'Count UInt64 CODEC(Delta, ZSTD(1))',
+      `Sum Float64 ${Z}`,
+      `BucketCounts Array(UInt64) ${Z}`,
+      `ExplicitBounds Array(Float64) ${Z}`,
+      EXEMPLARS,
+      `Flags UInt32 ${Z}`,
+      `Min Float64 ${Z}`,
+      `Max Float64 ${Z}`,
+      `AggregationTemporality Int32 ${Z}`,
+    ]),
+    metricTable(context, RAW_TABLES.metricsExponentialHistogram, [
+      'Count UInt64 CODEC(Delta, ZSTD(1))',
+      `Sum Float64 ${Z}`,
+      `Scale Int32 ${Z}`,
+      `ZeroCount UInt64 ${Z}`,
+      `PositiveOffset Int32 ${Z}`,
+      `PositiveBucketCounts Array(UInt64) ${Z}`,
+      `NegativeOffset Int32 ${Z}`,
+      `NegativeBucketCounts Array(UInt64) ${Z}`,
+      EXEMPLARS,
+      `Flags UInt32 ${Z}`,
+      `Min Float64 ${Z}`,
+      `Max Float64 ${Z}`,
+      `AggregationTemporality Int32 ${Z}`,
+    ]),
+    metricTable(context, RAW_TABLES.metricsSummary, [
+      'Count UInt64 CODEC(Delta, ZSTD(1))',
+      `Sum Float64 ${Z}`,
+      `ValueAtQuantiles Nested (Quantile Float64, Value Float64) ${Z}`,
+      `Flags UInt32 ${Z}`,
+    ]),
+  ];
+}
+
+// ---------------------------------------------------------------- v2: the authenticated user
+
+const METRIC_TABLES = [
+  RAW_TABLES.metricsSum,
+  RAW_TABLES.metricsGauge,
+  RAW_TABLES.metricsHistogram,
+  RAW_TABLES.metricsExponentialHistogram,
+  RAW_TABLES.metricsSummary,
+] as const;
+
+function endUserColumns(context: DdlContext): string[] {
+  const add = (table: string, map: string) =>
+    `ALTER TABLE ${qualified(context, table)}${onCluster(context)} ADD COLUMN IF NOT EXISTS EndUser LowCardinality(String) MATERIALIZED ${map}[${quoteString(IDENTITY_ATTRIBUTE_KEY)}]`;
+  return [add(RAW_TABLES.logs, 'LogAttributes'), ...METRIC_TABLES.map((table) => add(table, 'Attributes'))];
+}
+
+// ---------------------------------------------------------------- v3: typed Claude Code views
+
+/**
+ * Who a record belongs to: the authenticated user when the collector stamped one, else
+ * what the client claims (email, then account, then the anonymous install id).
+ */
+export function userExpression(map: string, endUser = 'EndUser'): string {
+  return `multiIf(${endUser} != '', ${endUser}, ${map}['user.email'] != '', ${map}['user.email'], ${map}['user.account_uuid'] != '', ${map}['user.account_uuid'], ${map}['user.id'])`;
+}
+
+/** The event name: the `event.name` attribute, else the body without its `claude_code.` prefix. */
+const EVENT_EXPRESSION = `if(LogAttributes['event.name'] != '', LogAttributes['event.name'], if(EventName != '', EventName, replaceOne(Body, 'claude_code.', '')))`;
+
+/** Attributes arrive as strings (and were sent as strings before client v2.1.122): cast once, here. */
+const num = (key: string, type: 'UInt64' | 'UInt32' | 'Float64' = 'UInt64') => `to${type}OrZero(LogAttributes['${key}'])`;
+const str = (key: string) => `LogAttributes['${key}']`;
+/** The newer attribute name, else the older one (client drift). */
+const either = (newer: string, older: string) => `if(${str(newer)} != '', ${str(newer)}, ${str(older)})`;
+
+const COMMON_EVENT_COLUMNS = [
+  'Timestamp AS timestamp',
+  'toDate(TimestampTime) AS day',
+  `${userExpression('LogAttributes')} AS user`,
+  'EndUser AS authenticated_user',
+  `${str('session.id')} AS session_id`,
+  `${str('prompt.id')} AS prompt_id`,
+  `${num('event.sequence')} AS event_sequence`,
+  `if(${str('app.version')} != '', ${str('app.version')}, ResourceAttributes['service.version']) AS client_version`,
+];
+
+const API_REQUEST_COLUMNS = [
+  `${str('model')} AS model`,
+  `if(${str('cost_usd')} != '', ${num('cost_usd', 'Float64')}, ${num('cost_usd_micros', 'Float64')} / 1000000) AS cost_usd`,
+  `${num('duration_ms', 'Float64')} AS duration_ms`,
+  `${num('input_tokens')} AS input_tokens`,
+  `${num('output_tokens')} AS output_tokens`,
+  `${num('cache_read_tokens')} AS cache_read_tokens`,
+  `${num('cache_creation_tokens')} AS cache_creation_tokens`,
+  `${str('request_id')} AS request_id`,
+  `${str('speed')} AS speed`,
+  `if(${str('query_source')} != '', ${str('query_source')}, 'main') AS query_source`,
+  `${str('effort')} AS effort`,
+  `${str('attribution')} AS attribution`,
+];
+
+const eventFilter = (event: string) => `${EVENT_EXPRESSION} = ${quoteString(event)}`;
+
+interface TypedView {
+  readonly view: string;
+  readonly event: string;
+  readonly columns: readonly string[];
+}
+
+export const TYPED_VIEWS: readonly TypedView[] = [
+  { view: DERIVED.apiRequests, event: 'api_request', columns: API_REQUEST_COLUMNS },
+  {
+    view: DERIVED.apiErrors,
+    event: 'api_error',
+    columns: [
+      `${str('model')} AS model`,
+      `${str('error')} AS error`,
+      `${str('status_code')} AS status_code`,
+      `${num('duration_ms', 'Float64')} AS duration_ms`,
+      `${num('attempt', 'UInt32')} AS attempt`,
+      `${str('request_id')} AS request_id`,
+    ],
+  },
+  {
+    view: DERIVED.toolResults,
+    event: 'tool_result',
+    columns: [
+      `${either('tool_name', 'name')} AS tool`,
+      `${str('tool_use_id')} AS tool_use_id`,
+      `lower(${str('success')}) IN ('true', '1') AS success`,
+      `${num('duration_ms', 'Float64')} AS duration_ms`,
+      `${str('error_type')} AS error_type`,
+      `${either('decision_type', 'decision')} AS decision`,
+      `${either('decision_source', 'source')} AS decision_source`,
+      `${num('tool_input_size_bytes')} AS tool_input_size_bytes`,
+      `${num('tool_result_size_bytes')} AS tool_result_size_bytes`,
+      `JSONExtractString(${str('tool_parameters')}, 'mcp_server_name') AS mcp_server_name`,
+      `JSONExtractString(${str('tool_parameters')}, 'mcp_tool_name') AS mcp_tool_name`,
+      `JSONExtractString(${str('tool_parameters')}, 'skill_name') AS skill_name`,
+      `JSONExtractString(${str('tool_parameters')}, 'subagent_type') AS subagent_type`,
+    ],
+  },
+  {
+    view: DERIVED.toolDecisions,
+    event: 'tool_decision',
+    columns: [
+      `${either('tool_name', 'name')} AS tool`,
+      `${str('tool_use_id')} AS tool_use_id`,
+      `${str('decision')} AS decision`,
+      `${str('source')} AS decision_source`,
+      `${str('tool_source')} AS tool_source`,
+    ],
+  },
+  {
+    view: DERIVED.userPrompts,
+    event: 'user_prompt',
+    columns: [`${num('prompt_length')} AS prompt_length`, `${str('command_name')} AS command_name`],
+  },
+];
+
+function typedViews(context: DdlContext): string[] {
+  const logs = qualified(context, RAW_TABLES.logs);
+  const events = `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.events)}${onCluster(context)} AS
+SELECT ${[...COMMON_EVENT_COLUMNS, `${EVENT_EXPRESSION} AS event`, 'LogAttributes AS attributes', 'ResourceAttributes AS resource_attributes'].join(',\n  ')}
+FROM ${logs}
+WHERE event != ''`;
+  const typed = TYPED_VIEWS.map(
+    (view) => `CREATE OR REPLACE VIEW ${qualified(context, view.view)}${onCluster(context)} AS
+SELECT ${[...COMMON_EVENT_COLUMNS, ...view.columns].join(',\n  ')}
+FROM ${logs}
+WHERE ${eventFilter(view.event)}`,
+  );
+  // Monotonic sums as increments: a delta point is its own increment; a cumulative
+  // series (one per attributes + start time; the start changes when a process restarts)
+  // contributes the difference to its previous point, its first point counting whole.
+  const increments = `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.metricIncrements)}${onCluster(context)} AS
+SELECT
+  TimeUnix AS timestamp,
+  toDate(TimeUnix) AS day,
+  ${userExpression('Attributes')} AS user,
+  EndUser AS authenticated_user,
+  Attributes['session.id'] AS session_id,
+  MetricName AS metric,
+  Attributes AS attributes,
+  AggregationTemporality AS temporality,
+  if(AggregationTemporality = 2,
+     Value - lagInFrame(Value, 1, 0) OVER (PARTITION BY ServiceName, MetricName, cityHash64(Attributes), cityHash64(ResourceAttributes), StartTimeUnix ORDER BY TimeUnix ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+     Value) AS increment
+FROM ${qualified(context, RAW_TABLES.metricsSum)}
+WHERE IsMonotonic OR AggregationTemporality = 1`;
+  return [events, ...typed, increments];
+}
+
+// ---------------------------------------------------------------- v4: daily rollups
+
+const ROLLUP_SELECT = (logs: string) => `SELECT
+  toDate(TimestampTime) AS day,
+  ${userExpression('LogAttributes')} AS user,
+  ${str('model')} AS model,
+  if(${str('query_source')} != '', ${str('query_source')}, 'main') AS query_source,
+  count() AS requests,
+  sum(if(${str('cost_usd')} != '', ${num('cost_usd', 'Float64')}, ${num('cost_usd_micros', 'Float64')} / 1000000)) AS cost_usd,
+  sum(${num('input_tokens')}) AS input_tokens,
+  sum(${num('output_tokens')}) AS output_tokens,
+  sum(${num('cache_read_tokens')}) AS cache_read_tokens,
+  sum(${num('cache_creation_tokens')}) AS cache_creation_tokens
+FROM ${logs}
+WHERE ${eventFilter('api_request')}`;
+
+const ROLLUP_GROUP = 'GROUP BY day, user, model, query_source';
+
+function rollups(context: DdlContext): string[] {
+  const logs = qualified(context, RAW_TABLES.logs);
+  const table = createTable(
+    context,
+    DERIVED.dailyUsage,
+    [
+      'day Date',
+      'user LowCardinality(String)',
+      'model LowCardinality(String)',
+      'query_source LowCardinality(String)',
+      'requests SimpleAggregateFunction(sum, UInt64)',
+      'cost_usd SimpleAggregateFunction(sum, Float64)',
+      'input_tokens SimpleAggregateFunction(sum, UInt64)',
+      'output_tokens SimpleAggregateFunction(sum, UInt64)',
+      'cache_read_tokens SimpleAggregateFunction(sum, UInt64)',
+      'cache_creation_tokens SimpleAggregateFunction(sum, UInt64)',
+    ],
+    // The deduplication window makes the one-off backfill below safe to repeat.
+    'PARTITION BY toYYYYMM(day)\nORDER BY (day, user, model, query_source)\nSETTINGS non_replicated_deduplication_window = 1000',
+    'AggregatingMergeTree',
+  );
+  const view = `CREATE MATERIALIZED VIEW IF NOT EXISTS ${qualified(context, DERIVED.dailyUsageView)}${onCluster(context)} TO ${qualified(context, DERIVED.dailyUsage)} AS
+${ROLLUP_SELECT(logs)}
+${ROLLUP_GROUP}`;
+  // Rows stored before the materialized view existed (an upgrade): copy them once. The
+  // cut-off is the view's creation time, so rows the view already saw are not counted
+  // twice, and the token makes a repeated run (after a partial failure) a no-op.
+  const backfill = `INSERT INTO ${qualified(context, DERIVED.dailyUsage)}
+${ROLLUP_SELECT(logs)}
+  AND TimestampTime < (SELECT metadata_modification_time FROM system.tables WHERE database = ${quoteString(context.database)} AND name = ${quoteString(DERIVED.dailyUsageView)})
+${ROLLUP_GROUP}
+SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'telemetry-stack-migration-4-backfill'`;
+  return [table, view, backfill];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'raw tables the collector exporter writes', statements: rawTables },
+  { version: 2, name: 'EndUser: the authenticated user, from the enduser.id attribute', statements: endUserColumns },
+  { version: 3, name: 'typed Claude Code event views and metric increments', statements: typedViews },
+  { version: 4, name: 'daily cost and token rollup per user and model', statements: rollups },
+];
+
+/** Table that records applied migrations. */
+export function migrationsTable(context: DdlContext): string {
+  return createTable(
+    context,
+    DERIVED.migrations,
+    ['version UInt32', 'name String', 'applied_at DateTime64(3) DEFAULT now64(3)'],
+    'ORDER BY version',
+    'ReplacingMergeTree',
+  );
+}
+
+export function createDatabase(context: DdlContext): string {
+  return `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(context.database)}${onCluster(context)}`;
+}
