@@ -14,4 +14,5 @@ fi
 # `npm install` installs exactly the locked versions (checked below) and skips the absent ones.
 npm install --no-audit --no-fund
 git diff --quiet -- package-lock.json 2>/dev/null || { echo "npm install changed package-lock.json: commit the lock file that matches package.json" >&2; exit 1; }
+node_modules/.bin/node scripts/test-binaries/control-plane.ts  # control-plane test binaries (cached outside the checkout; slow only the first time)
 npm test

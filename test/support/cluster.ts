@@ -186,6 +186,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      // Stricter than the default, as some distributions run it: setting blockOwnerDeletion
+      // needs update on the owner's finalizers, so the operator's ClusterRole is tested for it.
+      '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
       // Without the controller-manager nobody creates the `default` ServiceAccount the admission plugin insists on (envtest does the same).
       ...(controllers ? [] : ['--disable-admission-plugins=ServiceAccount']),
     ]);
@@ -218,10 +221,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       const kwokProcess = run('kwok', binaries.kwok, [
         `--kubeconfig=${kubeconfigPath}`,
         `--config=${KWOK_STAGES_FILE}`,
-        '--manage-all-nodes=false',
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
         '--cidr=10.244.0.0/16',
         '--node-ip=127.0.0.1',
+        // Keep a node Lease, as a kubelet does (the node-heartbeat-with-lease stage refreshes status rarely).
+        '--node-lease-duration-seconds=40',
       ]);
       const core = kubeConfig.makeApiClient(CoreV1Api);
       await kubeConfig.makeApiClient(StorageV1Api).createStorageClass({ body: KWOK_STORAGE_CLASS });
@@ -366,24 +370,38 @@ function kubeconfigYaml(server: string, pki: Pki): string {
 
 // ------------------------------------------------------------------------- small helpers
 
-/** GET a raw API path with the KubeConfig's credentials (e.g. /readyz, /version). */
-export async function rawGet(kubeConfig: KubeConfig, path: string): Promise<{ status: number; body: string }> {
+export interface KubeResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+/**
+ * One raw API request with the KubeConfig's credentials (impersonation included), for paths
+ * and patch types the generated clients make awkward. Resolves with any HTTP status.
+ */
+export async function kubeRequest(kubeConfig: KubeConfig, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeResponse> {
   const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error('rawGet: no current cluster');
-  const options: RequestOptions = { method: 'GET', timeout: 10_000 };
+  if (!cluster) throw new Error('kubeRequest: no current cluster');
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const options: RequestOptions = { method, timeout: 10_000, headers: payload === undefined ? {} : { 'content-type': contentType } };
   await kubeConfig.applyToHTTPSOptions(options);
   return new Promise((resolve, reject) => {
     const request = httpsRequest(new URL(path, cluster.server), options, (response) => {
-      let body = '';
+      let text = '';
       response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`GET ${path} timed out`)));
+    request.on('timeout', () => request.destroy(new Error(`${method} ${path} timed out`)));
     request.on('error', reject);
-    request.end();
+    request.end(payload);
   });
+}
+
+/** GET a raw API path (e.g. /readyz, /version). */
+export function rawGet(kubeConfig: KubeConfig, path: string): Promise<KubeResponse> {
+  return kubeRequest(kubeConfig, 'GET', path);
 }
 
 async function freePorts(count: number): Promise<number[]> {

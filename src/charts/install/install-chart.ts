@@ -1,0 +1,138 @@
+/**
+ * The operator's own installation: its Namespace, ServiceAccount, least-privilege RBAC,
+ * a two-replica Deployment (leader election: one replica reconciles at a time) and a metrics
+ * Service. dist/install.yaml is the CRD followed by this chart (scripts/generate.ts).
+ */
+import { App, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { crdManifest } from '../../api/crd.ts';
+import { contentHash } from '../hash.ts';
+import { MANAGED_BY, PART_OF } from '../labels.ts';
+import { OPERATOR_POD_LABELS } from '../network-policies.ts';
+import type { KubeObject } from '../render.ts';
+import { restrictedPodTemplate } from '../security.ts';
+import { OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES } from './rbac.ts';
+
+export const OPERATOR_NAME = 'telemetry-stack-operator';
+export const OPERATOR_NAMESPACE = 'telemetry-stack-system';
+/** The project's release; the image tag of the operator (the Dockerfile builds it). */
+export const OPERATOR_VERSION = '0.1.0';
+export const OPERATOR_IMAGE = `ghcr.io/telemetry-stack/telemetry-stack:${OPERATOR_VERSION}`;
+/** `node` user of the official Node image, which the Dockerfile runs as. */
+export const OPERATOR_UID = 1000;
+/** Serves /metrics, /healthz and /readyz. */
+export const OPERATOR_METRICS_PORT = 8080;
+export const OPERATOR_REPLICAS = 2;
+
+/** The operator reads its namespace (where its Lease lives) from this variable (src/operator/kubeconfig.ts). */
+export const POD_NAMESPACE_ENV = 'POD_NAMESPACE';
+
+const labels = {
+  ...OPERATOR_POD_LABELS,
+  'app.kubernetes.io/instance': OPERATOR_NAME,
+  'app.kubernetes.io/component': 'operator',
+  'app.kubernetes.io/part-of': PART_OF,
+  'app.kubernetes.io/managed-by': MANAGED_BY,
+  'app.kubernetes.io/version': OPERATOR_VERSION,
+};
+/** Immutable on the Deployment once applied, so nothing that changes between releases. */
+const selector = { ...OPERATOR_POD_LABELS, 'app.kubernetes.io/instance': OPERATOR_NAME };
+
+export class OperatorInstallChart extends Chart {
+  constructor(scope: Construct, id: string) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const metadata = (name: string, namespaced: boolean) => ({ name, labels, ...(namespaced ? { namespace: OPERATOR_NAMESPACE } : {}) });
+
+    new k8s.KubeNamespace(this, 'namespace', {
+      metadata: {
+        ...metadata(OPERATOR_NAMESPACE, false),
+        // The operator's pods pass the restricted Pod Security Standard; enforce it on the namespace.
+        labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
+      },
+    });
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata(OPERATOR_NAME, true), automountServiceAccountToken: true });
+
+    const roleRef = (kind: 'ClusterRole' | 'Role') => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name: OPERATOR_NAME });
+    const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }];
+    new k8s.KubeClusterRole(this, 'cluster-role', { metadata: metadata(OPERATOR_NAME, false), rules: [...OPERATOR_CLUSTER_RULES] });
+    new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', { metadata: metadata(OPERATOR_NAME, false), roleRef: roleRef('ClusterRole'), subjects });
+    new k8s.KubeRole(this, 'role', { metadata: metadata(OPERATOR_NAME, true), rules: [...OPERATOR_NAMESPACE_RULES] });
+    new k8s.KubeRoleBinding(this, 'role-binding', { metadata: metadata(OPERATOR_NAME, true), roleRef: roleRef('Role'), subjects });
+
+    const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+    const probe = (path: string, periodSeconds: number): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString('metrics') },
+      periodSeconds,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    });
+    const container: Omit<k8s.Container, 'securityContext'> = {
+      name: 'operator',
+      image: OPERATOR_IMAGE,
+      imagePullPolicy: 'IfNotPresent',
+      // The image's entry point is `node build/cli/main.js`; the Lease holder identity is the pod's hostname.
+      args: ['operator', '--leader-elect', `--metrics-port=${OPERATOR_METRICS_PORT}`],
+      env: [fieldEnv(POD_NAMESPACE_ENV, 'metadata.namespace')],
+      ports: [{ name: 'metrics', containerPort: OPERATOR_METRICS_PORT, protocol: 'TCP' }],
+      livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },
+      readinessProbe: probe('/readyz', 10),
+      resources: {
+        requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
+        limits: { memory: k8s.Quantity.fromString('512Mi') },
+      },
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    };
+    const template = restrictedPodTemplate({
+      labels,
+      configHash: contentHash(JSON.stringify(container)),
+      uid: OPERATOR_UID,
+      terminationGracePeriodSeconds: 30,
+      containers: [container],
+      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+    });
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: metadata(OPERATOR_NAME, true),
+      spec: {
+        replicas: OPERATOR_REPLICAS,
+        selector: { matchLabels: selector },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1), maxSurge: k8s.IntOrString.fromNumber(1) } },
+        template: {
+          ...template,
+          spec: {
+            ...template.spec!,
+            // Unlike the stack's pods, the operator talks to the API server.
+            automountServiceAccountToken: true,
+            serviceAccountName: OPERATOR_NAME,
+            // Replicas on different nodes, so losing one node never loses the leader and the standby.
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
+                ],
+              },
+            },
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'metrics-service', {
+      metadata: { ...metadata(`${OPERATOR_NAME}-metrics`, true) },
+      spec: {
+        selector,
+        ports: [{ name: 'metrics', port: OPERATOR_METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }],
+      },
+    });
+  }
+}
+
+/** The operator's own objects, in apply order (Namespace first). */
+export function operatorInstallObjects(): KubeObject[] {
+  return new OperatorInstallChart(new App(), 'install').toJson() as KubeObject[];
+}
+
+/** dist/install.yaml: the CRD, then the operator. */
+export function installManifests(): object[] {
+  return [crdManifest(), ...operatorInstallObjects()];
+}

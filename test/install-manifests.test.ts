@@ -1,0 +1,147 @@
+/**
+ * The operator's install manifests (src/charts/install, dist/install.yaml) and its
+ * Dockerfile, checked statically. Applying them to a real API server and exercising the
+ * ClusterRole is test/cluster-install.test.ts; the image cannot be built here (no Docker
+ * engine), so the Dockerfile is checked for what can be read from it.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { CRD_NAME } from '../src/api/constants.ts';
+import {
+  installManifests,
+  OPERATOR_IMAGE,
+  OPERATOR_METRICS_PORT,
+  OPERATOR_NAME,
+  OPERATOR_NAMESPACE,
+  OPERATOR_UID,
+  OPERATOR_VERSION,
+  operatorInstallObjects,
+} from '../src/charts/install/install-chart.ts';
+import { OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES } from '../src/charts/install/rbac.ts';
+import { OPERATOR_POD_LABELS } from '../src/charts/network-policies.ts';
+import type { KubeObject } from '../src/charts/render.ts';
+import { GENERATED_NOTICE, REPO_ROOT } from '../scripts/generate.ts';
+import { kubeSchemaErrors } from './support/kube-schema.ts';
+
+const objects = operatorInstallObjects();
+const find = (kind: string) => {
+  const found = objects.filter((object) => object.kind === kind);
+  expect(found, kind).toHaveLength(1);
+  return found[0] as KubeObject & Record<string, any>;
+};
+
+describe('install chart', () => {
+  it('renders exactly the operator objects, each valid against the Kubernetes schema', async () => {
+    expect(objects.map((object) => object.kind)).toEqual(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service']);
+    for (const object of objects) {
+      expect(await kubeSchemaErrors(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+      if (!['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(object.kind)) expect(object.metadata.namespace).toBe(OPERATOR_NAMESPACE);
+    }
+  });
+
+  it('runs two replicas of the operator under the restricted profile, with the label the ClickHouse NetworkPolicy admits', () => {
+    const deployment = find('Deployment');
+    expect(deployment.spec.replicas).toBe(2);
+    const pod = deployment.spec.template;
+    expect(pod.metadata.labels).toMatchObject(OPERATOR_POD_LABELS);
+    expect(deployment.spec.selector.matchLabels).toMatchObject(OPERATOR_POD_LABELS);
+    expect(pod.spec.serviceAccountName).toBe(OPERATOR_NAME);
+    expect(pod.spec.automountServiceAccountToken).toBe(true);
+    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: OPERATOR_UID, seccompProfile: { type: 'RuntimeDefault' } });
+    const [container] = pod.spec.containers;
+    expect(pod.spec.containers).toHaveLength(1);
+    expect(container.image).toBe(OPERATOR_IMAGE);
+    expect(container.args).toEqual(['operator', '--leader-elect', `--metrics-port=${OPERATOR_METRICS_PORT}`]);
+    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.ports).toEqual([{ name: 'metrics', containerPort: OPERATOR_METRICS_PORT, protocol: 'TCP' }]);
+    expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'metrics' });
+    expect(container.env).toEqual([{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }]);
+    // Same selector on the metrics Service.
+    const service = find('Service');
+    expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+    expect(service.spec.ports[0]).toMatchObject({ port: OPERATOR_METRICS_PORT, targetPort: 'metrics' });
+  });
+
+  it('binds the ServiceAccount to a ClusterRole with no wildcards, no cluster-scoped writes, and leases only in its namespace', () => {
+    const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }];
+    expect(find('ClusterRoleBinding')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: OPERATOR_NAME }, subjects });
+    expect(find('RoleBinding')).toMatchObject({ roleRef: { kind: 'Role', name: OPERATOR_NAME }, subjects });
+    expect(find('ClusterRole').rules).toEqual(OPERATOR_CLUSTER_RULES);
+    expect(find('Role').rules).toEqual(OPERATOR_NAMESPACE_RULES);
+    for (const rule of [...OPERATOR_CLUSTER_RULES, ...OPERATOR_NAMESPACE_RULES]) {
+      for (const field of [rule.apiGroups, rule.resources, rule.verbs]) expect(field).not.toContain('*');
+      expect(rule.verbs).not.toEqual(expect.arrayContaining(['escalate']));
+      expect(rule.verbs).not.toEqual(expect.arrayContaining(['bind']));
+      expect(rule.verbs).not.toEqual(expect.arrayContaining(['impersonate']));
+      expect(rule.resources).not.toEqual(expect.arrayContaining(['clusterroles']));
+      expect(rule.resources).not.toEqual(expect.arrayContaining(['clusterrolebindings']));
+      expect(rule.resources).not.toEqual(expect.arrayContaining(['nodes']));
+      expect(rule.resources).not.toEqual(expect.arrayContaining(['customresourcedefinitions']));
+    }
+    expect(OPERATOR_CLUSTER_RULES.flatMap((rule) => rule.resources)).not.toContain('leases');
+  });
+
+  it('tags the image with the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(OPERATOR_VERSION).toBe(pkg.version);
+    expect(OPERATOR_IMAGE.endsWith(`:${pkg.version}`)).toBe(true);
+  });
+});
+
+describe('dist/install.yaml', () => {
+  const text = readFileSync(join(REPO_ROOT, 'dist', 'install.yaml'), 'utf8');
+
+  it('is the CRD followed by the install chart, under the generated header', () => {
+    expect(text.startsWith(`# ${GENERATED_NOTICE}\n`)).toBe(true);
+    const documents = YAML.parseAllDocuments(text).map((document) => document.toJS() as KubeObject);
+    expect(documents).toEqual(installManifests());
+    expect(documents[0]).toMatchObject({ kind: 'CustomResourceDefinition', metadata: { name: CRD_NAME } });
+    expect(documents[1]?.kind).toBe('Namespace');
+  });
+});
+
+describe('Dockerfile (static: no Docker engine on these machines)', () => {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const froms = instructions.filter((line) => /^FROM\s/i.test(line));
+  const finalStage = instructions.slice(instructions.lastIndexOf(froms.at(-1)!));
+
+  it('is multi-stage on Node 24 base images pinned by exact version tag', () => {
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const from of froms) {
+      const image = from.split(/\s+/)[1]!;
+      expect(image, from).toMatch(/^node:24\.\d+\.\d+-[a-z0-9.-]+(@sha256:[0-9a-f]{64})?$/);
+    }
+  });
+
+  it('runs as the numeric non-root user the chart declares', () => {
+    const users = finalStage.filter((line) => /^USER\s/i.test(line));
+    expect(users.length).toBeGreaterThan(0);
+    const user = users.at(-1)!.split(/\s+/)[1]!;
+    expect(user).toMatch(/^\d+(:\d+)?$/);
+    expect(Number(user.split(':')[0])).toBe(OPERATOR_UID);
+  });
+
+  it('starts `telemetry-stack operator` and installs production dependencies only', () => {
+    const entrypoint = finalStage.find((line) => /^ENTRYPOINT\s/i.test(line));
+    const cmd = finalStage.find((line) => /^CMD\s/i.test(line));
+    expect(entrypoint).toBeDefined();
+    const argv = [...JSON.parse(entrypoint!.replace(/^ENTRYPOINT\s+/i, '')), ...(cmd ? JSON.parse(cmd.replace(/^CMD\s+/i, '')) : [])] as string[];
+    expect(argv[0]).toBe('node');
+    expect(argv.slice(-1)).toEqual(['operator']);
+    expect(argv.some((arg) => arg.endsWith('cli/main.js'))).toBe(true);
+    expect(dockerfile).toMatch(/npm install[^\n]*--omit=dev/);
+  });
+
+  it('keeps the build context small (.dockerignore excludes node_modules and the checkout metadata)', () => {
+    const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim());
+    for (const entry of ['node_modules', '.git', 'build']) expect(ignored).toContain(entry);
+  });
+});
