@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command, CommandIo } from './command.ts';
 import { UserError } from './errors.ts';
 import { reportCommand } from './report-command.ts';
+import { operatorCommand } from './operator-command.ts';
 import { synthCommand } from './synth-command.ts';
 import { envCommand } from './env-command.ts';
 import { upCommand } from './up-command.ts';
@@ -14,7 +15,7 @@ import { statusCommand } from './status-command.ts';
 import { doctorCommand } from './doctor-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand, reportCommand, envCommand, upCommand, downCommand, statusCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, reportCommand, operatorCommand, envCommand, upCommand, downCommand, statusCommand, doctorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

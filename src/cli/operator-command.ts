@@ -1,0 +1,99 @@
+/** `telemetry-stack operator`: runs the controller from the command line (local development, or the container's entry point). */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Command } from './command.ts';
+import { parseCommandArgs } from './command.ts';
+import { UserError } from './errors.ts';
+import { HttpKubeClient } from '../operator/kube.ts';
+import { KubeConfigError, loadKubeConfig, podNamespace } from '../operator/kubeconfig.ts';
+import { jsonLogger, type Level } from '../operator/log.ts';
+import { sqlClickHouseLeg } from '../operator/clickhouse-sql.ts';
+import { startOperator } from '../operator/operator.ts';
+
+const USAGE = `Usage: telemetry-stack operator [options]
+
+Run the TelemetryStack controller until SIGTERM or SIGINT. Logs are JSON lines on stderr.
+
+Options:
+      --kubeconfig FILE      Cluster to manage (default: in-cluster service account in a pod, else $KUBECONFIG or ~/.kube/config)
+  -n, --namespace NS         Manage stacks in this namespace only (default: all namespaces)
+      --metrics-port PORT    Serve /metrics, /healthz and /readyz on this port (default $METRICS_PORT, else 8080; 0 picks a free port)
+      --leader-elect         Campaign for a Lease so that only one replica reconciles (always on in a pod)
+      --lease-namespace NS   Namespace of the Lease (default: the pod's namespace, else --namespace, else "default")
+      --clickhouse-url URL   Reach ClickHouse here instead of the in-cluster Service (e.g. a port-forward)
+      --resync SECONDS       Re-check every stack this often (default 300)
+      --log-level LEVEL      debug, info, warn or error (default info)
+`;
+
+function integer(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new UserError(`${flag} must be a non-negative integer, got "${value}"\n\n${USAGE}`, 2);
+  return parsed;
+}
+
+export const operatorCommand: Command = {
+  name: 'operator',
+  summary: 'Run the TelemetryStack controller (reconciles stacks in a cluster)',
+  usage: USAGE,
+  async run(args, io) {
+    const { values } = parseCommandArgs(
+      args,
+      {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        'metrics-port': { type: 'string' },
+        'leader-elect': { type: 'boolean', default: false },
+        'lease-namespace': { type: 'string' },
+        'clickhouse-url': { type: 'string' },
+        resync: { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      USAGE,
+    );
+    const level = (values['log-level'] ?? 'info') as Level;
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UserError(`--log-level must be debug, info, warn or error, got "${level}"`, 2);
+    const metricsPort = integer(values['metrics-port'] ?? io.env.METRICS_PORT, '--metrics-port', 8080);
+    const resyncSeconds = integer(values.resync, '--resync', 300);
+    if (values['clickhouse-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['clickhouse-url'])) {
+      throw new UserError(`--clickhouse-url must be an http(s) URL such as http://127.0.0.1:8123, got "${values['clickhouse-url']}"`, 2);
+    }
+    let loaded;
+    try {
+      loaded = loadKubeConfig({ kubeconfig: values.kubeconfig, env: io.env });
+    } catch (error) {
+      if (error instanceof KubeConfigError) throw new UserError(error.message);
+      throw error;
+    }
+    const log = jsonLogger((line) => io.stderr.write(line), { level, fields: { component: 'operator' } });
+    log.info('starting', { config: loaded.source, namespace: values.namespace ?? '(all)' });
+    const identity = `${io.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
+    // Replicas of the installed Deployment must never reconcile side by side.
+    const leaderElect = values['leader-elect'] === true || loaded.inCluster;
+    let lost = false;
+    const operator = await startOperator({
+      client: new HttpKubeClient(loaded.config),
+      log,
+      inCluster: loaded.inCluster,
+      metricsPort,
+      resyncMs: Math.max(resyncSeconds, 1) * 1000,
+      ...(values.namespace ? { namespace: values.namespace } : {}),
+      ...(values['clickhouse-url'] ? { clickhouseUrl: values['clickhouse-url'] } : {}),
+      clickhouse: sqlClickHouseLeg(),
+      ...(leaderElect
+        ? { leaderElection: { namespace: values['lease-namespace'] ?? podNamespace(io.env) ?? values.namespace ?? 'default', identity } }
+        : {}),
+      onLostLeadership: () => {
+        lost = true;
+        process.kill(process.pid, 'SIGTERM');
+      },
+    });
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    log.info('received signal', { signal });
+    await operator.stop();
+    return lost ? 1 : 0;
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * The ClickHouse leg on the data layer: reconcileClickHouse through a SqlTarget. In the
+ * cluster the target is the stack's ClickHouse server; tests pass a `connect` that returns
+ * the embedded engine, so the very same calls run.
+ */
+import type { TelemetryStack } from '../api/resource.ts';
+import { applyAccess, type AccessCredentials } from '../clickhouse/access.ts';
+import { ddlContext, reconcileClickHouse } from '../clickhouse/reconcile.ts';
+import { serverTarget, type SqlTarget } from '../clickhouse/target.ts';
+import { sha256Hex } from '../charts/secrets.ts';
+import type { ClickHouseAccount, ClickHouseCredentials, ClickHouseLeg } from './clickhouse-leg.ts';
+
+export type Connect = (url: string, admin: ClickHouseAccount) => Promise<SqlTarget>;
+
+const connectToServer: Connect = (url, admin) => serverTarget({ url, username: admin.username, password: admin.password, requestTimeoutMs: 30_000 });
+
+function accessCredentials(credentials: ClickHouseCredentials): AccessCredentials {
+  return { users: Object.fromEntries([...credentials.users].map(([name, account]) => [name, { passwordSha256: sha256Hex(account.password) }])) };
+}
+
+async function withTarget<T>(connect: Connect, url: string, admin: ClickHouseAccount, use: (target: SqlTarget) => Promise<T>): Promise<T> {
+  const target = await connect(url, admin);
+  try {
+    return await use(target);
+  } finally {
+    await target.close();
+  }
+}
+
+export function sqlClickHouseLeg(connect: Connect = connectToServer): ClickHouseLeg {
+  return {
+    reconcile: (stack, url, credentials) =>
+      withTarget(connect, url, credentials.admin, async (target) => {
+        const report = await reconcileClickHouse(target, stack, accessCredentials(credentials));
+        const changes = [
+          ...report.migrationsApplied.map((migration) => `migration ${migration.version} ${migration.name}`),
+          ...(report.retention?.changes ?? []).map((change) => `ttl ${change.table} ${change.fromDays ?? 'none'} -> ${change.toDays} days`),
+          ...(report.retention?.partitionsDropped ?? []).map((dropped) => `dropped partition ${dropped.table} ${dropped.partition}`),
+          ...(report.access?.mode === 'executed' ? report.access.statements : []),
+        ];
+        return { appliedRetention: report.appliedRetention, users: report.access?.users ?? stack.spec.access.users.length, changes };
+      }),
+    remove: (stack, url, credentials) =>
+      withTarget(connect, url, credentials.admin, async (target) => {
+        // Access reconciled against no users drops every user this stack created, and nothing else.
+        const withoutUsers: TelemetryStack = { ...stack, spec: { ...stack.spec, access: { ...stack.spec.access, users: [] } } };
+        await applyAccess(target, ddlContext(stack), withoutUsers, { users: {} });
+      }),
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The controller: watches TelemetryStacks and everything they own, turns every change into
+ * the owning stack's key on the work queue, and runs reconcileStack for each key. A periodic
+ * resync re-queues every stack, so drift nobody was told about is repaired too.
+ */
+import { STACK_LABEL } from '../charts/labels.ts';
+import { Applier } from './apply.ts';
+import type { ClickHouseLeg } from './clickhouse-leg.ts';
+import { errorReason } from './errors.ts';
+import { EventRecorder } from './events.ts';
+import type { KubeClient, KubeObject } from './kube.ts';
+import type { Logger } from './log.ts';
+import type { OperatorMetrics } from './metrics.ts';
+import { type BackoffPolicy, WorkQueue } from './queue.ts';
+import { reconcileStack } from './reconcile.ts';
+import { keyOf, OWNED, STACKS } from './resources.ts';
+import { ListWatcher } from './watch.ts';
+
+export interface ControllerOptions {
+  readonly client: KubeClient;
+  readonly log: Logger;
+  readonly metrics: OperatorMetrics;
+  /** Only this namespace; unset: all namespaces. */
+  readonly namespace?: string;
+  readonly concurrency?: number;
+  /** Re-queue every stack this often. */
+  readonly resyncMs?: number;
+  readonly clickhouse?: ClickHouseLeg;
+  readonly clickhouseUrl?: string;
+  readonly inCluster: boolean;
+  readonly watchSilenceMs?: number;
+  readonly backoff?: BackoffPolicy;
+}
+
+/** The key of the stack that owns an object: its controller reference, else its stack label. */
+export function ownerKey(object: KubeObject): string | undefined {
+  const controller = (object.metadata.ownerReferences ?? []).find((reference) => reference.controller && reference.kind === STACKS.kind && reference.apiVersion === STACKS.apiVersion);
+  if (controller) return keyOf(object.metadata.namespace, controller.name);
+  const label = object.metadata.labels?.[STACK_LABEL];
+  return label ? keyOf(object.metadata.namespace, label) : undefined;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly options: ControllerOptions;
+  private readonly stacks: ListWatcher;
+  private readonly owned: ListWatcher[];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private started = false;
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+    const { client, log, metrics } = options;
+    this.queue = new WorkQueue({
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      onResult: (key, outcome) => {
+        metrics.observeReconcile(outcome.ok ? 'success' : 'error', outcome.durationMs / 1000);
+        if (!outcome.ok) {
+          const reason = errorReason(outcome.error);
+          metrics.countError(reason);
+          log.warn('reconcile failed', { stack: key, reason, error: (outcome.error as Error).message, retryInMs: outcome.retryInMs });
+        }
+      },
+    });
+    metrics.queueDepth = () => this.queue.depth;
+    const watch = (resource: (typeof OWNED)[number], labelSelector: string | undefined, toKey: (object: KubeObject) => string | undefined) =>
+      new ListWatcher({
+        client,
+        log,
+        resource,
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+        ...(labelSelector ? { labelSelector } : {}),
+        ...(options.watchSilenceMs ? { silenceMs: options.watchSilenceMs } : {}),
+        onRestart: (cause) => metrics.countWatchRestart(resource.plural, cause),
+        onChange: (_type, object) => {
+          const key = toKey(object);
+          if (key) this.queue.add(key);
+        },
+      });
+    this.stacks = watch(STACKS, undefined, (object) => keyOf(object.metadata.namespace, object.metadata.name));
+    this.owned = OWNED.map((resource) => watch(resource, STACK_LABEL, ownerKey));
+  }
+
+  /** Starts the watches, waits until each has listed once, then starts reconciling. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const watchers = [this.stacks, ...this.owned];
+    for (const watcher of watchers) watcher.start();
+    await Promise.all(watchers.map((watcher) => watcher.synced));
+    const deps = {
+      client: this.options.client,
+      applier: new Applier(this.options.client),
+      events: new EventRecorder(this.options.client, this.options.log),
+      log: this.options.log,
+      inCluster: this.options.inCluster,
+      ...(this.options.clickhouse ? { clickhouse: this.options.clickhouse } : {}),
+      ...(this.options.clickhouseUrl ? { clickhouseUrl: this.options.clickhouseUrl } : {}),
+    };
+    this.queue.start((key) => reconcileStack(deps, key), this.options.concurrency ?? 4);
+    const resyncMs = this.options.resyncMs ?? 5 * 60_000;
+    this.resyncTimer = setInterval(() => this.resync(), resyncMs);
+    this.resyncTimer.unref?.();
+    this.options.log.info('controller started', { namespace: this.options.namespace ?? '(all)', resyncMs });
+  }
+
+  /** Every watch has listed once. */
+  get synced(): boolean {
+    return [this.stacks, ...this.owned].every((watcher) => watcher.hasSynced);
+  }
+
+  /** Queues every known stack. */
+  resync(): number {
+    for (const key of this.stacks.cache.keys()) this.queue.add(key);
+    return this.stacks.cache.size;
+  }
+
+  /** Resolves when no reconcile runs or waits. */
+  idle(): Promise<void> {
+    return this.queue.whenIdle();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    await Promise.all([this.queue.shutdown(), this.stacks.stop(), ...this.owned.map((watcher) => watcher.stop())]);
+  }
+}

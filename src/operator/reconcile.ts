@@ -1,0 +1,289 @@
+/**
+ * reconcile(key): level-triggered, idempotent. It reads the stack and what it owns, and
+ * makes the world match: validate -> Secrets -> render -> apply -> prune -> ClickHouse ->
+ * status. It never asks which event woke it. Every write is skipped when it would change
+ * nothing, so a steady-state resync writes nothing.
+ */
+import { API_GROUP } from '../api/constants.ts';
+import type { TelemetryStack } from '../api/resource.ts';
+import type { TelemetryStackStatus } from '../api/status.ts';
+import { validateStack } from '../api/validate.ts';
+import { stackNames, PORTS } from '../charts/naming.ts';
+import { render } from '../charts/render.ts';
+import type { RandomSource } from '../charts/secrets.ts';
+import { SECRET_KEYS } from '../charts/secrets.ts';
+import { Applier, FIELD_MANAGER, APPLY_PATCH, pathOf, withOwner } from './apply.ts';
+import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl } from './clickhouse-leg.ts';
+import { CONDITION, type ConditionInput, findCondition, mergeConditions, REASON, sameStatus } from './conditions.ts';
+import { ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials } from './credentials.ts';
+import { ReconcileError } from './errors.ts';
+import type { EventRecorder } from './events.ts';
+import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube.ts';
+import type { Logger } from './log.ts';
+import type { ReconcileResult } from './queue.ts';
+import { resourcePath, splitKey, STACKS } from './resources.ts';
+import { userAccessObjects } from './user-access.ts';
+
+/** Held while external ClickHouse users exist, so that deleting the stack removes them first. */
+export const FINALIZER = `${API_GROUP}/clickhouse-users`;
+
+export interface ReconcileDeps {
+  readonly client: KubeClient;
+  readonly applier: Applier;
+  readonly events: EventRecorder;
+  readonly log: Logger;
+  /** The data layer; without it ClickHouse is left alone and the stack is not Ready. */
+  readonly clickhouse?: ClickHouseLeg;
+  /** ClickHouse URL to use instead of the in-cluster Service (a port-forward, or a test engine). */
+  readonly clickhouseUrl?: string;
+  /** Whether the operator runs in a pod (then in-cluster Service DNS names resolve). */
+  readonly inCluster: boolean;
+  readonly now?: () => Date;
+  readonly random?: RandomSource;
+}
+
+type StackObject = KubeObject & { spec?: unknown; status?: TelemetryStackStatus };
+
+/** Re-check ClickHouse this often while it fails (the queue's backoff covers API errors). */
+const CLICKHOUSE_RETRY_MS = 30_000;
+
+export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
+  const { namespace, name } = splitKey(key);
+  const stackPath = resourcePath(STACKS, namespace, name);
+  let raw: StackObject;
+  try {
+    raw = await deps.client.request<StackObject>('GET', stackPath);
+  } catch (error) {
+    if (isNotFound(error)) return {}; // deleted: owner references let the garbage collector do the rest
+    throw error;
+  }
+  const log = deps.log.child({ stack: key, generation: raw.metadata.generation });
+  const now = (deps.now ?? (() => new Date()))().toISOString().replace(/\.\d+Z$/, 'Z');
+
+  const validated = validateStack({ apiVersion: raw.apiVersion, kind: raw.kind, metadata: raw.metadata, spec: raw.spec ?? {} });
+  if (raw.metadata.deletionTimestamp) {
+    if (validated.ok) await finalize(deps, raw, validated.stack, log);
+    else await setFinalizer(deps.client, raw, false);
+    return {};
+  }
+  if (!validated.ok) {
+    const message = validated.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
+    const previousReady = findCondition(raw.status, CONDITION.ready);
+    const kept = (raw.status?.conditions ?? []).filter((condition) => ![CONDITION.ready, CONDITION.progressing, CONDITION.degraded].includes(condition.type as never));
+    const conditions = [
+      ...kept,
+      ...mergeConditions(
+        raw.status?.conditions,
+        [
+          { type: CONDITION.ready, status: 'False', reason: REASON.invalidSpec, message },
+          { type: CONDITION.progressing, status: 'False', reason: REASON.invalidSpec, message: 'the spec is invalid; the running objects are left as they were' },
+          { type: CONDITION.degraded, status: 'True', reason: REASON.invalidSpec, message },
+        ],
+        raw.metadata.generation,
+        now,
+      ),
+    ];
+    const changed = await writeStatus(deps.client, raw, { ...raw.status, observedGeneration: raw.metadata.generation, conditions });
+    if (changed && (previousReady?.reason !== REASON.invalidSpec || previousReady.message !== message)) {
+      log.warn('invalid spec; running objects left as they were', { problems: validated.problems.length });
+      await deps.events.record(raw, 'Warning', REASON.invalidSpec, message);
+    }
+    return {};
+  }
+
+  const stack = validated.stack;
+  const external = stack.spec.clickhouse.mode === 'external';
+  await setFinalizer(deps.client, raw, external);
+  const owner = ownerReference(raw);
+  const live = await deps.applier.listOwned(namespace, name);
+  const secrets = await ensureSecrets(deps.client, stack, owner, live, deps.random);
+  if (secrets.created.length > 0) log.info('created generated Secrets', { names: secrets.created });
+
+  const rendered = render(stack);
+  const desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
+  const applied = new Map<string, KubeObject>();
+  try {
+    const results = await Promise.all(desired.map(async (object) => ({ path: pathOf(object), ...(await deps.applier.apply(object, live.get(pathOf(object)))) })));
+    for (const result of results) {
+      applied.set(result.path, result.object);
+      if (result.wrote) log.debug('applied', { path: result.path });
+    }
+  } catch (error) {
+    // A request the API server rejects (invalid or forbidden object) will not heal by retrying alone: say so in status.
+    if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && error.status !== 409 && error.status !== 429) {
+      await writeComponentStatus(deps, raw, stack, now, { failure: { reason: REASON.applyFailed, message: error.message } });
+      throw new ReconcileError(REASON.applyFailed, error.message);
+    }
+    throw error;
+  }
+  const pruned = await deps.applier.prune(live, new Set([...applied.keys(), ...secrets.paths]), owner.uid);
+  if (pruned.length > 0) log.info('pruned', { objects: pruned });
+
+  const names = stackNames(name);
+  const workload = (workloadName: string) => applied.get(resourcePath({ apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' }, namespace, workloadName));
+  const clickhouseWorkload = external ? undefined : workload(names.clickhouse);
+  const clickhouseServing = external || workloadReady(clickhouseWorkload);
+
+  let outcome: ClickHouseOutcome | undefined;
+  let clickhouseProblem: { reason: string; message: string } | undefined;
+  const url = clickhouseUrl(stack, { inCluster: deps.inCluster, ...(deps.clickhouseUrl ? { override: deps.clickhouseUrl } : {}) });
+  if (!deps.clickhouse || !url) {
+    clickhouseProblem = {
+      reason: REASON.clickhouseNotConfigured,
+      message: 'the operator runs outside the cluster and cannot reach the ClickHouse Service: run it with --clickhouse-url (e.g. a port-forward) or in the cluster',
+    };
+  } else if (clickhouseServing || deps.clickhouseUrl) {
+    try {
+      outcome = await deps.clickhouse.reconcile(stack, url, await credentialsFor(deps.client, stack, secrets));
+      if (outcome.changes.length > 0) log.info('clickhouse changed', { statements: outcome.changes.length });
+    } catch (error) {
+      clickhouseProblem = { reason: REASON.clickhouseFailed, message: `ClickHouse at ${url}: ${(error as Error).message}` };
+      log.warn('clickhouse leg failed', { error: clickhouseProblem.message, cause: error instanceof MissingCredentialsError ? 'admin Secret' : 'ClickHouse' });
+    }
+  }
+
+  const ready = await writeComponentStatus(deps, raw, stack, now, {
+    collector: workload(names.collector),
+    clickhouse: clickhouseWorkload,
+    external,
+    ...(outcome ? { outcome } : {}),
+    ...(clickhouseProblem ? { clickhouseProblem } : {}),
+  });
+  if (clickhouseProblem?.reason === REASON.clickhouseFailed) return { requeueAfterMs: CLICKHOUSE_RETRY_MS };
+  log.debug('reconciled', { ready });
+  return {};
+}
+
+async function credentialsFor(client: KubeClient, stack: TelemetryStack, secrets: EnsuredSecrets): Promise<ClickHouseCredentials> {
+  const names = stackNames(stack.metadata.name);
+  const account = (secretName: string) => {
+    const data = secrets.data.get(secretName)!;
+    return { username: data[SECRET_KEYS.username]!, password: data[SECRET_KEYS.password]! };
+  };
+  const admin = stack.spec.clickhouse.mode === 'external' ? await readExternalCredentials(client, stack) : account(names.clickhouseAdminSecret);
+  return {
+    admin,
+    ingest: account(names.clickhouseIngestSecret),
+    users: new Map(stack.spec.access.users.map((user) => [user.name, account(names.userSecret(user.name))])),
+  };
+}
+
+export function workloadReady(workload: KubeObject | undefined): boolean {
+  if (!workload) return false;
+  const spec = workload.spec as { replicas?: number } | undefined;
+  const status = (workload.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; updatedReplicas?: number; currentRevision?: string; updateRevision?: string };
+  const replicas = spec?.replicas ?? 1;
+  return (
+    (status.observedGeneration ?? 0) >= (workload.metadata.generation ?? 0) &&
+    (status.readyReplicas ?? 0) >= replicas &&
+    (status.updatedReplicas ?? 0) >= replicas &&
+    (status.updateRevision === undefined || status.currentRevision === status.updateRevision)
+  );
+}
+
+function workloadCondition(type: string, workload: KubeObject | undefined): ConditionInput {
+  if (workloadReady(workload)) return { type, status: 'True', reason: REASON.available, message: 'all replicas are updated and ready' };
+  const status = (workload?.status ?? {}) as { readyReplicas?: number };
+  const replicas = (workload?.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+  return { type, status: 'False', reason: REASON.waitingForPods, message: `${status.readyReplicas ?? 0}/${replicas} replicas ready and up to date` };
+}
+
+interface ComponentFacts {
+  collector?: KubeObject | undefined;
+  clickhouse?: KubeObject | undefined;
+  external?: boolean;
+  outcome?: ClickHouseOutcome;
+  clickhouseProblem?: { reason: string; message: string };
+  failure?: { reason: string; message: string };
+}
+
+/** Builds the full status from what this reconcile saw, and writes it if it differs. Returns Ready. */
+async function writeComponentStatus(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, now: string, facts: ComponentFacts): Promise<boolean> {
+  const previous = raw.status;
+  const names = stackNames(stack.metadata.name);
+  const namespace = stack.metadata.namespace;
+  let components: ConditionInput[];
+  if (facts.failure) {
+    // Keep the component conditions of the last complete reconcile; say what failed on the summary ones.
+    components = (previous?.conditions ?? [])
+      .filter((condition) => [CONDITION.collector, CONDITION.clickhouse, CONDITION.access].includes(condition.type as never))
+      .map(({ type, status, reason, message }) => ({ type, status, reason, message }));
+  } else {
+    const collector = workloadCondition(CONDITION.collector, facts.collector);
+    let clickhouse: ConditionInput;
+    if (facts.clickhouseProblem) clickhouse = { type: CONDITION.clickhouse, status: facts.clickhouseProblem.reason === REASON.clickhouseNotConfigured ? 'Unknown' : 'False', ...facts.clickhouseProblem };
+    else if (!facts.external && !workloadReady(facts.clickhouse)) clickhouse = workloadCondition(CONDITION.clickhouse, facts.clickhouse);
+    else if (!facts.outcome) clickhouse = { type: CONDITION.clickhouse, status: 'False', reason: REASON.waitingForPods, message: 'waiting for the ClickHouse server' };
+    else clickhouse = { type: CONDITION.clickhouse, status: 'True', reason: REASON.schemaApplied, message: 'schema, retention and users are applied' };
+    const users = stack.spec.access.users.length;
+    const access: ConditionInput = { type: CONDITION.access, status: 'True', reason: REASON.usersProvisioned, message: `${users} user(s) have credentials` };
+    components = [collector, clickhouse, access];
+  }
+  const notReady = components.filter((condition) => condition.status !== 'True');
+  const rollingOut = !facts.failure && components.some((condition) => condition.reason === REASON.waitingForPods);
+  const degradedBy = facts.failure ?? (facts.clickhouseProblem?.reason === REASON.clickhouseFailed ? facts.clickhouseProblem : undefined);
+  const ready = !facts.failure && notReady.length === 0;
+  const summary: ConditionInput[] = [
+    ready
+      ? { type: CONDITION.ready, status: 'True', reason: REASON.reconciled, message: 'the stack is running as specified' }
+      : {
+          type: CONDITION.ready,
+          status: 'False',
+          reason: facts.failure?.reason ?? REASON.componentsNotReady,
+          message: facts.failure?.message ?? notReady.map((condition) => `${condition.type}: ${condition.message}`).join('; '),
+        },
+    rollingOut
+      ? { type: CONDITION.progressing, status: 'True', reason: REASON.rollingOut, message: 'waiting for pods to be updated and ready' }
+      : { type: CONDITION.progressing, status: 'False', reason: REASON.asExpected, message: 'no rollout in progress' },
+    degradedBy ? { type: CONDITION.degraded, status: 'True', ...degradedBy } : { type: CONDITION.degraded, status: 'False', reason: REASON.asExpected, message: 'no failures' },
+  ];
+  const status: TelemetryStackStatus = {
+    observedGeneration: raw.metadata.generation ?? 0,
+    conditions: mergeConditions(previous?.conditions, [...summary, ...components], raw.metadata.generation, now),
+    endpoints: {
+      otlpGrpc: `${names.collector}.${namespace}.svc:${PORTS.otlpGrpc}`,
+      otlpHttp: `http://${names.collector}.${namespace}.svc:${PORTS.otlpHttp}`,
+      clickhouseHttp: stack.spec.clickhouse.mode === 'external' ? stack.spec.clickhouse.external!.endpoint : `http://${names.clickhouse}.${namespace}.svc:${PORTS.clickhouseHttp}`,
+    },
+    ...(facts.outcome ? { appliedRetention: facts.outcome.appliedRetention } : previous?.appliedRetention ? { appliedRetention: previous.appliedRetention } : {}),
+    users: facts.outcome?.users ?? previous?.users ?? 0,
+  };
+  await writeStatus(deps.client, raw, status);
+  return ready;
+}
+
+/** Server-side applies the status subresource when it differs from what is stored. Returns whether it wrote. */
+async function writeStatus(client: KubeClient, raw: StackObject, status: TelemetryStackStatus): Promise<boolean> {
+  if (sameStatus(raw.status, status)) return false;
+  const { namespace, name } = raw.metadata;
+  await client.request('PATCH', resourcePath(STACKS, namespace, name, 'status'), {
+    body: { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name, namespace }, status },
+    contentType: APPLY_PATCH,
+    query: { fieldManager: FIELD_MANAGER, force: true },
+  });
+  return true;
+}
+
+/** Adds or removes the operator's finalizer with a metadata-only apply (no write when it is already as wanted). */
+async function setFinalizer(client: KubeClient, raw: StackObject, wanted: boolean): Promise<void> {
+  const has = (raw.metadata.finalizers ?? []).includes(FINALIZER);
+  if (has === wanted) return;
+  const { namespace, name } = raw.metadata;
+  await client.request('PATCH', resourcePath(STACKS, namespace, name), {
+    body: { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name, namespace, ...(wanted ? { finalizers: [FINALIZER] } : {}) } },
+    contentType: APPLY_PATCH,
+    query: { fieldManager: FIELD_MANAGER, force: true },
+  });
+}
+
+/** The stack is being deleted: remove external ClickHouse users, then let it go. */
+async function finalize(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, log: Logger): Promise<void> {
+  if (!(raw.metadata.finalizers ?? []).includes(FINALIZER)) return;
+  if (stack.spec.clickhouse.mode === 'external' && deps.clickhouse) {
+    const live = await deps.applier.listOwned(stack.metadata.namespace!, stack.metadata.name);
+    const secrets = await ensureSecrets(deps.client, stack, ownerReference(raw), live, deps.random);
+    await deps.clickhouse.remove(stack, stack.spec.clickhouse.external!.endpoint, await credentialsFor(deps.client, stack, secrets));
+    log.info('removed users from the external ClickHouse');
+  }
+  await setFinalizer(deps.client, raw, false);
+}

@@ -1,0 +1,372 @@
+/**
+ * The operator against a real control plane (kube-apiserver, etcd, controller-manager,
+ * scheduler, kwok): CRD schema and CEL, server-side apply and field ownership, status,
+ * pruning, garbage collection, RBAC, leader election, restarts. The ClickHouse leg runs on
+ * the embedded engine through the same SqlTarget interface as in the cluster.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_HASH_ANNOTATION } from '../src/charts/hash.ts';
+import { stackNames } from '../src/charts/naming.ts';
+import { render } from '../src/charts/render.ts';
+import { validateStack } from '../src/api/validate.ts';
+import { APPLY_PATCH, FIELD_MANAGER, pathOf, withOwner } from '../src/operator/apply.ts';
+import { sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
+import { ownerReference } from '../src/operator/credentials.ts';
+import { HttpKubeClient, KubeApiError, MUTATING, type KubeObject } from '../src/operator/kube.ts';
+import { jsonLogger } from '../src/operator/log.ts';
+import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
+import { resourcePath, STACKS } from '../src/operator/resources.ts';
+import { eventually, impersonateServiceAccount, impersonateUser, startCluster, type TestCluster } from './support/cluster.ts';
+import {
+  apply,
+  applyCrd,
+  applyStack,
+  type ChildOperator,
+  clientFor,
+  condition,
+  createNamespace,
+  getStack,
+  objectExists,
+  ownedObjects,
+  sharedEmbeddedClickHouse,
+  startChildOperator,
+  stackObject,
+  waitForReady,
+} from './support/operator.ts';
+
+const TEAM = 'team-a';
+const STACK = 'telemetry';
+const EMBEDDED_URL = 'http://embedded.invalid:8123';
+
+let cluster: TestCluster;
+let admin: HttpKubeClient;
+let clickhouse: Awaited<ReturnType<typeof sharedEmbeddedClickHouse>>;
+let operator: RunningOperator;
+let operatorClient: HttpKubeClient;
+let logs = '';
+const children: ChildOperator[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster({ controllers: true, kwok: true });
+  admin = clientFor(cluster.kubeConfig);
+  await applyCrd(admin);
+  for (const namespace of [TEAM, 'team-b', 'team-c', 'ops']) await createNamespace(admin, namespace);
+  clickhouse = await sharedEmbeddedClickHouse();
+  operatorClient = clientFor(cluster.kubeConfig);
+  operatorClient.recordRequests = true;
+  operator = await startOperator({
+    client: operatorClient,
+    log: jsonLogger((line) => (logs += line), { level: 'debug' }),
+    inCluster: false,
+    namespace: TEAM,
+    clickhouse: sqlClickHouseLeg(clickhouse.connect),
+    clickhouseUrl: EMBEDDED_URL,
+    metricsPort: 0,
+    metricsHost: '127.0.0.1',
+    resyncMs: 3_600_000,
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all(children.map((child) => child.stop('SIGKILL')));
+  await operator?.stop();
+  await clickhouse?.close();
+  await cluster?.stop();
+}, 60_000);
+
+describe('a {} stack', () => {
+  it('converges to Ready with every object owned by the stack', async () => {
+    const started = Date.now();
+    await applyStack(admin, TEAM, STACK, {});
+    const stack = await waitForReady(admin, TEAM, STACK, 120_000);
+    console.log(`[operator] {} stack Ready in ${Date.now() - started} ms`);
+
+    const expected = validateStack(stackObject(TEAM, STACK));
+    if (!expected.ok) throw new Error('fixture invalid');
+    const rendered = render(expected.stack).objects.map((object) => `${object.kind}/${object.metadata.name}`);
+    const names = stackNames(STACK);
+    const secrets = [names.clickhouseAdminSecret, names.clickhouseIngestSecret, names.sanitizerKeySecret, names.ingestAuthSecret, names.userSecret('owner')].map((name) => `Secret/${name}`);
+    const owned = await ownedObjects(admin, TEAM, STACK);
+    expect([...owned.keys()].sort()).toEqual([...rendered, ...secrets].sort());
+    for (const object of owned.values()) {
+      expect(object.metadata.ownerReferences).toEqual([
+        { apiVersion: STACKS.apiVersion, kind: 'TelemetryStack', name: STACK, uid: stack.metadata.uid, controller: true, blockOwnerDeletion: true },
+      ]);
+    }
+
+    expect(stack.status).toMatchObject({
+      observedGeneration: stack.metadata.generation,
+      users: 1,
+      appliedRetention: { eventsDays: 90, metricsDays: 90, rollupsDays: 730 },
+      endpoints: { otlpGrpc: `${names.collector}.${TEAM}.svc:4317`, clickhouseHttp: `http://${names.clickhouse}.${TEAM}.svc:8123` },
+    });
+    for (const type of ['Ready', 'CollectorReady', 'ClickHouseReady', 'AccessReady']) expect(condition(stack, type)?.status).toBe('True');
+    expect(condition(stack, 'Progressing')?.status).toBe('False');
+    expect(condition(stack, 'Degraded')?.status).toBe('False');
+
+    // The embedded engine really has the schema the leg created.
+    const tables = await clickhouse.target.query<{ name: string }>("SELECT name FROM system.tables WHERE database = 'claude_code'");
+    expect(tables.map((table) => table.name)).toContain('otel_logs');
+  });
+
+  it('a steady-state resync sends no write and changes no resourceVersion', async () => {
+    await operator.controller.idle();
+    const before = await ownedObjects(admin, TEAM, STACK);
+    const stackBefore = await getStack(admin, TEAM, STACK);
+    operatorClient.log.length = 0;
+    expect(operator.controller.resync()).toBe(1);
+    await operator.controller.idle();
+    const writes = operatorClient.log.filter((request) => MUTATING.has(request.method));
+    expect(writes).toEqual([]);
+    expect(operatorClient.log.length).toBeGreaterThan(0); // it did reconcile (reads)
+    const after = await ownedObjects(admin, TEAM, STACK);
+    for (const [key, object] of before) expect(after.get(key)?.metadata.resourceVersion, key).toBe(object.metadata.resourceVersion);
+    expect((await getStack(admin, TEAM, STACK)).metadata.resourceVersion).toBe(stackBefore.metadata.resourceVersion);
+  });
+
+  it('the API server persists nothing for an identical server-side apply (no managedFields noise)', async () => {
+    const stack = await getStack(admin, TEAM, STACK);
+    const validated = validateStack({ ...stack, status: undefined });
+    if (!validated.ok) throw new Error('stack invalid');
+    const statefulSet = render(validated.stack).objects.find((object) => object.kind === 'StatefulSet')!;
+    const desired = withOwner(statefulSet as KubeObject, ownerReference(stack));
+    const before = await admin.request<KubeObject>('GET', pathOf(desired));
+    const after = await admin.request<KubeObject>('PATCH', pathOf(desired), { body: desired, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } });
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(after.metadata.managedFields).toEqual(before.metadata.managedFields);
+  });
+
+  it('serves metrics, health and readiness', async () => {
+    const base = `http://127.0.0.1:${operator.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^telemetrystack_reconcile_total\{result="success"\} [1-9]/m);
+    expect(metrics).toMatch(/^telemetrystack_reconcile_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^telemetrystack_queue_depth 0$/m);
+    expect(metrics).toContain('# TYPE telemetrystack_reconcile_errors_total counter');
+  });
+});
+
+describe('edits', () => {
+  const names = stackNames(STACK);
+  const collectorPath = resourcePath({ apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' }, TEAM, names.collector);
+  const configPath = resourcePath({ apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' }, TEAM, names.collectorConfig);
+  const templateHash = (statefulSet: KubeObject) =>
+    (statefulSet.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations[CONFIG_HASH_ANNOTATION];
+
+  it('a sanitizer edit changes the collector ConfigMap and the pod template hash', async () => {
+    const configBefore = await admin.request<KubeObject>('GET', configPath);
+    const collectorBefore = await admin.request<KubeObject>('GET', collectorPath);
+    await applyStack(admin, TEAM, STACK, { sanitizer: { rules: [{ name: 'ticket-id', pattern: 'TICKET-[0-9]{4,}' }] } });
+    const collectorAfter = await eventually('the collector pod template to roll', async () => {
+      const current = await admin.request<KubeObject>('GET', collectorPath);
+      return templateHash(current) !== templateHash(collectorBefore) ? current : undefined;
+    });
+    const configAfter = await admin.request<KubeObject>('GET', configPath);
+    expect(JSON.stringify(configAfter.data)).toContain('TICKET-');
+    expect(configAfter.data).not.toEqual(configBefore.data);
+    expect(templateHash(collectorAfter)).toMatch(/^[0-9a-f]{64}$/);
+    await waitForReady(admin, TEAM, STACK);
+  });
+
+  it('a retention edit reaches ClickHouse and status, and does not roll the collector', async () => {
+    await operator.controller.idle();
+    const collectorBefore = await admin.request<KubeObject>('GET', collectorPath);
+    const configBefore = await admin.request<KubeObject>('GET', configPath);
+    await applyStack(admin, TEAM, STACK, { sanitizer: { rules: [{ name: 'ticket-id', pattern: 'TICKET-[0-9]{4,}' }] }, retention: { eventsDays: 30 } });
+    const stack = await eventually('appliedRetention to show 30 days', async () => {
+      const current = await getStack(admin, TEAM, STACK);
+      return current.status?.appliedRetention?.eventsDays === 30 && current.status.observedGeneration === current.metadata.generation ? current : undefined;
+    });
+    expect(condition(stack, 'Ready')?.status).toBe('True');
+    const collectorAfter = await admin.request<KubeObject>('GET', collectorPath);
+    expect(collectorAfter.metadata.generation).toBe(collectorBefore.metadata.generation);
+    expect(templateHash(collectorAfter)).toBe(templateHash(collectorBefore));
+    expect((await admin.request<KubeObject>('GET', configPath)).metadata.resourceVersion).toBe(configBefore.metadata.resourceVersion);
+  });
+
+  it('a bad RE2 pattern the schema cannot catch sets Ready=False with a Warning event and leaves the objects alone', async () => {
+    await operator.controller.idle();
+    const before = await ownedObjects(admin, TEAM, STACK);
+    const readyBefore = condition(await getStack(admin, TEAM, STACK), 'Ready')!;
+    await applyStack(admin, TEAM, STACK, { sanitizer: { rules: [{ name: 'lookahead', pattern: 'secret(?=[0-9])' }] }, retention: { eventsDays: 30 } });
+    const stack = await eventually('Ready=False InvalidSpec', async () => {
+      const current = await getStack(admin, TEAM, STACK);
+      return condition(current, 'Ready')?.reason === 'InvalidSpec' && current.status?.observedGeneration === current.metadata.generation ? current : undefined;
+    });
+    const ready = condition(stack, 'Ready')!;
+    expect(ready.status).toBe('False');
+    expect(ready.message).toContain('spec.sanitizer.rules[0].pattern');
+    expect(ready.lastTransitionTime >= readyBefore.lastTransitionTime).toBe(true);
+    expect(condition(stack, 'Degraded')?.status).toBe('True');
+    const events = await eventually('a Warning event', async () => {
+      const list = await admin.request<{ items: { type: string; reason: string; message: string; involvedObject: { name: string } }[] }>('GET', `/api/v1/namespaces/${TEAM}/events`);
+      const found = list.items.filter((event) => event.type === 'Warning' && event.reason === 'InvalidSpec' && event.involvedObject.name === STACK);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events[0]!.message).toContain('RE2');
+    await operator.controller.idle();
+    const after = await ownedObjects(admin, TEAM, STACK);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [key, object] of before) expect(after.get(key)?.metadata.resourceVersion, key).toBe(object.metadata.resourceVersion);
+    // Fixing the spec brings it back.
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 } });
+    await waitForReady(admin, TEAM, STACK);
+  });
+
+  it('an invalid stack is rejected by the API server with the field path (schema and CEL)', async () => {
+    const rejected = async (spec: Record<string, unknown>) => {
+      try {
+        await applyStack(admin, TEAM, 'invalid', spec);
+      } catch (error) {
+        expect(error).toBeInstanceOf(KubeApiError);
+        expect((error as KubeApiError).status).toBe(422);
+        return (error as KubeApiError).message;
+      }
+      throw new Error(`the API server accepted ${JSON.stringify(spec)}`);
+    };
+    expect(await rejected({ retention: { eventsDays: 0 } })).toMatch(/spec\.retention\.eventsDays/);
+    expect(await rejected({ level: 'everything' })).toMatch(/spec\.level/);
+    expect(await rejected({ retention: { eventsDays: 400, rollupsDays: 100 } })).toMatch(/spec\.retention\.rollupsDays.*rollupsDays must be at least eventsDays/s);
+    expect(await rejected({ access: { users: [] } })).toMatch(/spec\.access\.users.*nobody could send telemetry/s);
+    expect(await rejected({ clickhouse: { mode: 'external' } })).toMatch(/spec\.clickhouse\.external/);
+    expect(await objectExists(admin, resourcePath(STACKS, TEAM, 'invalid'))).toBe(false);
+  });
+
+  it('a user with a Kubernetes subject can read their own credentials and nobody else\'s', async () => {
+    await applyStack(admin, TEAM, STACK, {
+      retention: { eventsDays: 30 },
+      access: { users: [{ name: 'owner', role: 'admin' }, { name: 'alice', subject: { kind: 'User', name: 'alice@example.com' } }] },
+    });
+    const stack = await waitForReady(admin, TEAM, STACK);
+    expect(stack.status?.users).toBe(2);
+    const alice = clientFor(impersonateUser(cluster.kubeConfig, 'alice@example.com'));
+    const secretPath = (name: string) => resourcePath({ apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }, TEAM, name);
+    const own = await alice.request<KubeObject>('GET', secretPath(names.userSecret('alice')));
+    expect(Buffer.from((own.data as Record<string, string>).username!, 'base64').toString()).toBe('alice');
+    await expect(alice.request('GET', secretPath(names.userSecret('owner')))).rejects.toMatchObject({ status: 403 });
+    await expect(alice.request('GET', secretPath(names.clickhouseAdminSecret))).rejects.toMatchObject({ status: 403 });
+    await expect(alice.request('GET', resourcePath({ apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }, TEAM))).rejects.toMatchObject({ status: 403 });
+    // The htpasswd file has a line per user.
+    const htpasswd = await admin.request<KubeObject>('GET', secretPath(names.ingestAuthSecret));
+    const lines = Buffer.from((htpasswd.data as Record<string, string>).htpasswd!, 'base64').toString().trim().split('\n');
+    expect(lines.map((line) => line.split(':')[0])).toEqual(['owner', 'alice']);
+  });
+
+  it('removing a user prunes their Secret, Role and RoleBinding', async () => {
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 } });
+    await eventually('alice\'s objects to be pruned', async () => {
+      const owned = await ownedObjects(admin, TEAM, STACK);
+      return ![...owned.keys()].some((key) => key.includes('alice'));
+    });
+    await waitForReady(admin, TEAM, STACK);
+  });
+
+  it('deleting the stack garbage-collects everything it owned', async () => {
+    await admin.request('DELETE', resourcePath(STACKS, TEAM, STACK));
+    await eventually(
+      'owned objects to be garbage-collected',
+      async () => (await ownedObjects(admin, TEAM, STACK)).size === 0,
+      90_000,
+      500,
+    );
+    expect(await objectExists(admin, resourcePath(STACKS, TEAM, STACK))).toBe(false);
+    expect(logs).not.toMatch(/"password"\s*:\s*"[^[]/);
+  });
+});
+
+describe('operator processes', () => {
+  it('killed mid-reconcile and restarted, it converges with no duplicate objects', async () => {
+    const first = await startChildOperator(cluster.kubeconfigPath, ['--namespace', 'team-b']);
+    children.push(first);
+    await applyStack(admin, 'team-b', STACK, { access: { users: [{ name: 'owner', role: 'admin' }, { name: 'bob' }, { name: 'carol' }] } });
+    // Kill it as soon as it has started writing this stack's objects.
+    await eventually('the first objects', async () => (await ownedObjects(admin, 'team-b', STACK)).size > 0, 60_000, 20);
+    await first.stop('SIGKILL');
+    const second = await startChildOperator(cluster.kubeconfigPath, ['--namespace', 'team-b']);
+    children.push(second);
+    const stack = await eventually('status for the current generation', async () => {
+      const current = await getStack(admin, 'team-b', STACK);
+      return current.status?.observedGeneration === current.metadata.generation && condition(current, 'CollectorReady')?.status === 'True' ? current : undefined;
+    }, 120_000);
+    // Outside the cluster without --clickhouse-url the operator says so instead of guessing.
+    expect(condition(stack, 'ClickHouseReady')).toMatchObject({ status: 'Unknown', reason: 'ClickHouseNotConfigured' });
+    const owned = await ownedObjects(admin, 'team-b', STACK);
+    const validated = validateStack(stackObject('team-b', STACK, { access: { users: [{ name: 'owner', role: 'admin' }, { name: 'bob' }, { name: 'carol' }] } }));
+    if (!validated.ok) throw new Error('fixture invalid');
+    const expectedCount = render(validated.stack).objects.length + 4 + 3; // admin, ingest, sanitizer key, htpasswd + 3 users
+    expect(owned.size).toBe(expectedCount);
+    const secrets = [...owned.values()].filter((object) => object.kind === 'Secret');
+    expect(new Set(secrets.map((secret) => secret.metadata.uid)).size).toBe(secrets.length);
+    await second.stop();
+    expect(second.output()).not.toMatch(/password_sha256_hex|otlp-authorization"\s*:/);
+    for (const line of second.output().trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  }, 240_000);
+
+  it('two replicas elect one leader; the other takes over when the leader stops', async () => {
+    const args = ['--namespace', 'team-b', '--leader-elect', '--lease-namespace', 'ops'];
+    const a = await startChildOperator(cluster.kubeconfigPath, args);
+    const b = await startChildOperator(cluster.kubeconfigPath, args);
+    children.push(a, b);
+    const isLeader = async (child: ChildOperator) => /^telemetrystack_leader 1$/m.test(await child.metrics());
+    const leader = await eventually('one leader', async () => {
+      const flags = await Promise.all([isLeader(a), isLeader(b)]);
+      return flags.filter(Boolean).length === 1 ? (flags[0] ? a : b) : undefined;
+    }, 60_000, 250);
+    const standby = leader === a ? b : a;
+    // Stays one leader over several renew periods.
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect([await isLeader(leader), await isLeader(standby)]).toEqual([true, false]);
+    }
+    const lease = await admin.request<KubeObject & { spec: { holderIdentity: string } }>('GET', '/apis/coordination.k8s.io/v1/namespaces/ops/leases/telemetry-stack-operator');
+    expect(lease.spec.holderIdentity).toBeTruthy();
+    expect(await leader.stop('SIGTERM')).toBe(0);
+    await eventually('the standby to take over', () => isLeader(standby), 30_000, 250);
+    await standby.stop();
+  }, 180_000);
+
+  it('as its own ServiceAccount with the shipped ClusterRole it reconciles, and it is denied outside that role', async () => {
+    const install = parseAllDocuments(readFileSync(new URL('../dist/install.yaml', import.meta.url), 'utf8')).map((document) => document.toJS() as KubeObject);
+    const rbacKinds = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    const paths: Record<string, (object: KubeObject) => string> = {
+      Namespace: (o) => `/api/v1/namespaces/${o.metadata.name}`,
+      ServiceAccount: (o) => `/api/v1/namespaces/${o.metadata.namespace}/serviceaccounts/${o.metadata.name}`,
+      ClusterRole: (o) => `/apis/rbac.authorization.k8s.io/v1/clusterroles/${o.metadata.name}`,
+      ClusterRoleBinding: (o) => `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${o.metadata.name}`,
+      Role: (o) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${o.metadata.namespace}/roles/${o.metadata.name}`,
+      RoleBinding: (o) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${o.metadata.namespace}/rolebindings/${o.metadata.name}`,
+    };
+    let account: KubeObject | undefined;
+    for (const object of install.filter((candidate) => rbacKinds.has(candidate.kind))) {
+      await apply(admin, object, paths[object.kind]!(object));
+      if (object.kind === 'ServiceAccount') account = object;
+    }
+    const asOperator = clientFor(impersonateServiceAccount(cluster.kubeConfig, account!.metadata.namespace!, account!.metadata.name));
+    asOperator.recordRequests = true;
+    const scoped = await startOperator({
+      client: asOperator,
+      log: jsonLogger(() => {}),
+      inCluster: false,
+      namespace: 'team-c',
+      clickhouse: sqlClickHouseLeg(clickhouse.connect),
+      clickhouseUrl: EMBEDDED_URL,
+      leaderElection: { namespace: account!.metadata.namespace!, identity: 'impersonated', retryMs: 500 },
+    });
+    try {
+      await applyStack(admin, 'team-c', STACK, { access: { users: [{ name: 'owner', role: 'admin' }, { name: 'dana', subject: { kind: 'Group', name: 'data-team' } }] } });
+      await waitForReady(admin, 'team-c', STACK, 120_000);
+      expect(asOperator.log.filter((request) => request.status === 403)).toEqual([]);
+      expect(scoped.metrics.reconcileCount('success')).toBeGreaterThan(0);
+      // Outside its role: no Pods, no Deployments in kube-system, no ClusterRoles.
+      await expect(asOperator.request('GET', '/api/v1/namespaces/team-c/pods')).rejects.toMatchObject({ status: 403 });
+      await expect(asOperator.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'x' }, rules: [] } })).rejects.toMatchObject({ status: 403 });
+      await expect(asOperator.request('GET', '/api/v1/namespaces/kube-system/configmaps/does-not-matter/proxy')).rejects.toBeInstanceOf(KubeApiError);
+    } finally {
+      await scoped.stop();
+    }
+  }, 240_000);
+});
