@@ -32,7 +32,7 @@ export function docCommands(file: string, text: string): DocCommand[] {
     for (const piece of pieces) {
       for (const match of piece.matchAll(/(?:^|[\s("$])telemetry-stack\s+([^|;&>)"#`]*)/g)) {
         const words = match[1]!.trim().split(/\s+/).filter((w) => w !== '');
-        if (words.length === 0 || words[0]!.startsWith('<')) continue;
+        if (words.length === 0 || !/^([a-z][-a-z]*|--help)$/.test(words[0]!)) continue;
         const [subcommand, ...rest] = words;
         found.push({
           file,

@@ -17,14 +17,13 @@ import { stackPath } from '../src/cli/journey/stacks.ts';
 import { makeStatusCommand } from '../src/cli/status-command.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
 import { startFakeApiServer } from './support/fake-apiserver.ts';
-import { runCommand, testInstallManifest } from './support/journey.ts';
+import { runCommand } from './support/journey.ts';
 import { ROOT, stackFrom } from './support/stacks.ts';
 import { join } from 'node:path';
 
 let cluster: TestCluster;
 let admin: Kube;
 let env: NodeJS.ProcessEnv;
-let installManifest: string;
 const silent = { stdin: process.stdin, stdout: { write: () => true }, stderr: { write: () => true }, env: {} };
 
 function deps(overrides: Partial<JourneyDeps & { openData: NonNullable<Parameters<typeof makeDoctorCommand>[0]['openData']> }> = {}) {
@@ -33,7 +32,7 @@ function deps(overrides: Partial<JourneyDeps & { openData: NonNullable<Parameter
       throw new Error('status and doctor run no programs');
     },
     connect: (e: NodeJS.ProcessEnv, o: { context?: string | undefined }) => connect(e, o),
-    files: { ...projectFiles(ROOT), installManifest },
+    files: projectFiles(ROOT),
     portFree: async () => true,
     sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     now: () => new Date(),
@@ -60,9 +59,8 @@ beforeAll(async () => {
   cluster = await startCluster();
   env = { KUBECONFIG: cluster.kubeconfigPath };
   admin = await connect(env);
-  installManifest = testInstallManifest();
   const paths = new ResourcePaths(admin);
-  await installOperator(admin, paths, readInstallManifest(installManifest), silent, { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), pollMs: 50, timeoutMs: 30_000 });
+  await installOperator(admin, paths, readInstallManifest(projectFiles(ROOT).installManifest), silent, { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), pollMs: 50, timeoutMs: 30_000 });
   await applyStack(admin, paths, loadStackToApply(join(ROOT, 'examples/local.yaml')), silent);
 }, 180_000);
 afterAll(async () => {
@@ -150,7 +148,7 @@ describe('telemetry-stack doctor', () => {
     expect(out).toMatch(/\[ok\]\s+cluster\s+https:\/\/127\.0\.0\.1:\d+ \(context "tstack-test", Kubernetes v1\.34\.1\)/);
     expect(out).toMatch(/\[ok\]\s+clock\s+this machine and the API server agree/);
     expect(out).toMatch(/\[ok\]\s+CRD\s+telemetrystacks\.telemetrystack\.io is installed/);
-    expect(out).toMatch(/\[FAIL\] operator\s+Deployment telemetry-stack-system\/telemetry-stack-operator: 0\/1 available/);
+    expect(out).toMatch(/\[FAIL\] operator\s+Deployment telemetry-stack-system\/telemetry-stack-operator: 0\/2 available/);
     expect(out).toMatch(/\[ok\]\s+stack Ready/);
     expect(out).toMatch(/\[FAIL\] pods\s+local-clickhouse-0\/clickhouse was OOM-killed \(4 restarts\)/);
     expect(out).toContain('fix: raise its resources.limits.memory');

@@ -11,16 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDownCommand } from '../src/cli/down-command.ts';
 import type { JourneyDeps } from '../src/cli/journey/deps.ts';
 import { connect, type Kube } from '../src/cli/journey/kube.ts';
-import { projectFiles } from '../src/cli/journey/project.ts';
+import { projectFiles, readInstallManifest } from '../src/cli/journey/project.ts';
+import { ResourcePaths } from '../src/cli/journey/apply.ts';
 import { stackPath } from '../src/cli/journey/stacks.ts';
 import { makeUpCommand } from '../src/cli/up-command.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
-import { kubeconfigWithContext, runCommand, ScriptedRunner, testInstallManifest } from './support/journey.ts';
+import { kubeconfigWithContext, runCommand, ScriptedRunner } from './support/journey.ts';
 import { ROOT } from './support/stacks.ts';
 
 let cluster: TestCluster;
 let admin: Kube;
-let installManifest: string;
 /** The Dockerfile comes with the operator's packaging; docker is scripted here, so any file will do. */
 const dockerfile = join(mkdtempSync(join(tmpdir(), 'tstack-docker-')), 'Dockerfile');
 writeFileSync(dockerfile, 'FROM scratch\n');
@@ -28,7 +28,6 @@ writeFileSync(dockerfile, 'FROM scratch\n');
 beforeAll(async () => {
   cluster = await startCluster();
   admin = await connect({ KUBECONFIG: cluster.kubeconfigPath });
-  installManifest = testInstallManifest();
 }, 180_000);
 afterAll(async () => {
   await cluster?.stop();
@@ -38,7 +37,7 @@ function deps(runner: ScriptedRunner, overrides: Partial<JourneyDeps> = {}): Jou
   return {
     runner: () => runner,
     connect: (env, options) => connect(env, options),
-    files: { ...projectFiles(ROOT), installManifest, dockerfile },
+    files: { ...projectFiles(ROOT), dockerfile },
     portFree: async () => true,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     now: () => new Date(),
@@ -92,8 +91,8 @@ describe('telemetry-stack up (kind path: docker and kind scripted, Kubernetes re
       'docker info --format {{.MemTotal}}',
       'kind get clusters',
       'kind create cluster --name tstack --config <root>/kind/cluster.yaml --wait 120s',
-      `docker build -t telemetry-stack-operator:dev -f ${dockerfile} <root>`,
-      'kind load docker-image telemetry-stack-operator:dev --name tstack',
+      `docker build -t ghcr.io/telemetry-stack/telemetry-stack:0.1.0 -f ${dockerfile} <root>`,
+      'kind load docker-image ghcr.io/telemetry-stack/telemetry-stack:0.1.0 --name tstack',
     ]);
     // Progress in words, in order, then the next two things to do.
     expect(result.stderr).toMatch(/Ready=False ClickHouseStarting: waiting for StatefulSet[\s\S]*Ready=True AllComponentsReady/);
@@ -102,7 +101,12 @@ describe('telemetry-stack up (kind path: docker and kind scripted, Kubernetes re
 
     // What the cluster now holds: the CRD, the operator on the loaded image (never pulled), the stack as written.
     const deployment = (await admin.request<any>('GET', '/apis/apps/v1/namespaces/telemetry-stack-system/deployments/telemetry-stack-operator')).body;
-    expect(deployment.spec.template.spec.containers[0]).toMatchObject({ image: 'telemetry-stack-operator:dev', imagePullPolicy: 'IfNotPresent' });
+    expect(deployment.spec.template.spec.containers[0]).toMatchObject({ image: 'ghcr.io/telemetry-stack/telemetry-stack:0.1.0', imagePullPolicy: 'IfNotPresent' });
+    // Every object of dist/install.yaml is in the cluster.
+    for (const object of readInstallManifest(projectFiles(ROOT).installManifest)) {
+      const path = await new ResourcePaths(admin).path(object);
+      expect((await admin.request('GET', path)).status, `${object.kind}/${object.metadata.name}`).toBe(200);
+    }
     const stack = (await admin.request<any>('GET', stackPath('telemetry', 'local'))).body;
     expect(stack.spec.access.users).toEqual([{ name: 'me', role: 'admin' }]);
     expect(stack.metadata.managedFields.some((f: { manager: string; operation: string }) => f.manager === 'telemetry-stack-cli' && f.operation === 'Apply')).toBe(true);

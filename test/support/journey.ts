@@ -3,12 +3,11 @@
  * kind (which cannot run here), and kubeconfigs that point a named context at the real
  * test cluster.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parseAllDocuments, stringify } from 'yaml';
 import type { Command, CommandIo } from '../../src/cli/command.ts';
 import { UserError } from '../../src/cli/errors.ts';
 import type { RunOptions, RunResult, Runner } from '../../src/cli/journey/runner.ts';
@@ -77,30 +76,5 @@ export function kubeconfigWithContext(path: string, context: string): string {
   });
   const file = join(mkdtempSync(join(tmpdir(), 'tstack-kubeconfig-')), 'config');
   writeFileSync(file, copy.exportConfig());
-  return file;
-}
-
-/**
- * An install manifest for tests: the real CRD plus an operator Namespace and Deployment
- * (dist/install.yaml comes from the operator work; the journey only needs these kinds).
- */
-export function testInstallManifest(image = 'telemetry-stack-operator:dev'): string {
-  const crd = parseAllDocuments(readFileSync(join(ROOT, 'crds/telemetrystack.yaml'), 'utf8')).map((d) => d.toJS() as object);
-  const objects = [
-    ...crd,
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'telemetry-stack-system' } },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'telemetry-stack-operator', namespace: 'telemetry-stack-system' },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'operator' } },
-        template: { metadata: { labels: { app: 'operator' } }, spec: { containers: [{ name: 'operator', image }] } },
-      },
-    },
-  ];
-  const file = join(mkdtempSync(join(tmpdir(), 'tstack-install-')), 'install.yaml');
-  writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
   return file;
 }
