@@ -15,4 +15,6 @@ fi
 npm install --no-audit --no-fund
 git diff --quiet -- package-lock.json 2>/dev/null || { echo "npm install changed package-lock.json: commit the lock file that matches package.json" >&2; exit 1; }
 node_modules/.bin/node scripts/test-binaries/control-plane.ts  # control-plane test binaries (cached outside the checkout; slow only the first time)
+# The real OpenTelemetry Collector the collector tests run: built once per version into a cache outside the checkout.
+PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/collector.ts
 npm test

@@ -4,9 +4,9 @@
  */
 export const VERSIONS = {
   /** OpenTelemetry Collector (contrib distribution): the image the chart deploys and the test binary's version. */
-  collector: '0.159.0',
+  collector: '0.161.0',
   /** Collector Builder confmap providers that pair with `collector`. */
-  collectorProviders: '1.65.0',
+  collectorProviders: '1.67.0',
   /** ClickHouse server LTS line the chart deploys. SQL must also run on the embedded engine (chdb). */
   clickhouse: '26.3',
   /** Kubernetes control plane used by the real-cluster tests. */

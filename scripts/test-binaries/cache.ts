@@ -3,7 +3,7 @@
  * and version, so every clone and every CI run on a machine reuses one build.
  *
  *   $TSTACK_BIN_CACHE (default: $XDG_CACHE_HOME/telemetry-stack or ~/.cache/telemetry-stack)
- *     <component>-<version>/        e.g. otelcol-0.159.0/, kubernetes-1.34.1/, etcd-3.6.4/, kwok-0.8.0/
+ *     <component>-<version>/        e.g. otelcol-0.161.0/, kubernetes-1.34.1/, etcd-3.6.4/, kwok-0.8.0/
  *
  * A build writes into a temporary folder and renames it into place when it succeeds, so a
  * half-finished build (a session stopped mid-way) is never mistaken for a finished one.

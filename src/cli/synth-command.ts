@@ -14,6 +14,8 @@ Options:
   -n, --namespace NS     Namespace to render into
   -o, --output DIR       Write one file per object into DIR instead of printing
       --with-secrets     Also print freshly generated credential Secrets (the operator normally creates them)
+      --validate-with BIN  Check the rendered collector configuration with \`BIN validate\` (an OpenTelemetry
+                         Collector binary of the chart's version) and fail if it does not load
 `;
 
 export const synthCommand: Command = {
@@ -30,6 +32,7 @@ export const synthCommand: Command = {
         namespace: { type: 'string', short: 'n' },
         output: { type: 'string', short: 'o' },
         'with-secrets': { type: 'boolean', default: false },
+        'validate-with': { type: 'string' },
       },
       USAGE,
     );
@@ -41,6 +44,7 @@ export const synthCommand: Command = {
         namespace: values.namespace,
         outDir: values.output,
         withSecrets: values['with-secrets'] ?? false,
+        validateWith: values['validate-with'],
       }),
     );
     return 0;

@@ -1,10 +1,11 @@
 /** `telemetry-stack synth`: print or write the manifests of a stack, like `helm template`. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateStack } from '../api/validate.ts';
 import { render, toYaml } from '../charts/render.ts';
 import { generateSecrets } from '../charts/secrets.ts';
 import type { TelemetryStack } from '../api/resource.ts';
+import { validateCollectorYaml } from './collector-validate.ts';
 import { UserError } from './errors.ts';
 import { readStackFile, specOf } from './load.ts';
 import { applySet } from './set-values.ts';
@@ -16,6 +17,8 @@ export interface SynthOptions {
   namespace?: string | undefined;
   outDir?: string | undefined;
   withSecrets: boolean;
+  /** Path of a collector binary: the rendered collector configuration must pass its `validate`. */
+  validateWith?: string | undefined;
 }
 
 /** Loads, overrides and validates; every problem names the source, the field path and what is wrong. */
@@ -36,7 +39,9 @@ export function loadStack(options: Pick<SynthOptions, 'file' | 'set' | 'name' | 
 
 export function synth(options: SynthOptions): string {
   const stack = loadStack(options);
-  const objects: object[] = [...render(stack).objects];
+  const rendered = render(stack);
+  if (options.validateWith) checkWithCollector(options.validateWith, rendered.collectorConfigYaml, options.file ?? '<defaults>');
+  const objects: object[] = [...rendered.objects];
   if (options.withSecrets) objects.push(...generateSecrets(stack));
   if (!options.outDir) return toYaml(objects);
   mkdirSync(options.outDir, { recursive: true });
@@ -44,4 +49,14 @@ export function synth(options: SynthOptions): string {
     writeFileSync(join(options.outDir, `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`), toYaml([object]));
   }
   return '';
+}
+
+function checkWithCollector(binary: string, yaml: string, source: string): void {
+  if (!existsSync(binary)) {
+    throw new UserError(`--validate-with: ${binary} does not exist; pass the path of an OpenTelemetry Collector binary (node scripts/test-binaries/collector.ts builds one)`);
+  }
+  const result = validateCollectorYaml(binary, yaml);
+  if (!result.ok) {
+    throw new UserError(`${source}: the rendered collector configuration does not pass \`${binary} validate\`:\n${result.output}`);
+  }
 }

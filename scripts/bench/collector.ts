@@ -1,0 +1,138 @@
+/**
+ * Records per second through the rendered collector pipeline on one core, with no sanitizer
+ * rules and with every preset on, and the ratio, measured in one run (rounds alternate between
+ * the two so machine noise hits both alike):
+ *
+ *   node scripts/bench/collector.ts [--records 100000] [--rounds 3] [--core 1]
+ *
+ * The collector (the test binary, scripts/test-binaries/collector.ts) runs pinned to one core
+ * (taskset, GOMAXPROCS=1) with the configuration the chart renders at level `full` (every
+ * attribute reaches the sanitizer), persistent queue included, its ClickHouse exporter swapped
+ * for OTLP/HTTP to a counting sink. The client posts pre-encoded OTLP/protobuf requests of
+ * Claude-Code-shaped events, so neither the client nor the sink is the bottleneck.
+ */
+import { request, Agent } from 'node:http';
+import { parseArgs } from 'node:util';
+import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
+import { PRESET_NAMES } from '../../src/api/presets.ts';
+import { eventRecords, type ClaudeCodeEvent } from '../../test/support/claude-code-client.ts';
+import { benignEvents, secretEvents } from '../../test/support/claude-code-corpus.ts';
+import { removeDir, startCollector, type RunningCollector } from '../../test/support/collector.ts';
+import { OtlpSink, waitFor } from '../../test/support/otlp-sink.ts';
+import { stackFrom } from '../../test/support/stacks.ts';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '100000' },
+    rounds: { type: 'string', default: '3' },
+    core: { type: 'string', default: '1' },
+  },
+});
+const RECORDS = Number(values.records);
+const ROUNDS = Number(values.rounds);
+const BATCH = 1_000;
+const CONCURRENCY = 4;
+
+const VARIANTS = {
+  'no sanitizer rules': { disabledPresets: [...PRESET_NAMES] },
+  'all presets': {},
+} as const;
+type Variant = keyof typeof VARIANTS;
+
+/** One request body of BATCH events: mostly benign, one in five with secrets, as a real mix. */
+async function requestBody(): Promise<Uint8Array> {
+  const corpus: ClaudeCodeEvent[] = [];
+  const benign = benignEvents();
+  const secret = secretEvents();
+  for (let i = 0; corpus.length < BATCH; i++) corpus.push(i % 5 === 4 ? secret[i % secret.length]! : benign[i % benign.length]!);
+  const body = ProtobufLogsSerializer.serializeRequest(await eventRecords(corpus));
+  if (!body) throw new Error('serializer returned nothing');
+  return body;
+}
+
+function post(agent: Agent, collector: RunningCollector, body: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${collector.httpEndpoint}/v1/logs`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/x-protobuf', authorization: collector.secrets.authorization.bench! },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${response.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function measure(variant: Variant, body: Uint8Array): Promise<number> {
+  const sink = await new OtlpSink().start();
+  sink.countOnly = true;
+  const stack = stackFrom({ level: 'full', access: { users: [{ name: 'bench' }] }, sanitizer: VARIANTS[variant] });
+  const collector = await startCollector({
+    stack,
+    sinkEndpoint: sink.endpoint,
+    env: { GOMAXPROCS: '1' },
+    prefix: ['taskset', '-c', values.core!],
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    const requests = Math.ceil(RECORDS / BATCH);
+    let next = 0;
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < requests) {
+          next++;
+          // The queue refuses when full (503): the client backs off and resends, as an SDK would.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await post(agent, collector, body);
+              break;
+            } catch (error) {
+              if (attempt > 200 || !/HTTP (429|503)/.test(String(error))) throw error;
+              await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+          }
+        }
+      }),
+    );
+    const total = requests * BATCH;
+    if (!(await waitFor(() => sink.countedLogs >= total, 300_000, 20))) {
+      throw new Error(`${variant}: ${sink.countedLogs} of ${total} records arrived\n${collector.log().slice(-3000)}`);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return total / seconds;
+  } finally {
+    agent.destroy();
+    await collector.stop();
+    await sink.stop();
+    removeDir(collector.dir);
+  }
+}
+
+const body = await requestBody();
+const results: Record<Variant, number[]> = { 'no sanitizer rules': [], 'all presets': [] };
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const variant of Object.keys(VARIANTS) as Variant[]) {
+    const rate = await measure(variant, body);
+    results[variant].push(rate);
+    process.stderr.write(`round ${round} ${variant}: ${Math.round(rate)} records/s\n`);
+  }
+}
+const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+const none = median(results['no sanitizer rules']);
+const all = median(results['all presets']);
+process.stdout.write(
+  [
+    `records per run: ${Math.ceil(RECORDS / BATCH) * BATCH} (requests of ${BATCH}, ${CONCURRENCY} in flight), rounds: ${ROUNDS}, collector on core ${values.core} with GOMAXPROCS=1`,
+    `no sanitizer rules: ${Math.round(none)} records/s (median; runs ${results['no sanitizer rules'].map(Math.round).join(', ')})`,
+    `all presets:        ${Math.round(all)} records/s (median; runs ${results['all presets'].map(Math.round).join(', ')})`,
+    `ratio all presets / no rules: ${(all / none).toFixed(2)}`,
+    '',
+  ].join('\n'),
+);

@@ -1,0 +1,142 @@
+/**
+ * The rendered pipeline on the real collector, fed the way Claude Code feeds it (the JS SDK's
+ * OTLP exporters over gRPC and HTTP, delta metrics): per-user basic auth decides the stored
+ * identity, and each collection level drops exactly what src/sanitizer/levels.ts (the source of
+ * docs/PRIVACY.md) says.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEVELS, type Level } from '../src/api/spec.ts';
+import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
+import { basicAuthorization } from '../src/charts/secrets.ts';
+import { LEVEL_POLICIES } from '../src/sanitizer/levels.ts';
+import { type ClaudeCodeEvent, failureCode, type Protocol, sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
+import { benignEvents, claudeCodeMetrics } from './support/claude-code-corpus.ts';
+import { type RunningCollector, startCollector, stopAllCollectors } from './support/collector.ts';
+import { OtlpSink, waitFor } from './support/otlp-sink.ts';
+import { stackFrom } from './support/stacks.ts';
+
+const PROTOCOLS: Protocol[] = ['grpc', 'http'];
+/** The exporter's queue flushes a batch after 5 s; allow for a loaded machine. */
+const ARRIVAL_MS = 30_000;
+const GRPC_UNAUTHENTICATED = 16;
+
+const sinks: OtlpSink[] = [];
+async function newSink(): Promise<OtlpSink> {
+  const sink = await new OtlpSink().start();
+  sinks.push(sink);
+  return sink;
+}
+
+afterAll(async () => {
+  await stopAllCollectors();
+  await Promise.all(sinks.map((sink) => sink.stop()));
+});
+
+function target(collector: RunningCollector, protocol: Protocol, authorization?: string): Target {
+  return { protocol, endpoint: protocol === 'grpc' ? collector.grpcEndpoint : collector.httpEndpoint, authorization };
+}
+
+/** Tags every event so a test finds exactly the records of one send. */
+function tagged(events: ClaudeCodeEvent[], tag: string): ClaudeCodeEvent[] {
+  return events.map((event) => ({ ...event, attributes: { ...event.attributes, 'test.send': tag } }));
+}
+
+describe('identity: per-user basic auth', () => {
+  let sink: OtlpSink;
+  let collector: RunningCollector;
+  const stack = stackFrom({ level: 'full', access: { users: [{ name: 'alice' }, { name: 'bob', role: 'viewer' }] } });
+
+  beforeAll(async () => {
+    sink = await newSink();
+    collector = await startCollector({ stack, sinkEndpoint: sink.endpoint });
+  });
+
+  it.each(PROTOCOLS)('%s: the stored enduser.id is the authenticated user, whatever the client claims', async (protocol) => {
+    const { authorization } = collector.secrets;
+    for (const user of ['alice', 'bob']) {
+      const claim = { [IDENTITY_ATTRIBUTE]: 'mallory' };
+      const events = tagged(benignEvents().slice(0, 2), `${protocol}-${user}`).map((event) => ({ ...event, attributes: { ...event.attributes, ...claim } }));
+      const sent = await sendEvents(target(collector, protocol, authorization[user]), events, { [IDENTITY_ATTRIBUTE]: 'mallory-resource' });
+      expect(sent.error?.message).toBeUndefined();
+      const points = claudeCodeMetrics().map((point) => ({ ...point, attributes: { ...point.attributes, ...claim, 'test.send': `${protocol}-${user}` } }));
+      expect((await sendMetrics(target(collector, protocol, authorization[user]), points)).error?.message).toBeUndefined();
+    }
+    for (const user of ['alice', 'bob']) {
+      const tag = `${protocol}-${user}`;
+      const logs = () => sink.logs.filter((log) => log.attributes['test.send'] === tag);
+      const points = () => sink.points.filter((point) => point.attributes['test.send'] === tag);
+      expect(await waitFor(() => logs().length === 2 && points().length === claudeCodeMetrics().length, ARRIVAL_MS), collector.log()).toBe(true);
+      for (const record of [...logs(), ...points()]) expect(record.attributes[IDENTITY_ATTRIBUTE]).toBe(user);
+      for (const point of points()) expect(point.temporality).toBe(1);
+    }
+  }, 60_000);
+
+  it.each(PROTOCOLS)('%s: wrong, unknown or missing credentials are refused and nothing is stored', async (protocol) => {
+    const refusedCode = protocol === 'grpc' ? GRPC_UNAUTHENTICATED : 401;
+    const aliceWithBobsPassword = collector.secrets.authorization.bob!.replace(/^Basic /, '');
+    const bobsPassword = Buffer.from(aliceWithBobsPassword, 'base64').toString().split(':')[1]!;
+    const attempts: Record<string, string | undefined> = {
+      'wrong password': basicAuthorization('alice', bobsPassword),
+      'unknown user': basicAuthorization('mallory', 'not-a-password'),
+      'no credentials': undefined,
+      'not basic auth': 'Bearer something',
+    };
+    for (const [label, authorization] of Object.entries(attempts)) {
+      const tag = `refused-${protocol}-${label}`;
+      const events = await sendEvents(target(collector, protocol, authorization), tagged(benignEvents().slice(0, 1), tag));
+      expect(failureCode(events), `${label}: events`).toBe(refusedCode);
+      const points = claudeCodeMetrics().map((point) => ({ ...point, attributes: { ...point.attributes, 'test.send': tag } }));
+      expect(failureCode(await sendMetrics(target(collector, protocol, authorization), points)), `${label}: metrics`).toBe(refusedCode);
+    }
+    // An accepted send after the refused ones: once it has arrived, the refused ones would have too.
+    const after = `accepted-after-${protocol}`;
+    await sendEvents(target(collector, protocol, collector.secrets.authorization.alice), tagged(benignEvents().slice(0, 1), after));
+    expect(await waitFor(() => sink.logs.some((log) => log.attributes['test.send'] === after), ARRIVAL_MS)).toBe(true);
+    const refused = [...sink.logs, ...sink.points].filter((record) => String(record.attributes['test.send']).startsWith(`refused-${protocol}`));
+    expect(refused).toEqual([]);
+  }, 60_000);
+});
+
+describe('levels: each drops exactly what the level table says', () => {
+  async function run(level: Level, protocol: Protocol) {
+    const sink = await newSink();
+    const stack = stackFrom({ level, access: { users: [{ name: 'carol' }] } });
+    const collector = await startCollector({ stack, sinkEndpoint: sink.endpoint });
+    const auth = target(collector, protocol, collector.secrets.authorization.carol);
+    expect((await sendEvents(auth, benignEvents())).error?.message).toBeUndefined();
+    expect((await sendMetrics(auth, claudeCodeMetrics())).error?.message).toBeUndefined();
+    const policy = LEVEL_POLICIES[level];
+    const expectedLogs = policy.events ? benignEvents().length : 0;
+    // Events are sent before metrics and flush on the same timer: when the metrics are in, so are the events.
+    expect(await waitFor(() => sink.points.length === claudeCodeMetrics().length && sink.logs.length >= expectedLogs, ARRIVAL_MS), collector.log()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await collector.stop();
+    return { sink, policy };
+  }
+
+  it.each(LEVELS.flatMap((level) => PROTOCOLS.map((protocol) => [level, protocol] as const)))('%s over %s', async (level, protocol) => {
+    const { sink, policy } = await run(level, protocol);
+    const removed = new Set<string>(policy.removedEventAttributes);
+    // Metrics are kept whole at every level.
+    expect(sink.points.map((point) => [point.metric, point.value]).sort()).toEqual(
+      claudeCodeMetrics().map((point) => [point.metric, point.value]).sort(),
+    );
+    if (!policy.events) {
+      expect(sink.logs).toEqual([]);
+      return;
+    }
+    const stored = sink.logs.map((log) => ({ body: log.body, attributes: log.attributes }));
+    const expected = benignEvents().map((event, sequence) => {
+      const attributes: Record<string, unknown> = { 'event.name': event.name, 'event.sequence': sequence, ...event.attributes, [IDENTITY_ATTRIBUTE]: 'carol' };
+      for (const key of removed) delete attributes[key];
+      return { body: `claude_code.${event.name}`, attributes };
+    });
+    const withoutTimestamps = (list: { body: unknown; attributes: Record<string, unknown> }[]) =>
+      list
+        .map(({ body, attributes: { 'event.timestamp': _timestamp, ...rest } }) => ({ body, attributes: rest }))
+        .sort((a, b) => Number(a.attributes['event.sequence']) - Number(b.attributes['event.sequence']));
+    expect(withoutTimestamps(stored)).toEqual(withoutTimestamps(expected));
+    // What the level removes was really sent: the corpus carries every removed attribute.
+    for (const key of removed) expect(benignEvents().some((event) => key in event.attributes), key).toBe(true);
+  }, 60_000);
+});
