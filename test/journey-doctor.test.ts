@@ -118,7 +118,7 @@ describe('telemetry-stack status', () => {
 });
 
 describe('telemetry-stack doctor', () => {
-  it('reports each failing check with its fix: operator not available, pod OOM-killed, credentials missing; data checks skipped without the query leg', async () => {
+  it('reports each failing check with its fix: operator not available, pod OOM-killed, credentials missing; data checks skipped without a data leg', async () => {
     // A stack pod as a kubelet would report it after an OOM kill.
     const paths = new ResourcePaths(admin);
     const pod: ApplyObject = {
@@ -153,7 +153,7 @@ describe('telemetry-stack doctor', () => {
     expect(out).toMatch(/\[FAIL\] pods\s+local-clickhouse-0\/clickhouse was OOM-killed \(4 restarts\)/);
     expect(out).toContain('fix: raise its resources.limits.memory');
     expect(out).toMatch(/\[FAIL\] credentials\s+no credential Secret yet for me/);
-    expect(out).toMatch(/\[skip\] events arriving\s+needs the ClickHouse query leg/);
+    expect(out).toMatch(/\[skip\] events arriving\s+no way to query the stack's ClickHouse was given/);
     expect(out).toContain('3 check(s) failed');
   });
 

@@ -6,6 +6,7 @@ import { UserError } from './errors.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
 import { formatResults, type OpenStackData, runDoctor } from './journey/doctor.ts';
 import { readInstallManifest } from './journey/project.ts';
+import { openClusterStackData } from './journey/stack-data.ts';
 
 const USAGE = `Usage: telemetry-stack doctor [-n NS] [NAME] [options]
 
@@ -58,4 +59,4 @@ export function makeDoctorCommand(deps: JourneyDeps & { openData?: OpenStackData
   };
 }
 
-export const doctorCommand = makeDoctorCommand(DEFAULT_DEPS);
+export const doctorCommand = makeDoctorCommand({ ...DEFAULT_DEPS, openData: openClusterStackData });

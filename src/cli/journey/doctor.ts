@@ -199,14 +199,18 @@ async function credentialsCheck(kube: Kube, found: ClusterStack): Promise<CheckR
 
 async function dataChecks(kube: Kube, found: ClusterStack, options: DoctorOptions): Promise<CheckResult[]> {
   const cap = found.stack.spec.retention.maxDiskGiB;
-  if (!options.openData) {
-    const why = 'needs the ClickHouse query leg, which this build of telemetry-stack does not include yet';
-    return [
-      { name: 'events arriving', verdict: 'skip', detail: why },
-      { name: 'disk', verdict: 'skip', detail: why },
-    ];
+  const skipBoth = (why: string): CheckResult[] => [
+    { name: 'events arriving', verdict: 'skip', detail: why },
+    { name: 'disk', verdict: 'skip', detail: why },
+  ];
+  if (!options.openData) return skipBoth('no way to query the stack\'s ClickHouse was given');
+  let data: StackData;
+  try {
+    data = await options.openData(kube, found);
+  } catch (error) {
+    if (error instanceof UserError) return skipBoth(error.message.split('\n')[0]!);
+    throw error;
   }
-  const data = await options.openData(kube, found);
   try {
     const now = options.now();
     const { count, newest } = await data.eventsSince(new Date(now.getTime() - options.sinceMinutes * 60_000));
@@ -232,6 +236,16 @@ async function dataChecks(kube: Kube, found: ClusterStack, options: DoctorOption
             ? { name: 'disk', verdict: 'warn', detail: `telemetry tables use ${used} of the ${cap} GiB cap`, fix: 'the oldest days will be dropped soon: raise spec.retention.maxDiskGiB or shorten retention' }
             : { name: 'disk', verdict: 'ok', detail: `telemetry tables use ${used} of the ${cap} GiB cap` };
     return [events, disk];
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    return [
+      {
+        name: 'events arriving',
+        verdict: 'fail',
+        detail: `querying ClickHouse failed: ${message}`,
+        fix: `"kubectl get pods -n ${found.namespace} -l telemetrystack.io/stack=${found.name}": the ClickHouse pod must be Running and Ready`,
+      },
+    ];
   } finally {
     await data.close();
   }

@@ -33,6 +33,8 @@ export interface Kube {
   readonly context: string;
   /** The namespace the kubeconfig context names, if any. */
   readonly contextNamespace: string | undefined;
+  /** The loaded kubeconfig, for client-node features that need it (port-forward). */
+  readonly config: KubeConfig;
   /** Any status code is returned; only a failure to reach the server throws (as a UserError). */
   request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<KubeResponse<T>>;
 }
@@ -128,7 +130,7 @@ export async function connect(env: NodeJS.ProcessEnv, options: ConnectOptions = 
       req.end(payload);
     });
   };
-  return { server, context: contextName, contextNamespace, request };
+  return { server, context: contextName, contextNamespace, config, request };
 }
 
 function unreachable(server: string, context: string, error: Error): UserError {
