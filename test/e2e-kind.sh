@@ -6,8 +6,8 @@
 #   a person with Docker runs it:   test/e2e-kind.sh          (KEEP=1 keeps the cluster afterwards)
 #
 # Steps (each timed): up -> env -> send Claude-Code-shaped telemetry with those variables ->
-# a wrong password is refused (401) -> report through a port-forward as the user -> status ->
-# doctor -> down. Exits non-zero at the first step that fails.
+# a wrong password is refused (401) -> report through a port-forward as the user -> query ->
+# status -> doctor (events arriving) -> down. Exits non-zero at the first step that fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,6 +79,12 @@ for _ in $(seq 1 40); do
 done
 [ -n "$found" ] || { echo "e2e-kind: the event never reached ClickHouse:" >&2; cat "$work/report.err" >&2; exit 1; }
 tstack report cost-by-user --url "http://localhost:${PORT}" --user "$USER_NAME" --password-file "$work/password"
+done_step
+
+step "query: SQL as $USER_NAME through the CLI's own port-forward"
+tstack query --context "$CONTEXT" -n "$NS" --stack "$STACK" --user "$USER_NAME" --format json \
+  "SELECT count() AS events FROM otel_logs WHERE LogAttributes['session.id'] = '$session'" > "$work/query.json"
+grep -q '"events": [1-9]' "$work/query.json" || { echo "e2e-kind: query did not find the event:" >&2; cat "$work/query.json" >&2; exit 1; }
 done_step
 
 step "status and doctor"

@@ -4,7 +4,6 @@
  * is read from the user's Secret and printed to stdout only: that is the command's purpose.
  * No message, log line or error ever contains it.
  */
-import { PLURAL } from '../api/constants.ts';
 import { stackNames } from '../charts/naming.ts';
 import { SECRET_KEYS } from '../charts/secrets.ts';
 import type { Command } from './command.ts';
@@ -19,8 +18,9 @@ import {
   parseResourceAttributes,
   shellExports,
 } from './journey/client-env.ts';
-import { connect, type Kube, requestFailed } from './journey/kube.ts';
-import { type ClusterStack, findStack } from './journey/stacks.ts';
+import { connect } from './journey/kube.ts';
+import { findStack } from './journey/stacks.ts';
+import { readUserSecretKey, requireUser } from './journey/user-secret.ts';
 
 const USAGE = `Usage: telemetry-stack env --user NAME [options]
 
@@ -38,33 +38,6 @@ Options:
       --resource-attributes K=V,...  Extra OTEL_RESOURCE_ATTRIBUTES, e.g. team=payments,cost_center=42
       --managed-settings          Print the {"env": {...}} block for managed-settings.json instead of shell exports
 `;
-
-/** The user's ready Authorization value, from their Secret. */
-async function readAuthorization(kube: Kube, found: ClusterStack, user: string): Promise<string> {
-  const secretName = stackNames(found.name).userSecret(user);
-  const response = await kube.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${found.namespace}/secrets/${secretName}`);
-  if (response.status === 404) {
-    throw new UserError(
-      `Secret ${found.namespace}/${secretName} with ${user}'s credentials does not exist yet: the operator creates it when it reconciles the stack.\n` +
-        `Fix: check that the operator is running and the stack is Ready ("telemetry-stack doctor -n ${found.namespace} ${found.name}"), then run this again.`,
-    );
-  }
-  if (response.status === 403) {
-    throw new UserError(
-      `you may not read Secret ${found.namespace}/${secretName} (HTTP 403).\n` +
-        `Fix: ask the stack's admin to set spec.access.users[name=${user}].subject to your Kubernetes user or group; the operator then lets you read your own Secret (and no other).`,
-    );
-  }
-  if (response.status >= 300) throw requestFailed(kube, `reading Secret ${found.namespace}/${secretName}`, response);
-  const encoded = response.body.data?.[SECRET_KEYS.otlpAuthorization];
-  if (!encoded) {
-    throw new UserError(
-      `Secret ${found.namespace}/${secretName} has no "${SECRET_KEYS.otlpAuthorization}" key: it was not created by this version of the operator.\n` +
-        `Fix: delete the Secret (kubectl delete secret -n ${found.namespace} ${secretName}) so that the operator generates it again; the old password stops working.`,
-    );
-  }
-  return Buffer.from(encoded, 'base64').toString('utf8');
-}
 
 export const envCommand: Command = {
   name: 'env',
@@ -102,14 +75,8 @@ export const envCommand: Command = {
 
     const kube = await connect(io.env, { context: values.context });
     const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
-    const users = found.stack.spec.access.users.map((u) => u.name);
-    if (!users.includes(values.user)) {
-      throw new UserError(
-        `"${values.user}" is not a user of stack ${found.namespace}/${found.name}; its users: ${users.length > 0 ? users.join(', ') : '(none)'}.\n` +
-          `Fix: pass one of those with --user, or ask its admin to add you under spec.access.users (kubectl edit ${PLURAL}/${found.name} -n ${found.namespace}).`,
-      );
-    }
-    const authorization = await readAuthorization(kube, found, values.user);
+    requireUser(found, values.user);
+    const authorization = await readUserSecretKey(kube, found, values.user, SECRET_KEYS.otlpAuthorization);
     const derived = collectorEndpoint(found.stack, protocol);
     const endpoint = values.endpoint ?? derived.url;
     if (values.endpoint === undefined && derived.reachableFrom === 'cluster') {

@@ -13,9 +13,10 @@ import { upCommand } from './up-command.ts';
 import { downCommand } from './down-command.ts';
 import { statusCommand } from './status-command.ts';
 import { doctorCommand } from './doctor-command.ts';
+import { queryCommand } from './query-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand, reportCommand, operatorCommand, envCommand, upCommand, downCommand, statusCommand, doctorCommand];
+export const COMMANDS: readonly Command[] = [synthCommand, reportCommand, operatorCommand, envCommand, upCommand, downCommand, statusCommand, doctorCommand, queryCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -35,14 +35,11 @@ export async function diskBytes(target: SqlTarget, database: string): Promise<nu
   return Number(row?.bytes ?? 0);
 }
 
-export function stackData(target: SqlTarget, database: string, onClose: () => Promise<void> = async () => undefined): StackData {
+export function stackData(target: SqlTarget, database: string): StackData {
   return {
     eventsSince: (since) => eventsSince(target, database, since),
     diskBytes: () => diskBytes(target, database),
-    close: async () => {
-      await target.close();
-      await onClose();
-    },
+    close: () => target.close(),
   };
 }
 
@@ -67,11 +64,35 @@ export async function forwardPort(kube: Kube, namespace: string, pod: string, po
   };
 }
 
-/** The in-cluster ClickHouse of a stack, through a port-forward, as its admin user. */
-export const openClusterStackData: OpenStackData = async (kube: Kube, found: ClusterStack) => {
+/** A SqlTarget on a stack's in-cluster ClickHouse through a port-forward to its pod; close() ends both. */
+export async function clusterClickHouse(kube: Kube, found: ClusterStack, account: { username: string; password: string }): Promise<SqlTarget> {
   if (found.stack.spec.clickhouse.mode !== 'inCluster') {
-    throw new UserError('the stack uses an external ClickHouse; query it directly ("telemetry-stack report --url ...")');
+    throw new UserError(
+      `stack ${found.namespace}/${found.name} uses an external ClickHouse (${found.stack.spec.clickhouse.external?.endpoint ?? 'see spec.clickhouse.external'}).\n` +
+        'Fix: query it directly: "telemetry-stack report NAME --url URL --user USER --password-file FILE".',
+    );
   }
+  const names = stackNames(found.name);
+  // The StatefulSet's single pod.
+  const forward = await forwardPort(kube, found.namespace, `${names.clickhouse}-0`, PORTS.clickhouseHttp);
+  const target = await serverTarget({
+    url: `http://127.0.0.1:${forward.port}`,
+    username: account.username,
+    password: account.password,
+    database: found.stack.spec.clickhouse.database,
+    requestTimeoutMs: 30_000,
+  });
+  return {
+    ...target,
+    close: async () => {
+      await target.close();
+      await forward.close();
+    },
+  };
+}
+
+/** doctor's data leg: the stack's ClickHouse as its admin user (whose Secret only cluster admins can read). */
+export const openClusterStackData: OpenStackData = async (kube: Kube, found: ClusterStack) => {
   const names = stackNames(found.name);
   const secret = await getOptional<{ data?: Record<string, string> }>(
     kube,
@@ -85,15 +106,6 @@ export const openClusterStackData: OpenStackData = async (kube: Kube, found: Clu
   const password = secret?.data?.[SECRET_KEYS.password];
   if (!username || !password) throw new UserError(`Secret ${names.clickhouseAdminSecret} does not exist yet`);
   const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
-  // The StatefulSet's single pod.
-  const forward = await forwardPort(kube, found.namespace, `${names.clickhouse}-0`, PORTS.clickhouseHttp);
-  const database = found.stack.spec.clickhouse.database;
-  const target = await serverTarget({
-    url: `http://127.0.0.1:${forward.port}`,
-    username: decode(username),
-    password: decode(password),
-    database,
-    requestTimeoutMs: 20_000,
-  });
-  return stackData(target, database, forward.close);
+  const target = await clusterClickHouse(kube, found, { username: decode(username), password: decode(password) });
+  return stackData(target, found.stack.spec.clickhouse.database);
 };
