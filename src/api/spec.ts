@@ -521,8 +521,10 @@ export const TelemetryStackSpec = withRules(
   [
     {
       cel:
+        // Arithmetic, not quantity(string(...) + 'Gi'): the API server cannot bound the length of
+        // string(int), so it estimates that rule's cost as unbounded and rejects the CRD.
         "!has(self.retention.maxDiskGiB) || self.clickhouse.mode != 'inCluster' || " +
-        "quantity(string(self.retention.maxDiskGiB) + 'Gi').compareTo(quantity(self.clickhouse.storage.size)) <= 0",
+        'double(self.retention.maxDiskGiB) * 1073741824.0 <= quantity(self.clickhouse.storage.size).asApproximateFloat()',
       holds: (s) =>
         s.retention.maxDiskGiB === undefined ||
         s.clickhouse.mode !== 'inCluster' ||
