@@ -441,7 +441,7 @@ describe('generated files', () => {
       const [first, second] = ARTIFACTS;
       mkdirSync(dirname(join(root, first!.path)), { recursive: true });
       writeFileSync(join(root, first!.path), `${first!.render()}# hand edit\n`);
-      expect(staleArtifacts(root)).toEqual([
+      expect(staleArtifacts(root, [first!, second!])).toEqual([
         { path: first!.path, reason: 'differs' },
         { path: second!.path, reason: 'missing' },
       ]);

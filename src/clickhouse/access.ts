@@ -295,3 +295,21 @@ export async function applyAccess(
     conflicts: plan.conflicts,
   };
 }
+
+/**
+ * The state readAccessState reports once a plan for this spec has run: what "converged"
+ * means. planAccess against it is empty (the property the tests check).
+ */
+export function convergedAccessState(context: DdlContext, stack: TelemetryStack, credentials: AccessCredentials, options: AccessOptions = {}): AccessState {
+  return {
+    roles: ROLES.map((role) => roleName(context.database, role)),
+    grants: ROLES.flatMap((role) => roleGrants(role).map((grant) => ({ role: roleName(context.database, role), ...grant }))),
+    users: stack.spec.access.users.map((user) => ({
+      name: user.name,
+      roles: [roleName(context.database, user.role)],
+      credentialFingerprint: credentialFingerprint(user.name, credentials.users[user.name]?.passwordSha256 ?? ''),
+    })),
+    foreignUsers: [],
+    policies: desiredPolicies(context, options),
+  };
+}

@@ -263,18 +263,31 @@ export const TYPED_VIEWS: readonly TypedView[] = [
   },
 ];
 
-function typedViews(context: DdlContext): string[] {
+/** Where the event views read the event name and session id: computed per row (v3) or stored columns (v5). */
+interface EventSource {
+  readonly event: string;
+  readonly session: string;
+}
+const COMPUTED_EVENT: EventSource = { event: EVENT_EXPRESSION, session: str('session.id') };
+const STORED_EVENT: EventSource = { event: 'ClaudeEvent', session: 'SessionId' };
+
+function eventViews(context: DdlContext, source: EventSource): string[] {
   const logs = qualified(context, RAW_TABLES.logs);
+  const common = COMMON_EVENT_COLUMNS.map((column) => column.replace(`${str('session.id')} AS session_id`, `${source.session} AS session_id`));
   const events = `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.events)}${onCluster(context)} AS
-SELECT ${[...COMMON_EVENT_COLUMNS, `${EVENT_EXPRESSION} AS event`, 'LogAttributes AS attributes', 'ResourceAttributes AS resource_attributes'].join(',\n  ')}
+SELECT ${[...common, `${source.event} AS event`, 'LogAttributes AS attributes', 'ResourceAttributes AS resource_attributes'].join(',\n  ')}
 FROM ${logs}
-WHERE event != ''`;
+WHERE ${source.event} != ''`;
   const typed = TYPED_VIEWS.map(
     (view) => `CREATE OR REPLACE VIEW ${qualified(context, view.view)}${onCluster(context)} AS
-SELECT ${[...COMMON_EVENT_COLUMNS, ...view.columns].join(',\n  ')}
+SELECT ${[...common, ...view.columns].join(',\n  ')}
 FROM ${logs}
-WHERE ${eventFilter(view.event)}`,
+WHERE ${source.event} = ${quoteString(view.event)}`,
   );
+  return [events, ...typed];
+}
+
+function typedViews(context: DdlContext): string[] {
   // Monotonic sums as increments: a delta point is its own increment; a cumulative
   // series (one per attributes + start time; the start changes when a process restarts)
   // contributes the difference to its previous point, its first point counting whole.
@@ -293,7 +306,25 @@ SELECT
      Value) AS increment
 FROM ${qualified(context, RAW_TABLES.metricsSum)}
 WHERE IsMonotonic OR AggregationTemporality = 1`;
-  return [events, ...typed, increments];
+  return [...eventViews(context, COMPUTED_EVENT), increments];
+}
+
+// ---------------------------------------------------------------- v5: stored event name and session
+
+/**
+ * Every event view filters on the event name and session traces on the session id;
+ * computing them from the attribute map reads the whole map per row. Stored once at
+ * insert (old parts compute them on read, so no rewrite is needed), they make those
+ * filters read one small column.
+ */
+function storedEventColumns(context: DdlContext): string[] {
+  const logs = `ALTER TABLE ${qualified(context, RAW_TABLES.logs)}${onCluster(context)}`;
+  return [
+    `${logs} ADD COLUMN IF NOT EXISTS ClaudeEvent LowCardinality(String) MATERIALIZED ${EVENT_EXPRESSION}`,
+    `${logs} ADD COLUMN IF NOT EXISTS SessionId String MATERIALIZED ${str('session.id')}`,
+    `${logs} ADD INDEX IF NOT EXISTS idx_session_id SessionId TYPE bloom_filter(0.001) GRANULARITY 1`,
+    ...eventViews(context, STORED_EVENT),
+  ];
 }
 
 // ---------------------------------------------------------------- v4: daily rollups
@@ -354,6 +385,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'EndUser: the authenticated user, from the enduser.id attribute', statements: endUserColumns },
   { version: 3, name: 'typed Claude Code event views and metric increments', statements: typedViews },
   { version: 4, name: 'daily cost and token rollup per user and model', statements: rollups },
+  { version: 5, name: 'stored event name and session id for the event views', statements: storedEventColumns },
 ];
 
 /** Table that records applied migrations. */

@@ -41,7 +41,7 @@ export interface ServerTargetOptions {
 }
 
 export async function serverTarget(options: ServerTargetOptions): Promise<SqlTarget> {
-  const { createClient } = await import('@clickhouse/client');
+  const { createClient, ClickHouseLogLevel } = await import('@clickhouse/client');
   const client = createClient({
     url: options.url,
     username: options.username,
@@ -49,6 +49,8 @@ export async function serverTarget(options: ServerTargetOptions): Promise<SqlTar
     ...(options.database ? { database: options.database } : {}),
     request_timeout: options.requestTimeoutMs ?? 60_000,
     clickhouse_settings: { ...OUTPUT_SETTINGS },
+    // Errors reach the caller as exceptions; the client's own console logging would print them twice.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   return {
     kind: 'server',

@@ -1,0 +1,94 @@
+/** Retention on the embedded engine: only differing TTLs change, the change is read back, a second run is empty; the disk cap plan. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changedNothing, reconcileClickHouse } from '../src/clickhouse/reconcile.ts';
+import { planPartitionDrops, tableTtl, ttlDays, TTL_TABLES } from '../src/clickhouse/retention.ts';
+import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
+import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
+import { stackFrom } from './support/stacks.ts';
+
+const NO_USERS = { users: {} };
+const options = { skipAccess: true };
+
+let target: SqlTarget;
+beforeAll(async () => {
+  target = await embeddedTarget();
+});
+afterAll(async () => {
+  await target?.close();
+});
+
+async function ttlsOf(database: string): Promise<Record<string, string | undefined>> {
+  const rows = await target.query<{ name: string; engine_full: string }>("SELECT name, engine_full FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree'", { d: database });
+  return Object.fromEntries(rows.map((row) => [row.name, tableTtl(row.engine_full)]));
+}
+
+describe('retention', () => {
+  const spec = (retention: Record<string, number>) => stackFrom({ clickhouse: { database: 'retention' }, retention, access: { users: [{ name: 'alice' }] } });
+
+  it('sets every TTL on first run, reads them back, and changes nothing the second time', async () => {
+    const first = await reconcileClickHouse(target, spec({ eventsDays: 30, metricsDays: 60, rollupsDays: 400 }), NO_USERS, options);
+    expect(first.retention!.changes.map((change) => change.table).sort()).toEqual(TTL_TABLES.map((entry) => entry.table).sort());
+    expect(first.appliedRetention).toEqual({ eventsDays: 30, metricsDays: 60, rollupsDays: 400 });
+    const ttls = await ttlsOf('retention');
+    expect(ttls[RAW_TABLES.logs]).toBe('TimestampTime + toIntervalDay(30)');
+    expect(ttls[RAW_TABLES.metricsHistogram]).toBe('toDateTime(TimeUnix) + toIntervalDay(60)');
+    expect(ttls[DERIVED.dailyUsage]).toBe('day + toIntervalDay(400)');
+    const second = await reconcileClickHouse(target, spec({ eventsDays: 30, metricsDays: 60, rollupsDays: 400 }), NO_USERS, options);
+    expect(second.retention!.changes).toEqual([]);
+    expect(second.appliedRetention).toEqual({ eventsDays: 30, metricsDays: 60, rollupsDays: 400 });
+    expect(changedNothing(second)).toBe(true);
+  });
+
+  it('alters exactly the TTLs that differ', async () => {
+    const before = await ttlsOf('retention');
+    const report = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 400 }), NO_USERS, options);
+    expect(report.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.logs, 30, 14]]);
+    const after = await ttlsOf('retention');
+    for (const [table, ttl] of Object.entries(after)) {
+      if (table === RAW_TABLES.logs) expect(ttl).toBe('TimestampTime + toIntervalDay(14)');
+      else expect(ttl).toBe(before[table]);
+    }
+    const rollupsOnly = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 }), NO_USERS, options);
+    expect(rollupsOnly.retention!.changes.map((change) => change.table)).toEqual([DERIVED.dailyUsage]);
+    expect(rollupsOnly.appliedRetention).toEqual({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 });
+  });
+
+  it('replaces a TTL someone else wrote, reporting it as unknown before', async () => {
+    await target.exec('ALTER TABLE retention.otel_metrics_gauge MODIFY TTL toDateTime(TimeUnix) + INTERVAL 1 WEEK');
+    const report = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 }), NO_USERS, options);
+    expect(report.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.metricsGauge, undefined, 60]]);
+  });
+
+  it('parses TTL clauses as ClickHouse prints them', () => {
+    expect(tableTtl('MergeTree PARTITION BY a ORDER BY a TTL a + toIntervalDay(3) SETTINGS index_granularity = 8192')).toBe('a + toIntervalDay(3)');
+    expect(tableTtl('MergeTree ORDER BY a SETTINGS index_granularity = 8192')).toBeUndefined();
+    expect(ttlDays('TimestampTime + toIntervalDay(90)', 'TimestampTime')).toBe(90);
+    expect(ttlDays('Timestamp + toIntervalDay(90)', 'TimestampTime')).toBeUndefined();
+  });
+
+  it('the disk cap drops the oldest daily partitions first, never a table\'s newest, and only as many as needed', () => {
+    const GiB = 1024 ** 3;
+    const partitions = [
+      { table: RAW_TABLES.logs, partition_id: '20261001', bytes: GiB },
+      { table: RAW_TABLES.logs, partition_id: '20261002', bytes: GiB },
+      { table: RAW_TABLES.logs, partition_id: '20261003', bytes: GiB },
+      { table: RAW_TABLES.metricsSum, partition_id: '20261001', bytes: GiB / 2 },
+      { table: RAW_TABLES.metricsSum, partition_id: '20261003', bytes: GiB / 2 },
+      { table: DERIVED.dailyUsage, partition_id: '202609', bytes: GiB },
+    ];
+    // 5 GiB in total; a 3 GiB cap needs 2 GiB dropped: logs 20261001 (1) then metrics 20261001 (0.5), then logs 20261002 (1).
+    expect(planPartitionDrops(partitions, 3 * GiB).map((drop) => `${drop.table}/${drop.partition}`)).toEqual([
+      `${RAW_TABLES.logs}/20261001`,
+      `${RAW_TABLES.metricsSum}/20261001`,
+      `${RAW_TABLES.logs}/20261002`,
+    ]);
+    expect(planPartitionDrops(partitions, 5 * GiB)).toEqual([]);
+    // Even a tiny cap keeps each table's newest partition and the rollups.
+    expect(planPartitionDrops(partitions, 1).map((drop) => drop.partition)).not.toContain('20261003');
+  });
+
+  it('runs the disk cap check against system.parts (under the cap: nothing dropped)', async () => {
+    const report = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500, maxDiskGiB: 1 }), NO_USERS, options);
+    expect(report.retention!.partitionsDropped).toEqual([]);
+  });
+});
