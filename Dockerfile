@@ -25,6 +25,8 @@ COPY package.json package-lock.json ./
 RUN npm install --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/build ./build
 COPY crds ./crds
+# The query library: `report` and the Grafana dashboards (spec.grafana) read it at run time.
+COPY queries ./queries
 # 1000 is the `node` user of the official image (OPERATOR_UID in the install chart).
 USER 1000:1000
 EXPOSE 8080

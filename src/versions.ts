@@ -13,9 +13,13 @@ export const VERSIONS = {
   kubernetes: '1.34.1',
   etcd: '3.6.4',
   kwok: '0.8.0',
+  /** Grafana (optional dashboards component) and the official ClickHouse data source plugin it installs at start. */
+  grafana: '12.4.0',
+  grafanaClickhousePlugin: '4.15.0',
 } as const;
 
 export const DEFAULT_IMAGES = {
   collector: `otel/opentelemetry-collector-contrib:${VERSIONS.collector}`,
   clickhouse: `clickhouse/clickhouse-server:${VERSIONS.clickhouse}`,
+  grafana: `grafana/grafana:${VERSIONS.grafana}`,
 } as const;

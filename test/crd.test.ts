@@ -265,7 +265,8 @@ describe('documentation and CEL', () => {
     const expected = TelemetryStackSpec.parse({});
     const { image: _collectorImage, ...collector } = expected.collector;
     const { image: _clickhouseImage, ...clickhouse } = expected.clickhouse;
-    expect(specSchema.default).toEqual({ ...expected, collector, clickhouse });
+    const { image: _grafanaImage, ...grafana } = expected.grafana;
+    expect(specSchema.default).toEqual({ ...expected, collector, clickhouse, grafana });
   });
 
   it('does not persist image defaults (an operator upgrade must bring its new default images), but documents them', () => {

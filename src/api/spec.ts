@@ -487,6 +487,25 @@ export const Upstream = withRules(
 )
   .describe('Also forward sanitized telemetry to a central team stack: the path from a laptop stack to a shared one.');
 
+// ---------------------------------------------------------------- grafana
+
+export const Grafana = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Run Grafana with the ClickHouse data source (read-only user) and the dashboards generated from queries/*.sql: spend, tokens and cache, adoption, tools and errors.'),
+    image: image(DEFAULT_IMAGES.grafana, 'Grafana (the official ClickHouse data source plugin is installed at start, so the pod needs to reach grafana.com, or use an image that has it)'),
+    imagePullPolicy: pullPolicy,
+    resources: resources('the Grafana pod', {
+      requests: { cpu: '50m', memory: '128Mi' },
+      limits: { memory: '512Mi' },
+    }),
+  })
+  .strict()
+  .prefault({})
+  .describe('Optional dashboards. Reach Grafana with "kubectl port-forward svc/<stack>-grafana 3000"; the admin password is in the <stack>-grafana Secret.');
+
 // ---------------------------------------------------------------- spec
 
 export const LEVELS = ['basic', 'enhanced', 'full'] as const;
@@ -514,6 +533,7 @@ export const TelemetryStackSpec = withRules(
       sanitizer: Sanitizer,
       access: Access,
       upstream: Upstream.optional(),
+      grafana: Grafana,
     })
     .strict(),
   [

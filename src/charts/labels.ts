@@ -4,7 +4,7 @@ export const MANAGED_BY = 'telemetry-stack';
 /** Every object rendered for a stack carries this label with the stack's name. */
 export const STACK_LABEL = 'telemetrystack.io/stack';
 
-export type Component = 'collector' | 'clickhouse' | 'access';
+export type Component = 'collector' | 'clickhouse' | 'access' | 'grafana';
 
 /** Labels that select a component's pods. They are immutable on a workload once applied, so they hold nothing that can change. */
 export function selectorLabels(stack: string, component: Component): Record<string, string> {

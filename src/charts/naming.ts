@@ -34,6 +34,11 @@ export interface StackNames {
   readonly sanitizerKeySecret: string;
   readonly networkPolicyClickhouse: string;
   readonly networkPolicyCollector: string;
+  readonly grafana: string;
+  readonly grafanaProvisioning: string;
+  readonly grafanaDashboards: string;
+  /** Secret: Grafana's admin password and its read-only ClickHouse user (password and SHA-256). */
+  readonly grafanaSecret: string;
   /** Secret with one user's credentials (ingestion and queries). */
   userSecret(user: string): string;
 }
@@ -54,6 +59,10 @@ export function stackNames(stack: string): StackNames {
     sanitizerKeySecret: dnsLabel(stack, 'sanitizer-key'),
     networkPolicyClickhouse: dnsLabel(stack, 'clickhouse'),
     networkPolicyCollector: dnsLabel(stack, 'collector'),
+    grafana: dnsLabel(stack, 'grafana'),
+    grafanaProvisioning: dnsLabel(stack, 'grafana-provisioning'),
+    grafanaDashboards: dnsLabel(stack, 'grafana-dashboards'),
+    grafanaSecret: dnsLabel(stack, 'grafana'),
     userSecret: (user) => dnsLabel(stack, 'user', user),
   };
 }
@@ -67,4 +76,5 @@ export const PORTS = {
   clickhouseHttp: 8123,
   clickhouseNative: 9000,
   clickhouseInterserver: 9009,
+  grafana: 3000,
 } as const;

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { TelemetryStack } from '../api/resource.ts';
-import { ADMIN_USER, INGEST_USER } from '../clickhouse/tables.ts';
+import { ADMIN_USER, GRAFANA_USER, INGEST_USER } from '../clickhouse/tables.ts';
 import { componentLabels } from './labels.ts';
 import { stackNames } from './naming.ts';
 
@@ -20,6 +20,8 @@ export const SECRET_KEYS = {
   hashKey: 'hash-key',
   htpasswd: 'htpasswd',
   otlpAuthorization: 'otlp-authorization',
+  /** Grafana's own admin login (the <stack>-grafana Secret). */
+  adminPassword: 'admin-password',
 } as const;
 
 export interface SecretObject {
@@ -72,6 +74,9 @@ export function generateSecrets(stack: TelemetryStack, random: RandomSource = ra
   if (stack.spec.clickhouse.mode === 'inCluster') out.push(secret(names.clickhouseAdminSecret, account(ADMIN_USER)));
   out.push(secret(names.clickhouseIngestSecret, account(INGEST_USER)));
   out.push(secret(names.sanitizerKeySecret, { [SECRET_KEYS.hashKey]: random(32).toString('hex') }));
+  if (stack.spec.grafana.enabled) {
+    out.push(secret(names.grafanaSecret, { ...account(GRAFANA_USER), [SECRET_KEYS.adminPassword]: newPassword(random) }));
+  }
 
   const htpasswd: string[] = [];
   for (const user of stack.spec.access.users) {

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { TelemetryStack } from '../api/resource.ts';
 import { ClickHouseServer } from './clickhouse/clickhouse.ts';
 import { Collector } from './collector/collector.ts';
+import { GrafanaServer } from './grafana/grafana.ts';
 import { NetworkPolicies } from './network-policies.ts';
 
 export class TelemetryStackChart extends Chart {
@@ -18,5 +19,6 @@ export class TelemetryStackChart extends Chart {
     this.collector = new Collector(this, 'collector', stack);
     if (stack.spec.clickhouse.mode === 'inCluster') new ClickHouseServer(this, 'clickhouse', stack);
     new NetworkPolicies(this, 'network', stack);
+    if (stack.spec.grafana.enabled) new GrafanaServer(this, 'grafana', stack);
   }
 }

@@ -4,14 +4,31 @@ import { realpathSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { Command, CommandIo } from './command.ts';
+import { doctorCommand } from './doctor-command.ts';
+import { downCommand } from './down-command.ts';
+import { envCommand } from './env-command.ts';
 import { UserError } from './errors.ts';
 import { operatorCommand } from './operator-command.ts';
+import { queryCommand } from './query-command.ts';
 import { reportCommand } from './report-command.ts';
 import { sanitizeCommand } from './sanitize-command.ts';
+import { statusCommand } from './status-command.ts';
 import { synthCommand } from './synth-command.ts';
+import { upCommand } from './up-command.ts';
 
 /** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [synthCommand, sanitizeCommand, reportCommand, operatorCommand];
+export const COMMANDS: readonly Command[] = [
+  synthCommand,
+  sanitizeCommand,
+  upCommand,
+  downCommand,
+  statusCommand,
+  envCommand,
+  queryCommand,
+  reportCommand,
+  doctorCommand,
+  operatorCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

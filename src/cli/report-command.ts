@@ -3,11 +3,12 @@
  * server, or against exported OTLP/JSON loaded into the embedded engine (same schema,
  * same SQL), and prints the rows as a table, JSON or CSV.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { formatRows, REPORT_FORMATS, type ReportFormat } from './report-output.ts';
+import { HTML_REPORTS, type HtmlSection, renderHtmlReport } from './report-html.ts';
 import { ExportFormatError, loadExport } from '../clickhouse/otlp-json.ts';
 import { migrate } from '../clickhouse/migrate.ts';
 import { bindParams, loadLibrary, QueryParamError, type LibraryQuery } from '../clickhouse/queries.ts';
@@ -21,6 +22,7 @@ function usage(): string {
   const width = Math.max(...library.map((query) => query.name.length));
   return `Usage: telemetry-stack report NAME [--param KEY=VALUE]... [--format table|json|csv]
                               (--data FILE|DIR | --url URL --user USER --password-file FILE)
+       telemetry-stack report --html FILE [--param from=DATE --param to=DATE] (--data ... | --url ...)
 
 Run a query from the library (queries/*.sql) and print its rows.
 
@@ -37,6 +39,8 @@ Options:
       --param KEY=VALUE     Query parameter (repeatable), e.g. --param from=2026-10-01
       --format FORMAT       table (default), json (an array of objects keyed by column) or csv
       --list                List the reports and their parameters
+      --html FILE           Write the core reports (spend, tokens, adoption, tools, errors) with charts
+                            into one self-contained HTML page instead of printing one report
 
 Reports:
 ${library.map((query) => `  ${query.name.padEnd(width)}  ${query.description}`).join('\n')}
@@ -86,6 +90,7 @@ export const reportCommand: Command = {
         'password-file': { type: 'string' },
         database: { type: 'string', default: DEFAULT_DATABASE },
         list: { type: 'boolean', default: false },
+        html: { type: 'string' },
       },
       usage(),
       true,
@@ -93,6 +98,52 @@ export const reportCommand: Command = {
     const library = loadLibrary();
     if (values.list) {
       io.stdout.write(`${listing(library)}\n`);
+      return 0;
+    }
+    const database = values.database ?? DEFAULT_DATABASE;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new UserError(`report: --database ${database} is not a ClickHouse identifier`, 2);
+
+    const openTarget = async (): Promise<SqlTarget> => {
+      let target: SqlTarget;
+      if (values.data !== undefined) {
+        if (values.url !== undefined) throw new UserError('report: give either --data or --url, not both', 2);
+        if (!existsSync(values.data)) throw new UserError(`report: --data ${values.data}: no such file or folder`);
+        target = await embeddedTarget();
+        try {
+          await migrate(target, { database });
+          await target.exec(`USE ${quoteIdentifier(database)}`);
+          await loadExport(target, database, values.data);
+        } catch (error) {
+          await target.close();
+          if (error instanceof ExportFormatError) throw new UserError(`report: ${error.message}`);
+          throw error;
+        }
+      } else if (values.url !== undefined) {
+        if (!values.user || !values['password-file']) throw new UserError('report: --url needs --user and --password-file (the password from your Secret)', 2);
+        const file = values['password-file'];
+        let password: string;
+        if (file === '-') password = (await readStdin(io.stdin)).trim();
+        else if (!existsSync(file)) throw new UserError(`report: --password-file ${file}: no such file`);
+        else password = readFileSync(file, 'utf8').trim();
+        target = await serverTarget({ url: values.url, username: values.user, password, database });
+      } else {
+        throw new UserError(`report: say where the data is: --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)\n\n${usage()}`, 2);
+      }
+      return target;
+    };
+    if (values.html !== undefined) {
+      if (positionals.length > 0) throw new UserError('report: --html FILE writes the core reports; give no report name with it', 2);
+      const target = await openTarget();
+      try {
+        writeFileSync(values.html, await htmlReport(target, library, parseParams(values.param ?? []), values.data ?? values.url ?? ''));
+      } catch (error) {
+        if (error instanceof QueryParamError) throw new UserError(error.message, 2);
+        if (target.kind === 'server' && !(error instanceof UserError)) throw new UserError(`report --html: the server refused a query: ${firstLine(error)}`);
+        throw error;
+      } finally {
+        await target.close();
+      }
+      io.stderr.write(`wrote ${values.html}\n`);
       return 0;
     }
     if (positionals.length !== 1) throw new UserError(`report: give exactly one report name\n\n${usage()}`, 2);
@@ -108,35 +159,7 @@ export const reportCommand: Command = {
       if (error instanceof QueryParamError) throw new UserError(error.message, 2);
       throw error;
     }
-    const database = values.database ?? DEFAULT_DATABASE;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new UserError(`report: --database ${database} is not a ClickHouse identifier`, 2);
-
-    let target: SqlTarget;
-    if (values.data !== undefined) {
-      if (values.url !== undefined) throw new UserError('report: give either --data or --url, not both', 2);
-      if (!existsSync(values.data)) throw new UserError(`report: --data ${values.data}: no such file or folder`);
-      target = await embeddedTarget();
-      try {
-        await migrate(target, { database });
-        await target.exec(`USE ${quoteIdentifier(database)}`);
-        await loadExport(target, database, values.data);
-      } catch (error) {
-        await target.close();
-        if (error instanceof ExportFormatError) throw new UserError(`report: ${error.message}`);
-        throw error;
-      }
-    } else if (values.url !== undefined) {
-      if (!values.user || !values['password-file']) throw new UserError('report: --url needs --user and --password-file (the password from your Secret)', 2);
-      const file = values['password-file'];
-      let password: string;
-      if (file === '-') password = (await readStdin(io.stdin)).trim();
-      else if (!existsSync(file)) throw new UserError(`report: --password-file ${file}: no such file`);
-      else password = readFileSync(file, 'utf8').trim();
-      target = await serverTarget({ url: values.url, username: values.user, password, database });
-    } else {
-      throw new UserError(`report: say where the data is: --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)\n\n${usage()}`, 2);
-    }
-
+    const target = await openTarget();
     try {
       const rows = await target.query(query.sql, params);
       const columns = rows.length > 0 ? Object.keys(rows[0]!) : await columnsOf(target, query, params);
@@ -159,4 +182,17 @@ async function columnsOf(target: SqlTarget, query: LibraryQuery, params: Record<
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/** Runs the core reports (HTML_REPORTS) with the given --param values they declare, into one page. */
+async function htmlReport(target: SqlTarget, library: readonly LibraryQuery[], given: Record<string, string>, source: string): Promise<string> {
+  const sections: HtmlSection[] = [];
+  for (const entry of HTML_REPORTS) {
+    const query = library.find((candidate) => candidate.name === entry.name);
+    if (!query) throw new Error(`report --html: queries/${entry.name}.sql is missing`);
+    const declared = Object.fromEntries(Object.entries(given).filter(([key]) => query.params.some((param) => param.name === key)));
+    sections.push({ query, title: entry.title, chart: entry.chart, rows: await target.query(query.sql, bindParams(query, declared)) });
+  }
+  const period = given.from || given.to ? `from ${given.from ?? 'the beginning'} to ${given.to ?? 'today'}` : 'all data';
+  return renderHtmlReport(sections, { source, generatedAt: new Date(), period });
 }

@@ -15,6 +15,13 @@ export const RAW_TABLES = {
 export const INGEST_USER = 'otel_ingest';
 /** The administrative ClickHouse user the operator uses for migrations and access control (in-cluster mode). */
 export const ADMIN_USER = 'telemetry_admin';
+/**
+ * The read-only ClickHouse user Grafana's data source logs in as (when spec.grafana.enabled),
+ * with the coordinator role's read grants: dashboards show every user's rows. The underscore
+ * keeps it apart from spec user names, which cannot contain one.
+ */
+export const GRAFANA_USER = 'grafana_reader';
+export const GRAFANA_USER_ROLE = 'coordinator';
 
 /** Attribute the collector stamps with the authenticated user (see charts/collector/config.ts IDENTITY_ATTRIBUTE). */
 export const IDENTITY_ATTRIBUTE_KEY = 'enduser.id';

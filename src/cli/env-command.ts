@@ -1,0 +1,96 @@
+/**
+ * `telemetry-stack env --user NAME`: the exports a team member pastes into a shell profile
+ * (or, with --managed-settings, the env block an organisation rolls out). The credential
+ * is read from the user's Secret and printed to stdout only: that is the command's purpose.
+ * No message, log line or error ever contains it.
+ */
+import { stackNames } from '../charts/naming.ts';
+import { SECRET_KEYS } from '../charts/secrets.ts';
+import type { Command } from './command.ts';
+import { parseCommandArgs } from './command.ts';
+import { UserError } from './errors.ts';
+import {
+  clientEnv,
+  collectorEndpoint,
+  managedSettings,
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
+  parseResourceAttributes,
+  shellExports,
+} from './journey/client-env.ts';
+import { connect } from './journey/kube.ts';
+import { findStack } from './journey/stacks.ts';
+import { readUserSecretKey, requireUser } from './journey/user-secret.ts';
+
+const USAGE = `Usage: telemetry-stack env --user NAME [options]
+
+Print the environment variables that send Claude Code telemetry to a stack with NAME's
+credentials, read from the cluster. Paste them into your shell profile, or:
+  eval "$(telemetry-stack env --user NAME)"
+
+Options:
+  -u, --user NAME                 Your user name in the stack's spec.access.users (required)
+  -n, --namespace NS              Namespace of the stack (default: search all namespaces you can list)
+      --stack NAME                Name of the stack (default: the only one found)
+      --context CTX               kubeconfig context (default: the current one)
+      --endpoint URL              OTLP endpoint to put in the exports (default: derived from the collector Service)
+      --protocol P                http/protobuf (default) or grpc
+      --resource-attributes K=V,...  Extra OTEL_RESOURCE_ATTRIBUTES, e.g. team=payments,cost_center=42
+      --managed-settings          Print the {"env": {...}} block for managed-settings.json instead of shell exports
+`;
+
+export const envCommand: Command = {
+  name: 'env',
+  summary: 'Print the exports that send Claude Code telemetry to a stack with your credentials',
+  usage: USAGE,
+  async run(args, io) {
+    const { values } = parseCommandArgs(
+      args,
+      {
+        user: { type: 'string', short: 'u' },
+        namespace: { type: 'string', short: 'n' },
+        stack: { type: 'string' },
+        context: { type: 'string' },
+        endpoint: { type: 'string' },
+        protocol: { type: 'string', default: 'http/protobuf' },
+        'resource-attributes': { type: 'string' },
+        'managed-settings': { type: 'boolean', default: false },
+      },
+      USAGE,
+    );
+    if (!values.user) throw new UserError(`--user NAME is required (your name in the stack's spec.access.users)\n\n${USAGE}`, 2);
+    const protocol = values.protocol as OtlpProtocol;
+    if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) {
+      throw new UserError(`--protocol must be one of ${OTLP_PROTOCOLS.join(', ')}, not "${values.protocol}"`, 2);
+    }
+    if (values.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(values.endpoint)) {
+      throw new UserError(`--endpoint must be a URL such as http://localhost:30318 or https://telemetry.example.com, not "${values.endpoint}"`, 2);
+    }
+    let resourceAttributes: Record<string, string> | undefined;
+    if (values['resource-attributes'] !== undefined) {
+      const parsed = parseResourceAttributes(values['resource-attributes']);
+      if (!parsed.ok) throw new UserError(`--resource-attributes: ${parsed.problem}`, 2);
+      resourceAttributes = parsed.value;
+    }
+
+    const kube = await connect(io.env, { context: values.context });
+    const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
+    requireUser(found, values.user);
+    const authorization = await readUserSecretKey(kube, found, values.user, SECRET_KEYS.otlpAuthorization);
+    const derived = collectorEndpoint(found.stack, protocol);
+    const endpoint = values.endpoint ?? derived.url;
+    if (values.endpoint === undefined && derived.reachableFrom === 'cluster') {
+      io.stderr.write(
+        `note: ${endpoint} is the collector's in-cluster Service address; from a laptop pass --endpoint with your ingress or load balancer URL ` +
+          `(or "kubectl port-forward -n ${found.namespace} svc/${stackNames(found.name).collector} 4318" and --endpoint http://localhost:4318).\n`,
+      );
+    }
+    const env = clientEnv({ stack: found.stack, authorization, endpoint, protocol, ...(resourceAttributes ? { resourceAttributes } : {}) });
+    io.stdout.write(
+      values['managed-settings']
+        ? managedSettings(env)
+        : shellExports(env, `Claude Code telemetry for ${values.user} -> stack ${found.namespace}/${found.name} (level ${found.stack.spec.level})`),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,70 @@
+/** The Kubernetes path of `up`: install the operator, apply a stack. Same for kind and an existing cluster. */
+import { API_GROUP_VERSION, CRD_NAME, KIND } from '../../api/constants.ts';
+import { validateStack } from '../../api/validate.ts';
+import type { CommandIo } from '../command.ts';
+import { UserError } from '../errors.ts';
+import { readStackFile } from '../load.ts';
+import { type ApplyObject, applyObject, ResourcePaths } from './apply.ts';
+import { getOptional, type Kube, requestFailed } from './kube.ts';
+import { CRD_PATH } from './stacks.ts';
+
+/** GET /version: proves the cluster answers and the credentials work, before anything is changed. */
+export async function checkReachable(kube: Kube): Promise<string> {
+  const response = await kube.request<{ gitVersion?: string }>('GET', '/version');
+  if (response.status >= 300) throw requestFailed(kube, 'reading the Kubernetes version', response);
+  return response.body.gitVersion ?? 'unknown';
+}
+
+export interface PollOptions {
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly pollMs: number;
+  readonly timeoutMs: number;
+}
+
+async function waitForCrd(kube: Kube, options: PollOptions): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const crd = await getOptional<{ status?: { conditions?: { type: string; status: string }[] } }>(kube, CRD_PATH, `CustomResourceDefinition ${CRD_NAME}`);
+    if (crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    if (Date.now() >= deadline) throw new UserError(`CustomResourceDefinition ${CRD_NAME} was applied but is not Established after ${options.timeoutMs / 1000}s.\nFix: "kubectl describe crd ${CRD_NAME}" shows why.`);
+    await options.sleep(options.pollMs);
+  }
+}
+
+/** Applies the install manifest (CRD, RBAC, operator Deployment) and waits for the CRD to be served. */
+export async function installOperator(kube: Kube, paths: ResourcePaths, objects: readonly ApplyObject[], io: CommandIo, options: PollOptions): Promise<void> {
+  io.stderr.write(`installing the operator (${objects.length} objects)\n`);
+  for (const object of objects) {
+    await applyObject(kube, paths, object);
+    if (object.kind === 'CustomResourceDefinition') await waitForCrd(kube, options);
+  }
+}
+
+export interface StackToApply {
+  readonly object: ApplyObject;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** Reads and validates the stack file before anything touches the cluster; a bare spec is named "telemetry" in namespace "telemetry". */
+export function loadStackToApply(path: string): StackToApply {
+  const { source, document } = readStackFile(path);
+  const validated = validateStack(document, { name: 'telemetry', namespace: 'telemetry' });
+  if (!validated.ok) {
+    throw new UserError(`${source}: invalid ${KIND} (${validated.problems.length} problem${validated.problems.length > 1 ? 's' : ''}):\n${validated.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+  }
+  const name = validated.stack.metadata.name;
+  const namespace = validated.stack.metadata.namespace ?? 'telemetry';
+  // Apply what the person wrote, not the defaults: defaults belong to the API server and the operator.
+  const resource = 'kind' in document ? structuredClone(document) : { apiVersion: API_GROUP_VERSION, kind: KIND, metadata: { name }, spec: document };
+  const metadata = (resource.metadata ?? {}) as Record<string, unknown>;
+  const object = { ...resource, metadata: { ...metadata, name, namespace } } as ApplyObject;
+  delete (object as { status?: unknown }).status;
+  return { object, namespace, name };
+}
+
+export async function applyStack(kube: Kube, paths: ResourcePaths, stack: StackToApply, io: CommandIo): Promise<void> {
+  await applyObject(kube, paths, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: stack.namespace } });
+  io.stderr.write(`applying ${KIND} ${stack.namespace}/${stack.name}\n`);
+  await applyObject(kube, paths, stack.object);
+}

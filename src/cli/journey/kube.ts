@@ -1,0 +1,170 @@
+/**
+ * The CLI's connection to a Kubernetes API server: client-node reads the kubeconfig and
+ * supplies credentials, and requests go out as plain JSON over node:https so that
+ * server-side apply sends exactly the object we rendered (no typed model dropping
+ * fields) and so that the response's Date header is available for the clock-skew check.
+ *
+ * The kubeconfig is found from the command's own environment (KUBECONFIG, then
+ * ~/.kube/config, then the in-cluster service account), never by client-node's
+ * loadFromDefault, which silently falls back to http://localhost:8080.
+ */
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { UserError } from '../errors.ts';
+
+export interface KubeResponse<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+  /** The API server's clock, from the Date header. */
+  readonly serverDate: Date | undefined;
+}
+
+export interface RequestOptions {
+  readonly body?: unknown;
+  readonly contentType?: string;
+}
+
+export interface Kube {
+  /** API server URL and context name, for messages. */
+  readonly server: string;
+  readonly context: string;
+  /** The namespace the kubeconfig context names, if any. */
+  readonly contextNamespace: string | undefined;
+  /** The loaded kubeconfig, for client-node features that need it (port-forward). */
+  readonly config: KubeConfig;
+  /** Any status code is returned; only a failure to reach the server throws (as a UserError). */
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<KubeResponse<T>>;
+}
+
+export interface ConnectOptions {
+  readonly context?: string | undefined;
+  /** Per-request timeout in milliseconds. */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/** Where the kubeconfig comes from, in kubectl's order, read from the command's environment. */
+export function loadKubeConfig(env: NodeJS.ProcessEnv, context?: string): KubeConfig {
+  const config = new KubeConfig();
+  const fromEnv = (env.KUBECONFIG ?? '').split(':').filter((path) => path !== '');
+  const home = env.HOME ?? env.USERPROFILE;
+  const candidates = fromEnv.length > 0 ? fromEnv : home ? [join(home, '.kube', 'config')] : [];
+  const existing = candidates.filter((path) => existsSync(path));
+  if (existing.length > 0) {
+    for (const [index, path] of existing.entries()) {
+      const part = new KubeConfig();
+      try {
+        part.loadFromFile(path);
+      } catch (error) {
+        throw new UserError(`${path}: not a readable kubeconfig (${(error as Error).message.split('\n')[0]}); fix the file or point KUBECONFIG at another one`);
+      }
+      if (index === 0) config.loadFromFile(path);
+      else config.mergeConfig(part, true);
+    }
+  } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
+    config.loadFromCluster();
+  } else {
+    const where = fromEnv.length > 0 ? `KUBECONFIG (${fromEnv.join(':')}) names no existing file` : `~/.kube/config does not exist and KUBECONFIG is not set`;
+    throw new UserError(
+      `no Kubernetes cluster configured: ${where}.\n` +
+        `Fix: run "telemetry-stack up" to create a local kind cluster, or point KUBECONFIG at the kubeconfig of an existing cluster and pass --context.`,
+    );
+  }
+  if (context !== undefined) {
+    if (!config.getContextObject(context)) {
+      const known = config.getContexts().map((c) => c.name);
+      throw new UserError(
+        `kubeconfig has no context "${context}"; known contexts: ${known.length > 0 ? known.join(', ') : '(none)'}.\n` +
+          `Fix: pass one of those with --context (kind clusters are named "kind-<cluster>").`,
+      );
+    }
+    config.setCurrentContext(context);
+  }
+  if (!config.getCurrentCluster()) {
+    throw new UserError(`kubeconfig has no current context; pass --context NAME (see "kubectl config get-contexts")`);
+  }
+  return config;
+}
+
+export async function connect(env: NodeJS.ProcessEnv, options: ConnectOptions = {}): Promise<Kube> {
+  const config = loadKubeConfig(env, options.context);
+  const cluster = config.getCurrentCluster()!;
+  const contextName = config.getCurrentContext();
+  const contextNamespace = config.getContextObject(contextName)?.namespace;
+  const server = cluster.server;
+  const base = new URL(server);
+  const transport = base.protocol === 'http:' ? http : https;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  const request = async <T>(method: string, path: string, requestOptions: RequestOptions = {}): Promise<KubeResponse<T>> => {
+    const url = new URL(base.pathname.replace(/\/$/, '') + path, base);
+    const httpsOptions: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
+    await config.applyToHTTPSOptions(httpsOptions);
+    const payload = requestOptions.body === undefined ? undefined : JSON.stringify(requestOptions.body);
+    if (payload !== undefined) {
+      httpsOptions.headers = { ...httpsOptions.headers, 'Content-Type': requestOptions.contentType ?? 'application/json' };
+    }
+    return new Promise<KubeResponse<T>>((resolve, reject) => {
+      const req = transport.request(url, { ...httpsOptions, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (error) => reject(unreachable(server, contextName, error)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = text === '' ? undefined : JSON.parse(text);
+          } catch {
+            // Not JSON (a proxy's error page): keep the text for the message.
+          }
+          const date = res.headers.date ? new Date(res.headers.date) : undefined;
+          resolve({ status: res.statusCode ?? 0, body: body as T, serverDate: date && !Number.isNaN(date.getTime()) ? date : undefined });
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
+      req.on('error', (error) => reject(unreachable(server, contextName, error)));
+      req.end(payload);
+    });
+  };
+  return { server, context: contextName, contextNamespace, config, request };
+}
+
+function unreachable(server: string, context: string, error: Error): UserError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const detail = code ? `${code}: ${error.message}` : error.message;
+  const hint =
+    code === 'ECONNREFUSED' && /127\.0\.0\.1|localhost|\[::1\]/.test(server)
+      ? 'nothing listens there: a kind cluster whose container is stopped? Check "docker ps", start Docker, or run "telemetry-stack up" to (re)create it'
+      : 'check that the cluster is running and your network/VPN reaches it, or choose another context with --context';
+  return new UserError(`cannot reach the Kubernetes API server at ${server} (context "${context}"): ${detail}.\nFix: ${hint}.`);
+}
+
+/** The message a Kubernetes Status body carries, for errors. */
+export function statusMessage(body: unknown): string {
+  if (typeof body === 'object' && body !== null && 'message' in body) return String((body as { message: unknown }).message);
+  return typeof body === 'string' ? body.slice(0, 300) : '';
+}
+
+/** A failed request as a UserError: the verb, the object, the server's own words and what to do. */
+export function requestFailed(kube: Kube, what: string, response: KubeResponse): UserError {
+  const message = statusMessage(response.body);
+  const fix =
+    response.status === 401
+      ? 'your kubeconfig credentials were rejected: log in again (e.g. refresh the cloud provider token)'
+      : response.status === 403
+        ? 'your Kubernetes user lacks permission for this; ask a cluster admin, or use a context that has it'
+        : 'see the message above';
+  return new UserError(`${what} failed on ${kube.server} (context "${kube.context}"): HTTP ${response.status}${message ? `: ${message}` : ''}.\nFix: ${fix}.`);
+}
+
+/** GET that returns undefined for 404 and throws a UserError for any other failure. */
+export async function getOptional<T>(kube: Kube, path: string, what: string): Promise<T | undefined> {
+  const response = await kube.request<T>('GET', path);
+  if (response.status === 404) return undefined;
+  if (response.status >= 300) throw requestFailed(kube, `reading ${what}`, response);
+  return response.body;
+}

@@ -1,0 +1,111 @@
+/**
+ * doctor's data leg: what the stack's ClickHouse holds, reached through a port-forward to the
+ * ClickHouse pod (client-node PortForward on an ephemeral loopback port) and read as the
+ * stack's admin user, whose Secret only cluster admins can read. The two queries take any
+ * SqlTarget, so they run unchanged on the embedded engine in tests.
+ */
+import { createServer, type Server } from 'node:net';
+import { PortForward } from '@kubernetes/client-node';
+import { RAW_TABLES } from '../../clickhouse/tables.ts';
+import { serverTarget, type SqlTarget } from '../../clickhouse/target.ts';
+import { PORTS, stackNames } from '../../charts/naming.ts';
+import { SECRET_KEYS } from '../../charts/secrets.ts';
+import { UserError } from '../errors.ts';
+import type { OpenStackData, StackData } from './doctor.ts';
+import { getOptional, type Kube } from './kube.ts';
+import type { ClusterStack } from './stacks.ts';
+
+/** Event records (OTLP log records) stored since `since`. */
+export async function eventsSince(target: SqlTarget, database: string, since: Date): Promise<{ count: number; newest: Date | undefined }> {
+  const [row] = await target.query<{ events: number; newest: string | null }>(
+    `SELECT count() AS events, if(count() = 0, NULL, toString(max(Timestamp))) AS newest
+     FROM ${database}.${RAW_TABLES.logs} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64})`,
+    { since: since.getTime() },
+  );
+  const newest = row?.newest ? new Date(`${row.newest.replace(' ', 'T')}Z`) : undefined;
+  return { count: Number(row?.events ?? 0), newest: newest && !Number.isNaN(newest.getTime()) ? newest : undefined };
+}
+
+/** Bytes of the telemetry database's active parts: the measure the disk cap is applied to. */
+export async function diskBytes(target: SqlTarget, database: string): Promise<number> {
+  const [row] = await target.query<{ bytes: number }>(
+    'SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = {database:String} AND active',
+    { database },
+  );
+  return Number(row?.bytes ?? 0);
+}
+
+export function stackData(target: SqlTarget, database: string): StackData {
+  return {
+    eventsSince: (since) => eventsSince(target, database, since),
+    diskBytes: () => diskBytes(target, database),
+    close: () => target.close(),
+  };
+}
+
+/** A loopback port that forwards each connection to `port` of the pod, until closed. */
+export async function forwardPort(kube: Kube, namespace: string, pod: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const forward = new PortForward(kube.config);
+  const server: Server = createServer((socket) => {
+    forward.portForward(namespace, pod, [port], socket, null, socket).catch(() => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('port-forward: no local port');
+  return {
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A SqlTarget on a stack's in-cluster ClickHouse through a port-forward to its pod; close() ends both. */
+export async function clusterClickHouse(kube: Kube, found: ClusterStack, account: { username: string; password: string }): Promise<SqlTarget> {
+  if (found.stack.spec.clickhouse.mode !== 'inCluster') {
+    throw new UserError(
+      `stack ${found.namespace}/${found.name} uses an external ClickHouse (${found.stack.spec.clickhouse.external?.endpoint ?? 'see spec.clickhouse.external'}).\n` +
+        'Fix: query it directly: "telemetry-stack report NAME --url URL --user USER --password-file FILE".',
+    );
+  }
+  const names = stackNames(found.name);
+  // The StatefulSet's single pod.
+  const forward = await forwardPort(kube, found.namespace, `${names.clickhouse}-0`, PORTS.clickhouseHttp);
+  const target = await serverTarget({
+    url: `http://127.0.0.1:${forward.port}`,
+    username: account.username,
+    password: account.password,
+    database: found.stack.spec.clickhouse.database,
+    requestTimeoutMs: 30_000,
+  });
+  return {
+    ...target,
+    close: async () => {
+      await target.close();
+      await forward.close();
+    },
+  };
+}
+
+/** doctor's data leg: the stack's ClickHouse as its admin user (whose Secret only cluster admins can read). */
+export const openClusterStackData: OpenStackData = async (kube: Kube, found: ClusterStack) => {
+  const names = stackNames(found.name);
+  const secret = await getOptional<{ data?: Record<string, string> }>(
+    kube,
+    `/api/v1/namespaces/${found.namespace}/secrets/${names.clickhouseAdminSecret}`,
+    `Secret ${found.namespace}/${names.clickhouseAdminSecret}`,
+  ).catch((error: unknown) => {
+    if (error instanceof UserError && error.message.includes('HTTP 403')) throw new UserError(`you may not read Secret ${names.clickhouseAdminSecret} (only cluster admins can)`);
+    throw error;
+  });
+  const username = secret?.data?.[SECRET_KEYS.username];
+  const password = secret?.data?.[SECRET_KEYS.password];
+  if (!username || !password) throw new UserError(`Secret ${names.clickhouseAdminSecret} does not exist yet`);
+  const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
+  const target = await clusterClickHouse(kube, found, { username: decode(username), password: decode(password) });
+  return stackData(target, found.stack.spec.clickhouse.database);
+};

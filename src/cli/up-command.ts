@@ -1,0 +1,104 @@
+/**
+ * `telemetry-stack up`: from nothing to a Ready stack on a laptop (kind), or on an
+ * existing cluster with --context. Each step says what it does; each failure says what
+ * is missing and how to get it.
+ */
+import type { Command } from './command.ts';
+import { parseCommandArgs } from './command.ts';
+import { UserError } from './errors.ts';
+import { ResourcePaths } from './journey/apply.ts';
+import { waitForReady } from './journey/conditions.ts';
+import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
+import { applyStack, checkReachable, installOperator, loadStackToApply } from './journey/install.ts';
+import { buildAndLoadImage, checkPrerequisites, DEFAULT_CLUSTER, ensureKindCluster, kindContext } from './journey/kind.ts';
+import { operatorImage, readInstallManifest, requireFile, withLocalImage } from './journey/project.ts';
+
+const USAGE = `Usage: telemetry-stack up [options]
+
+Create (or reuse) a local kind cluster, build and load the operator image, install the
+operator (dist/install.yaml), apply a stack and wait until it is Ready. With --context,
+use an existing cluster instead: no Docker, no kind, no image build.
+
+Options:
+  -f, --file FILE        Stack to apply (default: examples/local.yaml)
+      --name CLUSTER     kind cluster name (default: ${DEFAULT_CLUSTER}; its context is kind-CLUSTER)
+      --context CTX      Use this kubeconfig context (an existing cluster); skips kind and the image build
+      --operator-image IMAGE  Use this published operator image instead of building one (kind: still loaded into the node)
+      --timeout SECONDS  How long to wait for Ready (default: 600)
+
+Needs (kind path): Docker with about 4 GiB of memory, and kind.
+`;
+
+function nextSteps(namespace: string, name: string, user: string | undefined): string {
+  const who = user ?? 'NAME';
+  return (
+    `\nStack ${namespace}/${name} is Ready. Next:\n` +
+    `  1. Send Claude Code's telemetry here (add to your shell profile, then start claude):\n` +
+    `       eval "$(telemetry-stack env --user ${who} -n ${namespace} --stack ${name})"\n` +
+    `  2. After a few prompts, check that events arrive:\n` +
+    `       telemetry-stack doctor -n ${namespace} ${name}\n`
+  );
+}
+
+export function makeUpCommand(deps: JourneyDeps): Command {
+  return {
+    name: 'up',
+    summary: 'Create a local kind cluster (or use --context), install the operator and a stack, wait until Ready',
+    usage: USAGE,
+    async run(args, io) {
+      const { values } = parseCommandArgs(
+        args,
+        {
+          file: { type: 'string', short: 'f' },
+          name: { type: 'string', default: DEFAULT_CLUSTER },
+          context: { type: 'string' },
+          'operator-image': { type: 'string' },
+          timeout: { type: 'string', default: '600' },
+        },
+        USAGE,
+      );
+      const timeoutSeconds = Number(values.timeout);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UserError(`--timeout must be a positive number of seconds, not "${values.timeout}"`, 2);
+      const cluster = values.name ?? DEFAULT_CLUSTER;
+      // Everything that can be checked without the cluster is checked first.
+      const stack = loadStackToApply(values.file ?? deps.files.defaultStack);
+      let objects = readInstallManifest(deps.files.installManifest);
+      const runner = deps.runner(io);
+
+      let context = values.context;
+      if (context === undefined) {
+        requireFile(deps.files.kindConfig, 'the kind cluster config', 'run telemetry-stack from a checkout of the repository (kind/cluster.yaml is committed there)');
+        await checkPrerequisites(runner, io);
+        await ensureKindCluster(runner, io, { name: cluster, kindConfig: deps.files.kindConfig, portFree: deps.portFree });
+        const image = values['operator-image'] ?? operatorImage(objects, deps.files.installManifest);
+        if (values['operator-image'] === undefined) {
+          requireFile(deps.files.dockerfile, 'the operator Dockerfile', 'run from a checkout of the repository, or pass --operator-image with a published image');
+          await buildAndLoadImage(runner, io, { image, dockerfile: deps.files.dockerfile, root: deps.files.root, cluster });
+        } else {
+          const pulled = await runner.run('docker', ['pull', image], { stream: true });
+          if (pulled.code !== 0) throw new UserError(`"docker pull ${image}" failed; check the image name and your registry login`);
+          const loaded = await runner.run('kind', ['load', 'docker-image', image, '--name', cluster], { stream: true });
+          if (loaded.code !== 0) throw new UserError(`"kind load docker-image ${image}" failed; check that the cluster runs ("kind get clusters")`);
+        }
+        objects = withLocalImage(objects, image);
+        context = kindContext(cluster);
+      } else if (values['operator-image'] !== undefined) {
+        objects = withLocalImage(objects, values['operator-image']);
+      }
+
+      const kube = await deps.connect(io.env, { context });
+      const version = await checkReachable(kube);
+      io.stderr.write(`cluster ${kube.server} (context "${kube.context}", Kubernetes ${version})\n`);
+      const paths = new ResourcePaths(kube);
+      const poll = { sleep: deps.sleep, pollMs: deps.pollMs, timeoutMs: 60_000 };
+      await installOperator(kube, paths, objects, io, poll);
+      await applyStack(kube, paths, stack, io);
+      io.stderr.write(`waiting for ${stack.namespace}/${stack.name} to become Ready (up to ${timeoutSeconds}s)\n`);
+      const ready = await waitForReady(kube, stack.namespace, stack.name, io, { ...poll, timeoutMs: timeoutSeconds * 1000, now: deps.now });
+      io.stdout.write(nextSteps(stack.namespace, stack.name, ready.stack.spec.access.users[0]?.name));
+      return 0;
+    },
+  };
+}
+
+export const upCommand = makeUpCommand(DEFAULT_DEPS);

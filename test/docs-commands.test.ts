@@ -1,0 +1,95 @@
+/**
+ * Every `telemetry-stack ...` command in docs/*.md and the README is one the CLI has: the
+ * subcommand exists and each flag appears in that command's own --help. The README's
+ * quickstart is the QUICKSTART's first screen, word for word.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../src/cli/main.ts';
+import { ROOT } from './support/stacks.ts';
+
+const DOC_FILES = [...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'README.md'];
+
+export interface DocCommand {
+  file: string;
+  line: number;
+  text: string;
+  subcommand: string;
+  flags: string[];
+}
+
+/** Commands in fenced code blocks (whole lines) and inline code spans. */
+export function docCommands(file: string, text: string): DocCommand[] {
+  const found: DocCommand[] = [];
+  let fenced = false;
+  text.split('\n').forEach((raw, index) => {
+    if (/^\s*```/.test(raw)) {
+      fenced = !fenced;
+      return;
+    }
+    const pieces = fenced ? [raw] : [...raw.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    for (const piece of pieces) {
+      for (const match of piece.matchAll(/(?:^|[\s("$])telemetry-stack\s+([^|;&>)"#`]*)/g)) {
+        const words = match[1]!.trim().split(/\s+/).filter((w) => w !== '');
+        if (words.length === 0 || !/^([a-z][-a-z]*|--help)$/.test(words[0]!)) continue;
+        const [subcommand, ...rest] = words;
+        found.push({
+          file,
+          line: index + 1,
+          text: `telemetry-stack ${words.join(' ')}`,
+          subcommand: subcommand!,
+          flags: rest.filter((w) => /^--?[a-zA-Z]/.test(w)).map((w) => w.split('=')[0]!),
+        });
+      }
+    }
+  });
+  return found;
+}
+
+const all = DOC_FILES.flatMap((file) => docCommands(file, readFileSync(join(ROOT, file), 'utf8')));
+
+describe('commands in the docs', () => {
+  it('finds the commands (the extraction itself works)', () => {
+    expect(docCommands('x.md', 'run `telemetry-stack env --user me -n team` then\n```sh\neval "$(telemetry-stack env --user me)"\ntelemetry-stack up -f s.yaml # comment\n```\n')).toEqual([
+      { file: 'x.md', line: 1, text: 'telemetry-stack env --user me -n team', subcommand: 'env', flags: ['--user', '-n'] },
+      { file: 'x.md', line: 3, text: 'telemetry-stack env --user me', subcommand: 'env', flags: ['--user'] },
+      { file: 'x.md', line: 4, text: 'telemetry-stack up -f s.yaml', subcommand: 'up', flags: ['-f'] },
+    ]);
+    expect(all.length).toBeGreaterThan(30);
+    for (const doc of ['docs/QUICKSTART.md', 'docs/TROUBLESHOOTING.md', 'docs/OPERATIONS.md', 'docs/MIGRATION.md', 'docs/FAQ.md']) {
+      expect(all.some((c) => c.file === doc), `${doc} shows at least one command`).toBe(true);
+    }
+  });
+
+  it('every subcommand exists and every flag is in that command\'s --help', () => {
+    const problems: string[] = [];
+    for (const command of all) {
+      const where = `${command.file}:${command.line}: ${command.text}`;
+      if (command.subcommand === '--help' || command.subcommand === 'help') continue;
+      const cli = COMMANDS.find((c) => c.name === command.subcommand);
+      if (!cli) {
+        problems.push(`${where}: no command "${command.subcommand}"`);
+        continue;
+      }
+      for (const flag of command.flags) {
+        if (flag === '--help' || flag === '-h') continue;
+        const escaped = flag.replace(/[-]/g, '\\-');
+        if (!new RegExp(`(^|[\\s,\\[(])${escaped}(?=[\\s,=\\])]|$)`, 'm').test(cli.usage)) problems.push(`${where}: "${flag}" is not in "telemetry-stack ${cli.name} --help"`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('the README quickstart is the first screen of docs/QUICKSTART.md', () => {
+    const section = (file: string) => {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      const match = /<!-- quickstart:begin -->\n([\s\S]*?)<!-- quickstart:end -->/.exec(text);
+      expect(match, `${file} has the quickstart markers`).not.toBeNull();
+      return match![1]!;
+    };
+    const screen = section('docs/QUICKSTART.md');
+    expect(section('README.md')).toBe(screen);
+    expect(screen.split('\n').length).toBeLessThanOrEqual(40);
+  });
+});
