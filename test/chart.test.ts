@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateStack } from '../src/api/validate.ts';
 import { render, toYaml, type KubeObject } from '../src/charts/render.ts';
 import { generateSecrets } from '../src/charts/secrets.ts';
-import { CONFIG_HASH_ANNOTATION } from '../src/charts/hash.ts';
+import { CONFIG_HASH_ANNOTATION, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../src/charts/hash.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
 import { exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
 
@@ -126,6 +126,33 @@ describe('chart', () => {
     // Part of it: rollout.
     expect(hashOf({ sanitizer: { rules: [{ name: 'x', pattern: 'secret-[0-9]+' }] } })).not.toBe(base);
     expect(hashOf({ level: 'full' })).not.toBe(base);
+  });
+
+  it('the collector pod template changes with the set of ingestion users (basicauth reads htpasswd only at start), and holds no secret', () => {
+    const collectorAnnotations = (spec: unknown, inputs = {}) => {
+      const rendered = render(stackFrom(spec), inputs);
+      return podTemplates(rendered.objects).find(([o]) => o.metadata.name.endsWith('-collector'))![1].metadata?.annotations ?? {};
+    };
+    const owner = { access: { users: [{ name: 'owner', role: 'admin' }] } };
+    const base = collectorAnnotations(owner);
+    expect(base[INGEST_USERS_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    expect(collectorAnnotations(owner)).toEqual(base);
+    // A new user, a renamed user: new pods. A role change (ClickHouse only) or a retention edit: none.
+    expect(collectorAnnotations({ access: { users: [{ name: 'owner', role: 'admin' }, { name: 'alice' }] } })[INGEST_USERS_ANNOTATION]).not.toBe(base[INGEST_USERS_ANNOTATION]);
+    expect(collectorAnnotations({ access: { users: [{ name: 'owen', role: 'admin' }] } })[INGEST_USERS_ANNOTATION]).not.toBe(base[INGEST_USERS_ANNOTATION]);
+    expect(collectorAnnotations({ access: { users: [{ name: 'owner', role: 'viewer' }] } })).toEqual(base);
+    expect(collectorAnnotations({ ...owner, retention: { eventsDays: 10 } })).toEqual(base);
+    // The operator's digest of the htpasswd Secret (a rotated password) is carried as given; render alone has none.
+    expect(base[INGEST_AUTH_ANNOTATION]).toBeUndefined();
+    expect(collectorAnnotations(owner, { ingestAuthDigest: 'd'.repeat(64) })[INGEST_AUTH_ANNOTATION]).toBe('d'.repeat(64));
+    // Anonymous ingestion mounts no htpasswd: nothing to roll for.
+    const anonymous = collectorAnnotations({ access: { users: [], allowAnonymousIngestion: true } }, { ingestAuthDigest: 'd'.repeat(64) });
+    expect(anonymous[INGEST_USERS_ANNOTATION]).toBeUndefined();
+    expect(anonymous[INGEST_AUTH_ANNOTATION]).toBeUndefined();
+    // No generated credential appears anywhere in the rendered objects.
+    const stack = stackFrom(owner);
+    const manifests = toYaml(render(stack).objects);
+    for (const secret of generateSecrets(stack)) for (const value of Object.values(secret.stringData)) if (value.length > 16) expect(manifests).not.toContain(value);
   });
 
   it('persistent queue on: a StatefulSet with a queue volume per replica; off: a Deployment', () => {

@@ -9,6 +9,7 @@ import {
   applyAccess,
   checkSyntax,
   convergedAccessState,
+  desiredUsers,
   credentialFingerprint,
   EMPTY_ACCESS_STATE,
   planAccess,
@@ -17,6 +18,7 @@ import {
   type AccessState,
 } from '../src/clickhouse/access.ts';
 import { migrate } from '../src/clickhouse/migrate.ts';
+import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
 import { stackFrom } from './support/stacks.ts';
 
@@ -124,5 +126,47 @@ describe('access plan', () => {
     expect(report.mode).toBe('planned');
     expect(report.statements.length).toBeGreaterThan(20);
     expect(report.statements.join('\n')).not.toContain(hash('a'));
+  });
+});
+
+describe('Grafana\'s ClickHouse user', () => {
+  const spec = (grafana: boolean) => ({ access: { users: [{ name: 'alice', role: 'contributor' }] }, grafana: { enabled: grafana } });
+  const withGrafana = stackFrom(spec(true));
+  const withoutGrafana = stackFrom(spec(false));
+  const grafanaCredentials = { users: { alice: { passwordSha256: hash('a') }, [GRAFANA_USER]: { passwordSha256: hash('9') } } };
+
+  it('is wanted exactly when Grafana is enabled, with the coordinator role (dashboards read every user\'s events)', () => {
+    expect(desiredUsers(withGrafana)).toEqual([{ name: 'alice', role: 'contributor' }, { name: GRAFANA_USER, role: 'coordinator' }]);
+    expect(desiredUsers(withoutGrafana)).toEqual([{ name: 'alice', role: 'contributor' }]);
+  });
+
+  it('enabled: created with its SHA-256 hash and the coordinator role; every statement parses on the embedded engine', async () => {
+    const plan = planAccess(context, withGrafana, grafanaCredentials, EMPTY_ACCESS_STATE, options);
+    const sql = plan.statements.map((statement) => statement.sql);
+    expect(sql).toContain(`CREATE USER IF NOT EXISTS \`${GRAFANA_USER}\` IDENTIFIED WITH sha256_hash BY '${hash('9')}'`);
+    expect(sql).toContain(`GRANT \`ts_claude_code_coordinator\` TO \`${GRAFANA_USER}\``);
+    expect(plan.fingerprints).toContainEqual({ user: GRAFANA_USER, fingerprint: credentialFingerprint(GRAFANA_USER, hash('9')) });
+    expect(plan.statements.map((statement) => statement.display).join('\n')).not.toContain(hash('9'));
+    for (const statement of sql) await checkSyntax(target, statement);
+    // The same through the embedded target's applyAccess (planned, parsed, redacted).
+    const report = await applyAccess(target, context, withGrafana, grafanaCredentials);
+    expect(report.statements).toContain(`CREATE USER IF NOT EXISTS \`${GRAFANA_USER}\` IDENTIFIED WITH sha256_hash BY '[redacted]'`);
+    expect(report.users).toBe(1); // spec users; Grafana's is not a team member
+  });
+
+  it('the second run issues nothing', () => {
+    const converged = convergedAccessState(context, withGrafana, grafanaCredentials, options);
+    expect(converged.users.map((user) => user.name)).toContain(GRAFANA_USER);
+    expect(planAccess(context, withGrafana, grafanaCredentials, converged, options).statements).toEqual([]);
+  });
+
+  it('disabled: dropped (it holds our role), and nothing else changes', () => {
+    const converged = convergedAccessState(context, withGrafana, grafanaCredentials, options);
+    const plan = planAccess(context, withoutGrafana, { users: { alice: { passwordSha256: hash('a') } } }, converged, options);
+    expect(plan.statements.map((statement) => statement.sql)).toEqual([`DROP USER IF EXISTS \`${GRAFANA_USER}\``]);
+  });
+
+  it('enabled without its password hash: refused, naming the user', () => {
+    expect(() => planAccess(context, withGrafana, { users: { alice: { passwordSha256: hash('a') } } }, EMPTY_ACCESS_STATE, options)).toThrow(new RegExp(`user "${GRAFANA_USER}"`));
   });
 });

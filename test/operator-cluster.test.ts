@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_HASH_ANNOTATION } from '../src/charts/hash.ts';
+import { CONFIG_HASH_ANNOTATION, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../src/charts/hash.ts';
+import { htpasswdDigest } from '../src/charts/secrets.ts';
 import { stackNames } from '../src/charts/naming.ts';
 import { render } from '../src/charts/render.ts';
 import { validateStack } from '../src/api/validate.ts';
@@ -144,7 +145,10 @@ describe('a {} stack', { timeout: 180_000 }, () => {
     const stack = await getStack(admin, TEAM, STACK);
     const validated = validateStack({ ...stack, status: undefined });
     if (!validated.ok) throw new Error('stack invalid');
-    const statefulSet = render(validated.stack).objects.find((object) => object.kind === 'StatefulSet')!;
+    // The operator renders with the htpasswd digest; an apply without it would drop the annotation.
+    const htpasswd = await admin.request<KubeObject>('GET', resourcePath({ apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }, TEAM, stackNames(STACK).ingestAuthSecret));
+    const digest = htpasswdDigest(Buffer.from((htpasswd.data as Record<string, string>).htpasswd!, 'base64').toString('utf8'));
+    const statefulSet = render(validated.stack, { ingestAuthDigest: digest }).objects.find((object) => object.kind === 'StatefulSet')!;
     const desired = withOwner(statefulSet as KubeObject, ownerReference(stack));
     const before = await admin.request<KubeObject>('GET', pathOf(desired));
     const after = await admin.request<KubeObject>('PATCH', pathOf(desired), { body: desired, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } });
@@ -269,6 +273,43 @@ describe('edits', { timeout: 180_000 }, () => {
     const htpasswd = await admin.request<KubeObject>('GET', secretPath(names.ingestAuthSecret));
     const lines = Buffer.from((htpasswd.data as Record<string, string>).htpasswd!, 'base64').toString().trim().split('\n');
     expect(lines.map((line) => line.split(':')[0])).toEqual(['owner', 'alice']);
+  });
+
+  it('adding a user, or rotating a password, rolls the collector (basicauth reads htpasswd only at start) with no secret in the pod template', async () => {
+    await operator.controller.idle();
+    const annotations = (statefulSet: KubeObject) => (statefulSet.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
+    const secretPath = (name: string) => resourcePath({ apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }, TEAM, name);
+    const htpasswdContent = async () => Buffer.from(((await admin.request<KubeObject>('GET', secretPath(names.ingestAuthSecret))).data as Record<string, string>).htpasswd!, 'base64').toString('utf8');
+    const before = annotations(await admin.request<KubeObject>('GET', collectorPath));
+    expect(before[INGEST_AUTH_ANNOTATION]).toBe(htpasswdDigest(await htpasswdContent()));
+    const users = [{ name: 'owner', role: 'admin' }, { name: 'alice', subject: { kind: 'User', name: 'alice@example.com' } }];
+
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, access: { users: [...users, { name: 'bob' }] } });
+    const added = await eventually('the collector pod template to roll for bob', async () => {
+      const current = annotations(await admin.request<KubeObject>('GET', collectorPath));
+      return current[INGEST_USERS_ANNOTATION] !== before[INGEST_USERS_ANNOTATION] && current[INGEST_AUTH_ANNOTATION] !== before[INGEST_AUTH_ANNOTATION] ? current : undefined;
+    });
+    expect((await htpasswdContent()).split('\n')[2]).toMatch(/^bob:\{SHA\}/);
+    expect(added[INGEST_AUTH_ANNOTATION]).toBe(htpasswdDigest(await htpasswdContent()));
+    expect(added[CONFIG_HASH_ANNOTATION]).toBe(before[CONFIG_HASH_ANNOTATION]); // the config did not change; the credentials did
+    await waitForReady(admin, TEAM, STACK);
+
+    // No secret value (password, its hashes, the htpasswd line) reaches the workload object.
+    const bobSecret = (await admin.request<KubeObject>('GET', secretPath(names.userSecret('bob')))).data as Record<string, string>;
+    const workload = JSON.stringify(await admin.request<KubeObject>('GET', collectorPath));
+    for (const value of [...Object.values(bobSecret).map((encoded) => Buffer.from(encoded, 'base64').toString('utf8')), ...(await htpasswdContent()).trim().split('\n')]) {
+      if (value !== 'bob') expect(workload).not.toContain(value);
+    }
+
+    // Rotation: deleting bob's Secret makes the operator generate a new password; same users, new htpasswd.
+    await admin.request('DELETE', secretPath(names.userSecret('bob')));
+    const rotated = await eventually('the collector pod template to roll for the new password', async () => {
+      const current = annotations(await admin.request<KubeObject>('GET', collectorPath));
+      return current[INGEST_AUTH_ANNOTATION] !== added[INGEST_AUTH_ANNOTATION] ? current : undefined;
+    });
+    expect(rotated[INGEST_USERS_ANNOTATION]).toBe(added[INGEST_USERS_ANNOTATION]);
+    expect(rotated[INGEST_AUTH_ANNOTATION]).toBe(htpasswdDigest(await htpasswdContent()));
+    await waitForReady(admin, TEAM, STACK);
   });
 
   it('removing a user prunes their Secret, Role and RoleBinding', async () => {

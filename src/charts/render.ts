@@ -25,9 +25,18 @@ export interface Rendered {
   readonly collectorConfigHash: string;
 }
 
-export function render(stack: TelemetryStack): Rendered {
+/**
+ * Facts render cannot derive from the spec, handed in by a caller that can read the cluster
+ * (the operator). Still pure: the same stack and inputs give the same objects.
+ */
+export interface RenderInputs {
+  /** Digest of the collector's htpasswd Secret content (see INGEST_AUTH_ANNOTATION). */
+  readonly ingestAuthDigest?: string;
+}
+
+export function render(stack: TelemetryStack, inputs: RenderInputs = {}): Rendered {
   const app = new App();
-  const chart = new TelemetryStackChart(app, stack.metadata.name, stack);
+  const chart = new TelemetryStackChart(app, stack.metadata.name, stack, inputs);
   return {
     objects: chart.toJson() as KubeObject[],
     collectorConfig: chart.collector.config,

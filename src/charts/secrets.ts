@@ -46,6 +46,16 @@ export function htpasswdLine(user: string, password: string): string {
   return `${user}:{SHA}${createHash('sha1').update(password).digest('base64')}`;
 }
 
+/**
+ * Digest of an htpasswd file's content, for the collector pod template (a rotated password
+ * rolls the pods). SHA-256 of the whole file: its lines are user names and unsalted SHA-1
+ * hashes of random 256-bit passwords, so the digest reveals nothing a guess could confirm
+ * short of guessing every password; it tells a reader only that the credentials changed.
+ */
+export function htpasswdDigest(htpasswd: string): string {
+  return sha256Hex(htpasswd);
+}
+
 export function basicAuthorization(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }

@@ -32,6 +32,8 @@ export interface RestrictedPodOptions {
   readonly labels: Record<string, string>;
   /** Hash of the pods' configuration: a change rolls them (never a timestamp). */
   readonly configHash: string;
+  /** Further pod annotations that roll the pods when they change (hashes only, never secret values). */
+  readonly annotations?: Readonly<Record<string, string>>;
   /** The image's non-root user. */
   readonly uid: number;
   readonly terminationGracePeriodSeconds: number;
@@ -45,7 +47,7 @@ export interface RestrictedPodOptions {
  */
 export function restrictedPodTemplate(options: RestrictedPodOptions): k8s.PodTemplateSpec {
   return {
-    metadata: { labels: options.labels, annotations: { [CONFIG_HASH_ANNOTATION]: options.configHash } },
+    metadata: { labels: options.labels, annotations: { [CONFIG_HASH_ANNOTATION]: options.configHash, ...options.annotations } },
     spec: {
       // The stack's pods never talk to the Kubernetes API.
       automountServiceAccountToken: false,

@@ -6,17 +6,18 @@ import { ClickHouseServer } from './clickhouse/clickhouse.ts';
 import { Collector } from './collector/collector.ts';
 import { GrafanaServer } from './grafana/grafana.ts';
 import { NetworkPolicies } from './network-policies.ts';
+import type { RenderInputs } from './render.ts';
 
 export class TelemetryStackChart extends Chart {
   readonly collector: Collector;
 
-  constructor(scope: Construct, id: string, stack: TelemetryStack) {
+  constructor(scope: Construct, id: string, stack: TelemetryStack, inputs: RenderInputs = {}) {
     super(scope, id, {
       ...(stack.metadata.namespace ? { namespace: stack.metadata.namespace } : {}),
       // Every object has an explicit name from the naming module; no construct-path hashes.
       disableResourceNameHashes: true,
     });
-    this.collector = new Collector(this, 'collector', stack);
+    this.collector = new Collector(this, 'collector', stack, inputs);
     if (stack.spec.clickhouse.mode === 'inCluster') new ClickHouseServer(this, 'clickhouse', stack);
     new NetworkPolicies(this, 'network', stack);
     if (stack.spec.grafana.enabled) new GrafanaServer(this, 'grafana', stack);

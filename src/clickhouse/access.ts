@@ -16,7 +16,7 @@ import type { TelemetryStack } from '../api/resource.ts';
 import type { Role } from '../api/spec.ts';
 import { ROLES } from '../api/spec.ts';
 import { TYPED_VIEWS } from './schema.ts';
-import { DERIVED, RAW_TABLES } from './tables.ts';
+import { DERIVED, GRAFANA_USER, GRAFANA_USER_ROLE, RAW_TABLES } from './tables.ts';
 import { onCluster, qualified, quoteIdentifier, quoteString, type DdlContext } from './sql.ts';
 import type { SqlTarget } from './target.ts';
 
@@ -26,7 +26,18 @@ export interface UserCredential {
 }
 
 export interface AccessCredentials {
+  /** By ClickHouse user name: every spec user, and GRAFANA_USER when Grafana is enabled. */
   readonly users: Readonly<Record<string, UserCredential>>;
+}
+
+/**
+ * The ClickHouse users a stack wants: one per spec user, plus Grafana's read-only data
+ * source user when Grafana is on (its name has an underscore, which spec names cannot).
+ * Turning Grafana off removes it like any user no longer wanted.
+ */
+export function desiredUsers(stack: TelemetryStack): { name: string; role: Role }[] {
+  const users = stack.spec.access.users.map((user) => ({ name: user.name, role: user.role }));
+  return stack.spec.grafana.enabled ? [...users, { name: GRAFANA_USER, role: GRAFANA_USER_ROLE }] : users;
 }
 
 export function rolePrefix(database: string): string {
@@ -164,8 +175,9 @@ export function planAccess(context: DdlContext, stack: TelemetryStack, credentia
 
   const conflicts: string[] = [];
   const fingerprints: { user: string; fingerprint: string }[] = [];
-  const specUsers = new Set(stack.spec.access.users.map((user) => user.name));
-  for (const user of stack.spec.access.users) {
+  const wanted = desiredUsers(stack);
+  const specUsers = new Set(wanted.map((user) => user.name));
+  for (const user of wanted) {
     if (state.foreignUsers.includes(user.name)) {
       conflicts.push(user.name);
       continue;
@@ -291,7 +303,7 @@ export async function applyAccess(
   return {
     mode: 'executed',
     statements: plan.statements.map((s) => s.display),
-    users: stack.spec.access.users.length - plan.conflicts.length,
+    users: stack.spec.access.users.filter((user) => !plan.conflicts.includes(user.name)).length,
     conflicts: plan.conflicts,
   };
 }
@@ -304,7 +316,7 @@ export function convergedAccessState(context: DdlContext, stack: TelemetryStack,
   return {
     roles: ROLES.map((role) => roleName(context.database, role)),
     grants: ROLES.flatMap((role) => roleGrants(role).map((grant) => ({ role: roleName(context.database, role), ...grant }))),
-    users: stack.spec.access.users.map((user) => ({
+    users: desiredUsers(stack).map((user) => ({
       name: user.name,
       roles: [roleName(context.database, user.role)],
       credentialFingerprint: credentialFingerprint(user.name, credentials.users[user.name]?.passwordSha256 ?? ''),

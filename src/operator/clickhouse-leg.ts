@@ -22,6 +22,8 @@ export interface ClickHouseCredentials {
   readonly ingest: ClickHouseAccount;
   /** Every team member's query account, by user name. */
   readonly users: ReadonlyMap<string, ClickHouseAccount>;
+  /** Grafana's read-only data source account (the <stack>-grafana Secret), when Grafana is enabled. */
+  readonly grafana?: ClickHouseAccount;
 }
 
 export interface ClickHouseOutcome {

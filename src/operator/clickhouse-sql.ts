@@ -14,8 +14,11 @@ export type Connect = (url: string, admin: ClickHouseAccount) => Promise<SqlTarg
 
 const connectToServer: Connect = (url, admin) => serverTarget({ url, username: admin.username, password: admin.password, requestTimeoutMs: 30_000 });
 
-function accessCredentials(credentials: ClickHouseCredentials): AccessCredentials {
-  return { users: Object.fromEntries([...credentials.users].map(([name, account]) => [name, { passwordSha256: sha256Hex(account.password) }])) };
+/** Only SHA-256 hashes go on to ClickHouse, keyed by ClickHouse user name. */
+export function accessCredentials(credentials: ClickHouseCredentials): AccessCredentials {
+  const accounts: [string, ClickHouseAccount][] = [...credentials.users];
+  if (credentials.grafana) accounts.push([credentials.grafana.username, credentials.grafana]);
+  return { users: Object.fromEntries(accounts.map(([name, account]) => [name, { passwordSha256: sha256Hex(account.password) }])) };
 }
 
 async function withTarget<T>(connect: Connect, url: string, admin: ClickHouseAccount, use: (target: SqlTarget) => Promise<T>): Promise<T> {
@@ -43,7 +46,7 @@ export function sqlClickHouseLeg(connect: Connect = connectToServer): ClickHouse
     remove: (stack, url, credentials) =>
       withTarget(connect, url, credentials.admin, async (target) => {
         // Access reconciled against no users drops every user this stack created, and nothing else.
-        const withoutUsers: TelemetryStack = { ...stack, spec: { ...stack.spec, access: { ...stack.spec.access, users: [] } } };
+        const withoutUsers: TelemetryStack = { ...stack, spec: { ...stack.spec, access: { ...stack.spec.access, users: [] }, grafana: { ...stack.spec.grafana, enabled: false } } };
         await applyAccess(target, ddlContext(stack), withoutUsers, { users: {} });
       }),
   };

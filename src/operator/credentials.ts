@@ -7,7 +7,7 @@
 import { API_GROUP_VERSION } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { stackNames } from '../charts/naming.ts';
-import { generateSecrets, htpasswdLine, type RandomSource, SECRET_KEYS, type SecretObject } from '../charts/secrets.ts';
+import { generateSecrets, htpasswdDigest, htpasswdLine, type RandomSource, SECRET_KEYS, type SecretObject } from '../charts/secrets.ts';
 import { isConflict, isNotFound, type KubeClient, type KubeObject, type OwnerReference } from './kube.ts';
 import { OWNED, resourcePath } from './resources.ts';
 
@@ -43,6 +43,8 @@ export interface EnsuredSecrets {
   readonly ingestAuth: KubeObject;
   /** Paths of all generated Secrets: the prune keeps these. */
   readonly paths: string[];
+  /** Digest of the htpasswd content for the collector pod template: a rotated password rolls the collector. */
+  readonly ingestAuthDigest: string;
 }
 
 export async function ensureSecrets(
@@ -84,7 +86,7 @@ export async function ensureSecrets(
   }
   const lines = stack.spec.access.users.map((user) => htpasswdLine(user.name, data.get(names.userSecret(user.name))![SECRET_KEYS.password]!));
   const htpasswd = lines.length > 0 ? `${lines.join('\n')}\n` : '';
-  return { data, created, paths, ingestAuth: toObject(ingestAuth!, owner, { [SECRET_KEYS.htpasswd]: htpasswd }) };
+  return { data, created, paths, ingestAuth: toObject(ingestAuth!, owner, { [SECRET_KEYS.htpasswd]: htpasswd }), ingestAuthDigest: htpasswdDigest(htpasswd) };
 }
 
 /** The external ClickHouse's administrative credentials, from the Secret the spec names. */

@@ -99,7 +99,8 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const secrets = await ensureSecrets(deps.client, stack, owner, live, deps.random);
   if (secrets.created.length > 0) log.info('created generated Secrets', { names: secrets.created });
 
-  const rendered = render(stack);
+  // The htpasswd digest rolls the collector when a credential changes (its basicauth reads the file only at start).
+  const rendered = render(stack, { ingestAuthDigest: secrets.ingestAuthDigest });
   const desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
   const applied = new Map<string, KubeObject>();
   try {
@@ -154,7 +155,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   return {};
 }
 
-async function credentialsFor(client: KubeClient, stack: TelemetryStack, secrets: EnsuredSecrets): Promise<ClickHouseCredentials> {
+export async function credentialsFor(client: KubeClient, stack: TelemetryStack, secrets: EnsuredSecrets): Promise<ClickHouseCredentials> {
   const names = stackNames(stack.metadata.name);
   const account = (secretName: string) => {
     const data = secrets.data.get(secretName)!;
@@ -165,6 +166,7 @@ async function credentialsFor(client: KubeClient, stack: TelemetryStack, secrets
     admin,
     ingest: account(names.clickhouseIngestSecret),
     users: new Map(stack.spec.access.users.map((user) => [user.name, account(names.userSecret(user.name))])),
+    ...(stack.spec.grafana.enabled ? { grafana: account(names.grafanaSecret) } : {}),
   };
 }
 

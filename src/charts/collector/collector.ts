@@ -8,9 +8,10 @@ import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import type { TelemetryStack } from '../../api/resource.ts';
 import { HASH_KEY_ENV } from '../../sanitizer/compile.ts';
-import { contentHash } from '../hash.ts';
+import { contentHash, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../hash.ts';
 import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
 import { PORTS, stackNames } from '../naming.ts';
+import type { RenderInputs } from '../render.ts';
 import { containerResources } from '../resources.ts';
 import { SECRET_KEYS } from '../secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
@@ -35,7 +36,7 @@ export class Collector extends Construct {
   readonly configYaml: string;
   readonly configHash: string;
 
-  constructor(scope: Construct, id: string, stack: TelemetryStack) {
+  constructor(scope: Construct, id: string, stack: TelemetryStack, inputs: RenderInputs = {}) {
     super(scope, id);
     const { spec } = stack;
     const { collector } = spec;
@@ -89,7 +90,11 @@ export class Collector extends Construct {
       { name: 'config', configMap: { name: names.collectorConfig, items: [{ key: CONFIG_KEY, path: CONFIG_KEY }] } },
     ];
     const mounts: k8s.VolumeMount[] = [{ name: 'config', mountPath: COLLECTOR_PATHS.configDir, readOnly: true }];
+    const annotations: Record<string, string> = {};
     if (!spec.access.allowAnonymousIngestion) {
+      // The basicauth extension reads htpasswd only at start: a new set of users must roll the pods.
+      annotations[INGEST_USERS_ANNOTATION] = contentHash(...spec.access.users.map((user) => user.name));
+      if (inputs.ingestAuthDigest) annotations[INGEST_AUTH_ANNOTATION] = inputs.ingestAuthDigest;
       volumes.push({ name: 'auth', secret: { secretName: names.ingestAuthSecret, items: [{ key: SECRET_KEYS.htpasswd, path: 'htpasswd' }] } });
       mounts.push({ name: 'auth', mountPath: COLLECTOR_PATHS.htpasswdDir, readOnly: true });
     }
@@ -106,6 +111,7 @@ export class Collector extends Construct {
     const template = restrictedPodTemplate({
       labels,
       configHash: this.configHash,
+      annotations,
       uid: COLLECTOR_UID,
       // Long enough for the exporter to flush its in-memory batch into the persistent queue.
       terminationGracePeriodSeconds: 60,
