@@ -13,8 +13,12 @@ import { stackNames } from '../src/charts/naming.ts';
 import { render } from '../src/charts/render.ts';
 import { validateStack } from '../src/api/validate.ts';
 import { APPLY_PATCH, FIELD_MANAGER, pathOf, withOwner } from '../src/operator/apply.ts';
-import type { ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
-import { sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
+import type { TelemetryStack } from '../src/api/resource.ts';
+import { convergedAccessState, EMPTY_ACCESS_STATE, planAccess } from '../src/clickhouse/access.ts';
+import { ddlContext } from '../src/clickhouse/reconcile.ts';
+import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
+import type { ClickHouseCredentials, ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
+import { accessCredentials, sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
 import { FINALIZER } from '../src/operator/reconcile.ts';
 import { ownerReference } from '../src/operator/credentials.ts';
 import { HttpKubeClient, KubeApiError, MUTATING, type KubeObject } from '../src/operator/kube.ts';
@@ -53,9 +57,15 @@ const children: ChildOperator[] = [];
 /** Stacks whose external ClickHouse users the operator removed (the embedded engine has no users to look at). */
 const removedFrom: string[] = [];
 
+/** What the last ClickHouse leg of each stack was handed (the embedded engine has no access control to inspect). */
+const lastLeg = new Map<string, { stack: TelemetryStack; credentials: ClickHouseCredentials }>();
+
 function recordingLeg(leg: ClickHouseLeg): ClickHouseLeg {
   return {
-    reconcile: (stack, url, credentials) => leg.reconcile(stack, url, credentials),
+    reconcile(stack, url, credentials) {
+      lastLeg.set(`${stack.metadata.namespace}/${stack.metadata.name}`, { stack, credentials });
+      return leg.reconcile(stack, url, credentials);
+    },
     async remove(stack, url, credentials) {
       await leg.remove(stack, url, credentials);
       removedFrom.push(`${stack.metadata.namespace}/${stack.metadata.name}@${url}`);
@@ -348,6 +358,44 @@ describe('edits', { timeout: 180_000 }, () => {
   });
 });
 
+describe('Grafana', { timeout: 180_000 }, () => {
+  it('enabled: Ready, and the operator hands the access plan grafana_reader with the hash from <stack>-grafana; disabled: the plan drops it', async () => {
+    const name = 'dashboards';
+    const key = `${TEAM}/${name}`;
+    const users = { users: [{ name: 'owner', role: 'admin' }] };
+    // Grafana is a Deployment, and so is the collector without its persistent queue: both must be owned kinds.
+    const spec = (grafana: boolean) => ({ access: users, grafana: { enabled: grafana }, collector: { persistentQueue: { enabled: false } } });
+    await applyStack(admin, TEAM, name, spec(true));
+    await waitForReady(admin, TEAM, name);
+    const owned = await ownedObjects(admin, TEAM, name);
+    expect(owned.has(`Deployment/${stackNames(name).collector}`)).toBe(true);
+    expect([...owned.keys()].filter((key) => key.startsWith('Deployment/')).length).toBe(2);
+    const secret = await admin.request<KubeObject>('GET', resourcePath({ apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }, TEAM, stackNames(name).grafanaSecret));
+    const grafanaHash = Buffer.from((secret.data as Record<string, string>).password_sha256_hex!, 'base64').toString('utf8');
+    expect(grafanaHash).toMatch(/^[0-9a-f]{64}$/);
+
+    const enabled = lastLeg.get(key)!;
+    expect(enabled.credentials.grafana?.username).toBe(GRAFANA_USER);
+    const enabledCredentials = accessCredentials(enabled.credentials);
+    expect(enabledCredentials.users[GRAFANA_USER]).toEqual({ passwordSha256: grafanaHash });
+    const context = ddlContext(enabled.stack);
+    const planned = planAccess(context, enabled.stack, enabledCredentials, EMPTY_ACCESS_STATE).statements.map((statement) => statement.sql);
+    expect(planned).toContain(`CREATE USER IF NOT EXISTS \`${GRAFANA_USER}\` IDENTIFIED WITH sha256_hash BY '${grafanaHash}'`);
+    expect(planned).toContain(`GRANT \`ts_claude_code_coordinator\` TO \`${GRAFANA_USER}\``);
+
+    await applyStack(admin, TEAM, name, spec(false));
+    const disabled = await eventually('a reconcile with Grafana off', async () => {
+      const last = lastLeg.get(key);
+      return last && !last.stack.spec.grafana.enabled ? last : undefined;
+    });
+    expect(disabled.credentials.grafana).toBeUndefined();
+    const afterEnabled = convergedAccessState(context, enabled.stack, enabledCredentials);
+    const dropped = planAccess(context, disabled.stack, accessCredentials(disabled.credentials), afterEnabled).statements.map((statement) => statement.sql);
+    expect(dropped).toEqual([`DROP USER IF EXISTS \`${GRAFANA_USER}\``]);
+    await admin.request('DELETE', resourcePath(STACKS, TEAM, name));
+  });
+});
+
 describe('an external ClickHouse', { timeout: 180_000 }, () => {
   it('holds a finalizer until the stack\'s users are removed from it', async () => {
     const endpoint = 'https://clickhouse.example.internal:8443';
@@ -382,10 +430,16 @@ describe('operator processes', { timeout: 240_000 }, () => {
     children.push(second);
     const stack = await eventually('status for the current generation', async () => {
       const current = await getStack(admin, 'team-b', STACK);
-      return current.status?.observedGeneration === current.metadata.generation && condition(current, 'CollectorReady')?.status === 'True' ? current : undefined;
+      return current.status?.observedGeneration === current.metadata.generation && condition(current, 'CollectorReady')?.status === 'True' && condition(current, 'ClickHouseReady')?.reason === 'ClickHouseFailed' ? current : undefined;
     }, 120_000);
-    // Outside the cluster without --clickhouse-url the operator says so instead of guessing.
-    expect(condition(stack, 'ClickHouseReady')).toMatchObject({ status: 'Unknown', reason: 'ClickHouseNotConfigured' });
+    // Outside the cluster without --clickhouse-url it port-forwards to the ClickHouse pod; kwok pods have no kubelet, so the
+    // forward fails, and the condition says where it tried, why it failed and what to do.
+    const clickhouseReady = condition(stack, 'ClickHouseReady')!;
+    console.log(`[operator] port-forward failure: ${clickhouseReady.message}`);
+    expect(clickhouseReady.status).toBe('False');
+    expect(clickhouseReady.message).toMatch(/^cannot reach ClickHouse through a port-forward to pod team-b\/telemetry-clickhouse-0 port 8123: .+\. The operator runs outside the cluster: the pod must be Running and Ready, or run the operator with --clickhouse-url URL, or in the cluster$/);
+    expect(clickhouseReady.message).not.toMatch(/127\.0\.0\.1:\d+|socket hang up/); // the API server's reason, not the local symptom
+    expect(condition(stack, 'Degraded')).toMatchObject({ status: 'True', reason: 'ClickHouseFailed' });
     const owned = await ownedObjects(admin, 'team-b', STACK);
     const validated = validateStack(stackObject('team-b', STACK, { access: { users: [{ name: 'owner', role: 'admin' }, { name: 'bob' }, { name: 'carol' }] } }));
     if (!validated.ok) throw new Error('fixture invalid');

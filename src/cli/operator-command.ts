@@ -7,6 +7,7 @@ import { UserError } from './errors.ts';
 import { HttpKubeClient } from '../operator/kube.ts';
 import { KubeConfigError, loadKubeConfig, podNamespace } from '../operator/kubeconfig.ts';
 import { jsonLogger, type Level } from '../operator/log.ts';
+import { ClickHousePortForwards } from '../operator/clickhouse-forward.ts';
 import { sqlClickHouseLeg } from '../operator/clickhouse-sql.ts';
 import { startOperator } from '../operator/operator.ts';
 
@@ -20,7 +21,8 @@ Options:
       --metrics-port PORT    Serve /metrics, /healthz and /readyz on this port (default $METRICS_PORT, else 8080; 0 picks a free port)
       --leader-elect         Campaign for a Lease so that only one replica reconciles (always on in a pod)
       --lease-namespace NS   Namespace of the Lease (default: the pod's namespace, else --namespace, else "default")
-      --clickhouse-url URL   Reach ClickHouse here instead of the in-cluster Service (e.g. a port-forward)
+      --clickhouse-url URL   Reach ClickHouse here instead of the in-cluster Service (outside the cluster the
+                             default is a port-forward to each stack's ClickHouse pod)
       --resync SECONDS       Re-check every stack this often (default 300)
       --log-level LEVEL      debug, info, warn or error (default info)
 `;
@@ -79,6 +81,7 @@ export const operatorCommand: Command = {
       resyncMs: Math.max(resyncSeconds, 1) * 1000,
       ...(values.namespace ? { namespace: values.namespace } : {}),
       ...(values['clickhouse-url'] ? { clickhouseUrl: values['clickhouse-url'] } : {}),
+      ...(!values['clickhouse-url'] && !loaded.inCluster ? { clickhouseForwards: new ClickHousePortForwards(loaded.config) } : {}),
       clickhouse: sqlClickHouseLeg(),
       ...(leaderElect
         ? { leaderElection: { namespace: values['lease-namespace'] ?? podNamespace(io.env) ?? values.namespace ?? 'default', identity } }

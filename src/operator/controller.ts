@@ -5,6 +5,7 @@
  */
 import { STACK_LABEL } from '../charts/labels.ts';
 import { Applier } from './apply.ts';
+import type { ClickHouseForwards } from './clickhouse-forward.ts';
 import type { ClickHouseLeg } from './clickhouse-leg.ts';
 import { errorReason } from './errors.ts';
 import { EventRecorder } from './events.ts';
@@ -27,6 +28,7 @@ export interface ControllerOptions {
   readonly resyncMs?: number;
   readonly clickhouse?: ClickHouseLeg;
   readonly clickhouseUrl?: string;
+  readonly clickhouseForwards?: ClickHouseForwards;
   readonly inCluster: boolean;
   readonly watchSilenceMs?: number;
   readonly backoff?: BackoffPolicy;
@@ -96,6 +98,7 @@ export class Controller {
       inCluster: this.options.inCluster,
       ...(this.options.clickhouse ? { clickhouse: this.options.clickhouse } : {}),
       ...(this.options.clickhouseUrl ? { clickhouseUrl: this.options.clickhouseUrl } : {}),
+      ...(this.options.clickhouseForwards ? { clickhouseForwards: this.options.clickhouseForwards } : {}),
     };
     this.queue.start((key) => reconcileStack(deps, key), this.options.concurrency ?? 4);
     const resyncMs = this.options.resyncMs ?? 5 * 60_000;

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ClickHouseForwards } from './clickhouse-forward.ts';
 import type { ClickHouseLeg } from './clickhouse-leg.ts';
 import { Controller } from './controller.ts';
 import type { KubeClient } from './kube.ts';
@@ -26,6 +27,8 @@ export interface OperatorOptions {
   readonly leaderElection?: { readonly namespace: string; readonly identity: string; readonly leaseDurationMs?: number; readonly retryMs?: number; readonly renewDeadlineMs?: number };
   readonly clickhouse?: ClickHouseLeg;
   readonly clickhouseUrl?: string;
+  /** Port-forwards to in-cluster ClickHouse pods when outside the cluster without clickhouseUrl; closed by stop(). */
+  readonly clickhouseForwards?: ClickHouseForwards;
   readonly resyncMs?: number;
   readonly watchSilenceMs?: number;
   readonly concurrency?: number;
@@ -55,6 +58,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.clickhouse ? { clickhouse: options.clickhouse } : {}),
     ...(options.clickhouseUrl ? { clickhouseUrl: options.clickhouseUrl } : {}),
+    ...(options.clickhouseForwards ? { clickhouseForwards: options.clickhouseForwards } : {}),
     ...(options.resyncMs ? { resyncMs: options.resyncMs } : {}),
     ...(options.watchSilenceMs ? { watchSilenceMs: options.watchSilenceMs } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
@@ -115,6 +119,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     async stop() {
       log.info('shutting down');
       await controller.stop();
+      await options.clickhouseForwards?.close();
       await elector?.stop();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -13,6 +13,7 @@ import { render } from '../charts/render.ts';
 import type { RandomSource } from '../charts/secrets.ts';
 import { SECRET_KEYS } from '../charts/secrets.ts';
 import { Applier, FIELD_MANAGER, APPLY_PATCH, pathOf, withOwner } from './apply.ts';
+import type { ClickHouseForwards, ClickHouseRoute } from './clickhouse-forward.ts';
 import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl } from './clickhouse-leg.ts';
 import { CONDITION, type ConditionInput, findCondition, mergeConditions, REASON, sameStatus } from './conditions.ts';
 import { ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials } from './credentials.ts';
@@ -36,6 +37,8 @@ export interface ReconcileDeps {
   readonly clickhouse?: ClickHouseLeg;
   /** ClickHouse URL to use instead of the in-cluster Service (a port-forward, or a test engine). */
   readonly clickhouseUrl?: string;
+  /** Outside the cluster with no clickhouseUrl: reach an in-cluster ClickHouse through port-forwards. */
+  readonly clickhouseForwards?: ClickHouseForwards;
   /** Whether the operator runs in a pod (then in-cluster Service DNS names resolve). */
   readonly inCluster: boolean;
   readonly now?: () => Date;
@@ -54,7 +57,10 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   try {
     raw = await deps.client.request<StackObject>('GET', stackPath);
   } catch (error) {
-    if (isNotFound(error)) return {}; // deleted: owner references let the garbage collector do the rest
+    if (isNotFound(error)) {
+      await deps.clickhouseForwards?.forget(key);
+      return {}; // deleted: owner references let the garbage collector do the rest
+    }
     throw error;
   }
   const log = deps.log.child({ stack: key, generation: raw.metadata.generation });
@@ -121,24 +127,35 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   if (pruned.length > 0) log.info('pruned', { objects: pruned });
 
   const names = stackNames(name);
-  const workload = (workloadName: string) => applied.get(resourcePath({ apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' }, namespace, workloadName));
+  // The collector is a StatefulSet with its persistent queue on, a Deployment with it off.
+  const workload = (workloadName: string) =>
+    applied.get(resourcePath({ apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' }, namespace, workloadName)) ??
+    applied.get(resourcePath({ apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' }, namespace, workloadName));
   const clickhouseWorkload = external ? undefined : workload(names.clickhouse);
   const clickhouseServing = external || workloadReady(clickhouseWorkload);
 
   let outcome: ClickHouseOutcome | undefined;
   let clickhouseProblem: { reason: string; message: string } | undefined;
-  const url = clickhouseUrl(stack, { inCluster: deps.inCluster, ...(deps.clickhouseUrl ? { override: deps.clickhouseUrl } : {}) });
-  if (!deps.clickhouse || !url) {
+  let url = clickhouseUrl(stack, { inCluster: deps.inCluster, ...(deps.clickhouseUrl ? { override: deps.clickhouseUrl } : {}) });
+  // Outside the cluster with no override: a port-forward to the pod, opened once the pod serves.
+  const forwards = url ? undefined : deps.clickhouseForwards;
+  if (!deps.clickhouse || (!url && !forwards)) {
     clickhouseProblem = {
       reason: REASON.clickhouseNotConfigured,
       message: 'the operator runs outside the cluster and cannot reach the ClickHouse Service: run it with --clickhouse-url (e.g. a port-forward) or in the cluster',
     };
   } else if (clickhouseServing || deps.clickhouseUrl) {
+    let route: ClickHouseRoute | undefined;
     try {
-      outcome = await deps.clickhouse.reconcile(stack, url, await credentialsFor(deps.client, stack, secrets));
+      if (forwards) {
+        route = await forwards.route(stack);
+        url = route.url;
+      }
+      outcome = await deps.clickhouse.reconcile(stack, url!, await credentialsFor(deps.client, stack, secrets));
       if (outcome.changes.length > 0) log.info('clickhouse changed', { statements: outcome.changes.length });
     } catch (error) {
-      clickhouseProblem = { reason: REASON.clickhouseFailed, message: `ClickHouse at ${url}: ${(error as Error).message}` };
+      const message = route ? route.failure(error as Error) : `ClickHouse at ${url ?? 'a port-forward'}: ${(error as Error).message}`;
+      clickhouseProblem = { reason: REASON.clickhouseFailed, message };
       log.warn('clickhouse leg failed', { error: clickhouseProblem.message, cause: error instanceof MissingCredentialsError ? 'admin Secret' : 'ClickHouse' });
     }
   }

@@ -6,7 +6,7 @@
  *   telemetrystack.io telemetrystacks             get list watch, patch (server-side apply of the finalizer)
  *   telemetrystack.io telemetrystacks/status      patch (server-side apply of status)
  *   telemetrystack.io telemetrystacks/finalizers  update (ownerReferences with blockOwnerDeletion)
- *   "" configmaps services secrets, apps statefulsets, networking.k8s.io networkpolicies,
+ *   "" configmaps services secrets, apps statefulsets deployments, networking.k8s.io networkpolicies,
  *   rbac.authorization.k8s.io roles rolebindings  get list watch, patch (apply), create (Secrets), delete (prune)
  *   "" events                                     create
  *   coordination.k8s.io leases (own namespace)    get create update
@@ -34,6 +34,8 @@ export const OWNED: readonly ApiResource[] = [
   { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
+  // Grafana, and the collector when its persistent queue is off.
+  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles' },
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },

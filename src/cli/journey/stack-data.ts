@@ -4,11 +4,10 @@
  * stack's admin user, whose Secret only cluster admins can read. The two queries take any
  * SqlTarget, so they run unchanged on the embedded engine in tests.
  */
-import { createServer, type Server } from 'node:net';
-import { PortForward } from '@kubernetes/client-node';
 import { RAW_TABLES } from '../../clickhouse/tables.ts';
 import { serverTarget, type SqlTarget } from '../../clickhouse/target.ts';
 import { PORTS, stackNames } from '../../charts/naming.ts';
+import { forwardPort } from '../../kube/port-forward.ts';
 import { SECRET_KEYS } from '../../charts/secrets.ts';
 import { UserError } from '../errors.ts';
 import type { OpenStackData, StackData } from './doctor.ts';
@@ -43,27 +42,6 @@ export function stackData(target: SqlTarget, database: string): StackData {
   };
 }
 
-/** A loopback port that forwards each connection to `port` of the pod, until closed. */
-export async function forwardPort(kube: Kube, namespace: string, pod: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
-  const forward = new PortForward(kube.config);
-  const server: Server = createServer((socket) => {
-    forward.portForward(namespace, pod, [port], socket, null, socket).catch(() => socket.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('port-forward: no local port');
-  return {
-    port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-      }),
-  };
-}
-
 /** A SqlTarget on a stack's in-cluster ClickHouse through a port-forward to its pod; close() ends both. */
 export async function clusterClickHouse(kube: Kube, found: ClusterStack, account: { username: string; password: string }): Promise<SqlTarget> {
   if (found.stack.spec.clickhouse.mode !== 'inCluster') {
@@ -74,7 +52,7 @@ export async function clusterClickHouse(kube: Kube, found: ClusterStack, account
   }
   const names = stackNames(found.name);
   // The StatefulSet's single pod.
-  const forward = await forwardPort(kube, found.namespace, `${names.clickhouse}-0`, PORTS.clickhouseHttp);
+  const forward = await forwardPort(kube.config, found.namespace, `${names.clickhouse}-0`, PORTS.clickhouseHttp);
   const target = await serverTarget({
     url: `http://127.0.0.1:${forward.port}`,
     username: account.username,
