@@ -18,4 +18,10 @@ git diff --quiet -- package-lock.json 2>/dev/null || { echo "npm install changed
 PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/collector.ts
 # The control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok) the real-cluster tests run; same cache.
 PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/control-plane.ts
+# Headless Chromium for the `report --html` page test: Debian's package, never a browser download.
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "Installing Debian's chromium package (the report --html test renders the page in it)"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 npm test
