@@ -13,7 +13,6 @@ import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { embeddedTarget } from '../src/clickhouse/target.ts';
 import { emptyTruth, generateExport, type FixtureTruth } from '../src/fixtures/claude-code.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
-import { IDENTITY_ATTRIBUTE_KEY } from '../src/clickhouse/tables.ts';
 import { insertExport } from './support/clickhouse.ts';
 import { stackFrom } from './support/stacks.ts';
 
@@ -45,10 +44,6 @@ describe('migrations', () => {
       expect(tables).toContain(table);
     }
     expect(await migrate(target, { database: 'fresh' })).toEqual([]);
-  });
-
-  it('derive EndUser from the attribute the collector stamps', () => {
-    expect(IDENTITY_ATTRIBUTE_KEY).toBe(IDENTITY_ATTRIBUTE);
   });
 
   it('accept the collector exporter\'s INSERTs unchanged, deriving EndUser from enduser.id', async () => {

@@ -13,3 +13,9 @@ export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
 export const MAX_STACK_NAME_LENGTH = 40;
 /** Longest user name: it becomes part of a ClickHouse user name and of a Secret name. */
 export const MAX_USER_NAME_LENGTH = 32;
+
+/**
+ * Attribute the collector stamps with the authenticated ingestion user on every log record and
+ * data point. The sanitizer, the collector config and the ClickHouse schema all key on it.
+ */
+export const IDENTITY_ATTRIBUTE = 'enduser.id';

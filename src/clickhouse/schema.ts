@@ -9,7 +9,8 @@
  * derived from the `enduser.id` attribute the collector stamps from the authenticated
  * user, so the exporter's INSERT needs no change.
  */
-import { IDENTITY_ATTRIBUTE_KEY, RAW_TABLES, DERIVED } from './tables.ts';
+import { IDENTITY_ATTRIBUTE } from '../api/constants.ts';
+import { RAW_TABLES, DERIVED } from './tables.ts';
 import { engine, onCluster, qualified, quoteIdentifier, quoteString, type DdlContext } from './sql.ts';
 
 export interface Migration {
@@ -155,7 +156,7 @@ const METRIC_TABLES = [
 
 function endUserColumns(context: DdlContext): string[] {
   const add = (table: string, map: string) =>
-    `ALTER TABLE ${qualified(context, table)}${onCluster(context)} ADD COLUMN IF NOT EXISTS EndUser LowCardinality(String) MATERIALIZED ${map}[${quoteString(IDENTITY_ATTRIBUTE_KEY)}]`;
+    `ALTER TABLE ${qualified(context, table)}${onCluster(context)} ADD COLUMN IF NOT EXISTS EndUser LowCardinality(String) MATERIALIZED ${map}[${quoteString(IDENTITY_ATTRIBUTE)}]`;
   return [add(RAW_TABLES.logs, 'LogAttributes'), ...METRIC_TABLES.map((table) => add(table, 'Attributes'))];
 }
 

@@ -23,8 +23,6 @@ export const ADMIN_USER = 'telemetry_admin';
 export const GRAFANA_USER = 'grafana_reader';
 export const GRAFANA_USER_ROLE = 'coordinator';
 
-/** Attribute the collector stamps with the authenticated user (see charts/collector/config.ts IDENTITY_ATTRIBUTE). */
-export const IDENTITY_ATTRIBUTE_KEY = 'enduser.id';
 
 /** Tables and views the migrations create on top of the raw tables. */
 export const DERIVED = {

@@ -7,8 +7,9 @@
  *   names (compile.ts), so these keys are the ones a drop removes outright.
  */
 
-/** Attribute the collector stamps with the authenticated user on every log record and data point. */
-export const IDENTITY_ATTRIBUTE = 'enduser.id';
+import { IDENTITY_ATTRIBUTE } from '../api/constants.ts';
+
+export { IDENTITY_ATTRIBUTE };
 
 /** Where an attribute travels. */
 export type Carrier = 'resource' | 'every record' | 'events' | 'metrics';
