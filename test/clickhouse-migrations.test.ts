@@ -12,7 +12,6 @@ import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { embeddedTarget } from '../src/clickhouse/target.ts';
 import { emptyTruth, generateExport, type FixtureTruth } from '../src/fixtures/claude-code.ts';
-import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
 import { insertExport } from './support/clickhouse.ts';
 import { stackFrom } from './support/stacks.ts';
 
