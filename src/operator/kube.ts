@@ -4,9 +4,8 @@
  * ignore the group, and drop fields they do not know: fatal for server-side apply).
  * client-node's KubeConfig supplies the server, TLS material and credentials.
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeHttp, openKubeRequest } from '../kube/http.ts';
 
 export interface ObjectMeta {
   name: string;
@@ -128,40 +127,19 @@ export class HttpKubeClient implements KubeClient {
     this.server = new URL(cluster.server);
   }
 
-  private async open(method: Method, path: string, headers: Record<string, string>, signal?: AbortSignal) {
-    const options: https.RequestOptions = { method, headers: { ...headers } };
-    await this.config.applyToHTTPSOptions(options);
-    const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
-    const transport = url.protocol === 'http:' ? http : https;
-    return transport.request(url, { ...options, headers: { ...headers, ...(options.headers as Record<string, string>) }, ...(signal ? { signal } : {}) });
-  }
-
   async request<T = KubeObject>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
     const target = withQuery(path, options.query);
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (body !== undefined) {
-      headers['Content-Type'] = options.contentType ?? 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(body));
-    }
-    const request = await this.open(method, target, headers, options.signal);
-    const { status, text, retryAfter } = await new Promise<{ status: number; text: string; retryAfter?: string }>((resolve, reject) => {
-      request.on('response', (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const retry = response.headers['retry-after'];
-          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(typeof retry === 'string' ? { retryAfter: retry } : {}) });
-        });
-        response.on('error', reject);
-      });
-      request.on('error', (error) => reject(new KubeApiError(0, 'Unreachable', `${method} ${path} at ${this.server.origin}: ${error.message}`)));
+    let response;
+    try {
       // A request that hangs must not hold a reconcile (and its key) forever.
-      request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      request.end(body);
-    });
+      response = await kubeHttp(this.config, this.server, { method, path: target, body: options.body, contentType: options.contentType, timeoutMs: REQUEST_TIMEOUT_MS, signal: options.signal });
+    } catch (error) {
+      throw new KubeApiError(0, 'Unreachable', `${method} ${path} at ${this.server.origin}: ${(error as Error).message}`);
+    }
+    const { status, text } = response;
+    const retry = response.headers['retry-after'];
     if (this.recordRequests && this.log.length < 1_000_000) this.log.push({ method, path: target, status });
-    if (status < 200 || status >= 300) throw errorFrom(status, text, retryAfter);
+    if (status < 200 || status >= 300) throw errorFrom(status, text, typeof retry === 'string' ? retry : undefined);
     return (text ? JSON.parse(text) : {}) as T;
   }
 
@@ -171,7 +149,7 @@ export class HttpKubeClient implements KubeClient {
     onEvent: (event: WatchEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const request = await this.open('GET', withQuery(path, { ...query, watch: true }), { Accept: 'application/json' }, signal);
+    const request = await openKubeRequest(this.config, this.server, 'GET', withQuery(path, { ...query, watch: true }), { Accept: 'application/json' }, signal);
     await new Promise<void>((resolve, reject) => {
       request.on('response', (response) => {
         if (response.statusCode !== 200) {

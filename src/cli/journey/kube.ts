@@ -9,10 +9,9 @@
  * loadFromDefault, which silently falls back to http://localhost:8080.
  */
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { kubeHttp } from '../../kube/http.ts';
 import { UserError } from '../errors.ts';
 
 export interface KubeResponse<T = unknown> {
@@ -97,38 +96,23 @@ export async function connect(env: NodeJS.ProcessEnv, options: ConnectOptions = 
   const contextNamespace = config.getContextObject(contextName)?.namespace;
   const server = cluster.server;
   const base = new URL(server);
-  const transport = base.protocol === 'http:' ? http : https;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   const request = async <T>(method: string, path: string, requestOptions: RequestOptions = {}): Promise<KubeResponse<T>> => {
-    const url = new URL(base.pathname.replace(/\/$/, '') + path, base);
-    const httpsOptions: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
-    await config.applyToHTTPSOptions(httpsOptions);
-    const payload = requestOptions.body === undefined ? undefined : JSON.stringify(requestOptions.body);
-    if (payload !== undefined) {
-      httpsOptions.headers = { ...httpsOptions.headers, 'Content-Type': requestOptions.contentType ?? 'application/json' };
+    let response;
+    try {
+      response = await kubeHttp(config, base, { method, path, body: requestOptions.body, contentType: requestOptions.contentType, timeoutMs });
+    } catch (error) {
+      throw unreachable(server, contextName, error as Error);
     }
-    return new Promise<KubeResponse<T>>((resolve, reject) => {
-      const req = transport.request(url, { ...httpsOptions, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => reject(unreachable(server, contextName, error)));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            // Not JSON (a proxy's error page): keep the text for the message.
-          }
-          const date = res.headers.date ? new Date(res.headers.date) : undefined;
-          resolve({ status: res.statusCode ?? 0, body: body as T, serverDate: date && !Number.isNaN(date.getTime()) ? date : undefined });
-        });
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
-      req.on('error', (error) => reject(unreachable(server, contextName, error)));
-      req.end(payload);
-    });
+    let body: unknown = response.text;
+    try {
+      body = response.text === '' ? undefined : JSON.parse(response.text);
+    } catch {
+      // Not JSON (a proxy's error page): keep the text for the message.
+    }
+    const date = response.headers.date ? new Date(response.headers.date) : undefined;
+    return { status: response.status, body: body as T, serverDate: date && !Number.isNaN(date.getTime()) ? date : undefined };
   };
   return { server, context: contextName, contextNamespace, config, request };
 }
