@@ -5,6 +5,7 @@
  * the embedded engine through the same SqlTarget interface as in the cluster.
  */
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_HASH_ANNOTATION, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../src/charts/hash.ts';
@@ -77,7 +78,7 @@ beforeAll(async () => {
   cluster = await startCluster({ controllers: true, kwok: true });
   admin = clientFor(cluster.kubeConfig);
   await applyCrd(admin);
-  for (const namespace of [TEAM, 'team-b', 'team-c', 'ops']) await createNamespace(admin, namespace);
+  for (const namespace of [TEAM, 'team-b', 'team-c', 'team-d', 'team-e', 'ops']) await createNamespace(admin, namespace);
   clickhouse = await sharedEmbeddedClickHouse();
   operatorClient = clientFor(cluster.kubeConfig);
   operatorClient.recordRequests = true;
@@ -453,7 +454,8 @@ describe('operator processes', { timeout: 240_000 }, () => {
   }, 240_000);
 
   it('two replicas elect one leader; the other takes over when the leader stops', async () => {
-    const args = ['--namespace', 'team-b', '--leader-elect', '--lease-namespace', 'ops'];
+    // A namespace with no stacks: this is about the Lease; shutdown during stuck work has its own test.
+    const args = ['--namespace', 'team-e', '--leader-elect', '--lease-namespace', 'ops'];
     const a = await startChildOperator(cluster.kubeconfigPath, args);
     const b = await startChildOperator(cluster.kubeconfigPath, args);
     children.push(a, b);
@@ -478,6 +480,30 @@ describe('operator processes', { timeout: 240_000 }, () => {
     expect(leader.output()).toMatch(/"msg":"received signal".*"signal":"SIGTERM"/);
     await standby.stop();
   }, 180_000);
+
+  it('SIGTERM during a reconcile stuck on an unanswering ClickHouse exits at the shutdown deadline, not never', async () => {
+    // Accepts connections and never answers: the ClickHouse leg waits on it.
+    const connections: Socket[] = [];
+    const blackhole = createServer((socket) => connections.push(socket));
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}`;
+    try {
+      const child = await startChildOperator(cluster.kubeconfigPath, ['--namespace', 'team-d', '--clickhouse-url', url, '--shutdown-timeout', '3']);
+      children.push(child);
+      await applyStack(admin, 'team-d', STACK, {});
+      await eventually('the ClickHouse leg to connect', async () => connections.length > 0, 60_000, 50);
+      const signalled = Date.now();
+      expect(await child.stop('SIGTERM', 15_000)).toBe(1);
+      const took = Date.now() - signalled;
+      console.log(`[operator] stuck shutdown exited after ${took} ms (deadline 3 s)`);
+      expect(took).toBeGreaterThanOrEqual(3_000);
+      expect(took).toBeLessThan(10_000);
+      expect(child.output()).toMatch(/"msg":"shutdown deadline passed with work still running; exiting anyway".*"seconds":3/);
+    } finally {
+      for (const socket of connections) socket.destroy();
+      await new Promise<void>((resolve) => blackhole.close(() => resolve()));
+    }
+  }, 120_000);
 
   it('as its own ServiceAccount with the shipped ClusterRole it reconciles, and it is denied outside that role', async () => {
     const install = parseAllDocuments(readFileSync(new URL('../dist/install.yaml', import.meta.url), 'utf8')).map((document) => document.toJS() as KubeObject);

@@ -83,6 +83,9 @@ if (invokedDirectly) {
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;
+      // A finished command exits even if a socket or timer outlived it (a port-forward's WebSocket,
+      // a keep-alive connection): a long-running command like `operator` must end on SIGTERM.
+      setTimeout(() => process.exit(), 2_000).unref();
     },
     (error: unknown) => {
       process.stderr.write(`telemetry-stack: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

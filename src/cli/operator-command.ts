@@ -24,6 +24,9 @@ Options:
       --clickhouse-url URL   Reach ClickHouse here instead of the in-cluster Service (outside the cluster the
                              default is a port-forward to each stack's ClickHouse pod)
       --resync SECONDS       Re-check every stack this often (default 300)
+      --shutdown-timeout SECONDS
+                             On SIGTERM, wait this long for running reconciles to finish before exiting
+                             anyway (default 20, inside Kubernetes' 30 s termination grace period)
       --log-level LEVEL      debug, info, warn or error (default info)
 `;
 
@@ -49,6 +52,7 @@ export const operatorCommand: Command = {
         'lease-namespace': { type: 'string' },
         'clickhouse-url': { type: 'string' },
         resync: { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
         'log-level': { type: 'string' },
       },
       USAGE,
@@ -57,6 +61,7 @@ export const operatorCommand: Command = {
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UserError(`--log-level must be debug, info, warn or error, got "${level}"`, 2);
     const metricsPort = integer(values['metrics-port'] ?? io.env.METRICS_PORT, '--metrics-port', 8080);
     const resyncSeconds = integer(values.resync, '--resync', 300);
+    const shutdownSeconds = integer(values['shutdown-timeout'], '--shutdown-timeout', 20);
     if (values['clickhouse-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['clickhouse-url'])) {
       throw new UserError(`--clickhouse-url must be an http(s) URL such as http://127.0.0.1:8123, got "${values['clickhouse-url']}"`, 2);
     }
@@ -96,7 +101,20 @@ export const operatorCommand: Command = {
       process.once('SIGINT', () => resolve('SIGINT'));
     });
     log.info('received signal', { signal });
-    await operator.stop();
+    // A reconcile stuck on an unresponsive ClickHouse or API server must not keep a terminating pod
+    // alive until the kubelet's SIGKILL. Past the deadline the Lease is not released: a standby waits
+    // for it to expire, so no two replicas ever reconcile side by side.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), shutdownSeconds * 1000);
+    });
+    const outcome = await Promise.race([operator.stop().then(() => 'stopped' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') {
+      log.error('shutdown deadline passed with work still running; exiting anyway', { seconds: shutdownSeconds });
+      return 1;
+    }
+    log.info('stopped');
     return lost ? 1 : 0;
   },
 };

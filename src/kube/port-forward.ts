@@ -7,7 +7,7 @@
  * says nothing about why; the forward keeps the API server's reason (handshake refused, the
  * kubelet's error stream) so that callers can report it.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { type KubeConfig, PortForward } from '@kubernetes/client-node';
 
@@ -22,7 +22,12 @@ export interface ForwardedPort {
 export async function forwardPort(config: KubeConfig, namespace: string, pod: string, port: number): Promise<ForwardedPort> {
   const forward = new PortForward(config);
   let lastError: string | undefined;
+  // Kept so that close() ends them: server.close() alone waits for every open connection, and a
+  // forward the API server never answers would hold the caller's shutdown forever.
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     // The error stream carries the kubelet's reason, e.g. "connection refused" from the pod.
     const errors = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -32,8 +37,12 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
       },
     });
     forward.portForward(namespace, pod, [port], socket, errors, socket).then(
-      () => {
+      (opened) => {
         lastError = undefined;
+        // client-node closes the WebSocket when the local side ends, not when it is destroyed.
+        const close = () => (typeof opened === 'function' ? opened() : opened)?.close();
+        if (socket.destroyed) close();
+        else socket.once('close', close);
       },
       (error: unknown) => {
         lastError = describe(error);
@@ -53,6 +62,7 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

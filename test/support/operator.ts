@@ -117,7 +117,8 @@ export interface ChildOperator {
   readonly port: number;
   output(): string;
   metrics(): Promise<string>;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Signals it and waits for the exit code; throws with the log's tail if it has not exited within timeoutMs. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
 /** `telemetry-stack operator` as its own process (the way it runs in a pod, minus the pod). */
@@ -145,10 +146,20 @@ export async function startChildOperator(kubeconfigPath: string, args: string[])
     process: child,
     port,
     output: () => output,
-    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
-    async stop(signal = 'SIGTERM') {
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text(),
+    async stop(signal = 'SIGTERM', timeoutMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), timeoutMs);
+      });
+      const outcome = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        child.kill('SIGKILL');
+        throw new Error(`operator still running ${timeoutMs} ms after ${signal}; its log ends:\n${output.trim().split('\n').slice(-20).join('\n')}`);
+      }
+      return outcome;
     },
   };
 }
