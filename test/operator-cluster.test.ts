@@ -332,18 +332,101 @@ describe('edits', { timeout: 180_000 }, () => {
     await waitForReady(admin, TEAM, STACK);
   });
 
-  it('an edit the API server refuses (StatefulSet volume size) is reported as ApplyFailed, and undoing it recovers', async () => {
-    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '50Gi' } } });
-    const stack = await eventually('Ready=False ApplyFailed', async () => {
-      const current = await getStack(admin, TEAM, STACK);
-      return condition(current, 'Ready')?.reason === 'ApplyFailed' ? current : undefined;
-    });
-    expect(condition(stack, 'Ready')!.message).toMatch(/StatefulSet|statefulset/);
-    expect(condition(stack, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
-    const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
-    expect(metrics).toMatch(/^telemetrystack_reconcile_errors_total\{reason="ApplyFailed"\} [1-9]/m);
-    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 } });
+  it('raising clickhouse.storage.size grows the claim and recreates the StatefulSet around its running pod', async () => {
+    const names = stackNames(STACK);
+    const statefulSetPath = `/apis/apps/v1/namespaces/${TEAM}/statefulsets/${names.clickhouse}`;
+    const podPath = `/api/v1/namespaces/${TEAM}/pods/${names.clickhouse}-0`;
+    const claimPath = `/api/v1/namespaces/${TEAM}/persistentvolumeclaims/${names.clickhouseDataClaim}-${names.clickhouse}-0`;
+    const before = await admin.request<KubeObject>('GET', statefulSetPath);
+    const pod = await eventually('the ClickHouse pod', () => admin.request<KubeObject>('GET', podPath));
+    await eventually('the claim to be Bound', async () => (await admin.request<KubeObject & { status?: { phase?: string } }>('GET', claimPath)).status?.phase === 'Bound');
+
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '40Gi' } } });
     await waitForReady(admin, TEAM, STACK);
+    const after = await admin.request<KubeObject & { spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } }>('GET', statefulSetPath);
+    expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    expect(after.spec.volumeClaimTemplates[0]!.spec.resources.requests.storage).toBe('40Gi');
+    const claim = await admin.request<KubeObject & { spec: { resources: { requests: { storage: string } } } }>('GET', claimPath);
+    expect(claim.spec.resources.requests.storage).toBe('40Gi');
+    // The pod was never restarted: the new StatefulSet adopted it.
+    const adopted = await eventually('the pod to be adopted by the new StatefulSet', async () => {
+      const current = await admin.request<KubeObject>('GET', podPath);
+      return current.metadata.ownerReferences?.some((reference) => reference.controller && reference.uid === after.metadata.uid) ? current : undefined;
+    });
+    expect(adopted.metadata.uid).toBe(pod.metadata.uid);
+    const events = await admin.request<{ items: { type: string; reason: string; message: string }[] }>('GET', `/api/v1/namespaces/${TEAM}/events`);
+    expect(events.items.find((event) => event.reason === 'StorageResized')?.message).toBe(
+      `grew ClickHouse storage from 20Gi to 40Gi (${TEAM}/${names.clickhouseDataClaim}-${names.clickhouse}-0); the StatefulSet was recreated, its pods kept`,
+    );
+    // A steady state afterwards: a second reconcile neither deletes nor recreates.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await admin.request<KubeObject>('GET', statefulSetPath)).metadata.uid).toBe(after.metadata.uid);
+  });
+
+  it('shrinking the storage is refused in status and an event, and leaves every object as it was', async () => {
+    const statefulSetPath = `/apis/apps/v1/namespaces/${TEAM}/statefulsets/${stackNames(STACK).clickhouse}`;
+    const before = await admin.request<KubeObject>('GET', statefulSetPath);
+    const ownedBefore = await ownedObjects(admin, TEAM, STACK);
+    // A sanitizer edit in the same change is held back too: the edit is applied whole or not at all.
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '10Gi' } }, sanitizer: { disabledPresets: ['email-addresses'] } });
+    const stack = await eventually('Ready=False StorageShrinkRefused', async () => {
+      const current = await getStack(admin, TEAM, STACK);
+      return condition(current, 'Ready')?.reason === 'StorageShrinkRefused' ? current : undefined;
+    });
+    expect(condition(stack, 'Ready')!.message).toBe('spec.clickhouse.storage.size: a volume cannot shrink (from 40Gi to 10Gi); set it back to 40Gi or more. The running stack is left as it was');
+    expect(condition(stack, 'Degraded')).toMatchObject({ status: 'True', reason: 'StorageShrinkRefused' });
+    const ownedAfter = await ownedObjects(admin, TEAM, STACK);
+    // Workloads by generation (controllers write their status), everything else by resourceVersion.
+    const fingerprint = (owned: Map<string, KubeObject>) => [...owned].map(([key, object]) => [key, object.metadata.uid, object.metadata.generation ?? object.metadata.resourceVersion]);
+    expect(fingerprint(ownedAfter)).toEqual(fingerprint(ownedBefore));
+    expect((await admin.request<KubeObject>('GET', statefulSetPath)).metadata.uid).toBe(before.metadata.uid);
+    const events = await admin.request<{ items: { type: string; reason: string }[] }>('GET', `/api/v1/namespaces/${TEAM}/events`);
+    expect(events.items.filter((event) => event.reason === 'StorageShrinkRefused').map((event) => event.type)).toEqual(['Warning']);
+    const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
+    expect(metrics).toMatch(/^telemetrystack_reconcile_errors_total\{reason="StorageShrinkRefused"\} [1-9]/m);
+    await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '40Gi' } } });
+    await waitForReady(admin, TEAM, STACK);
+  });
+
+  it('a claim whose StorageClass cannot expand is named in status with the fix, and nothing is recreated', async () => {
+    const name = 'fixed';
+    const names = stackNames(name);
+    const statefulSetPath = `/apis/apps/v1/namespaces/${TEAM}/statefulsets/${names.clickhouse}`;
+    await applyStack(admin, TEAM, name, { clickhouse: { storage: { size: '5Gi', storageClassName: 'kwok-fixed-volume' } } });
+    await waitForReady(admin, TEAM, name);
+    const claimName = `${names.clickhouseDataClaim}-${names.clickhouse}-0`;
+    await eventually('the claim to be Bound', async () => (await admin.request<KubeObject & { status?: { phase?: string } }>('GET', `/api/v1/namespaces/${TEAM}/persistentvolumeclaims/${claimName}`)).status?.phase === 'Bound');
+    const before = await admin.request<KubeObject>('GET', statefulSetPath);
+    await applyStack(admin, TEAM, name, { clickhouse: { storage: { size: '8Gi', storageClassName: 'kwok-fixed-volume' } } });
+    const stack = await eventually('Ready=False StorageResizeFailed', async () => {
+      const current = await getStack(admin, TEAM, name);
+      return condition(current, 'Ready')?.reason === 'StorageResizeFailed' ? current : undefined;
+    });
+    const message = condition(stack, 'Ready')!.message;
+    console.log(`[operator] resize refused: ${message}`);
+    expect(message).toMatch(new RegExp(`^spec\\.clickhouse\\.storage\\.size: cannot grow claim ${TEAM}/${claimName} from 5Gi to 8Gi: .*forbidden.*\\. The claim must be Bound and its StorageClass "kwok-fixed-volume" must set allowVolumeExpansion: true; or set the size back to 5Gi\\. The running stack is left as it was$`, 'i'));
+    expect((await admin.request<KubeObject>('GET', statefulSetPath)).metadata.uid).toBe(before.metadata.uid);
+    await admin.request('DELETE', resourcePath(STACKS, TEAM, name));
+  });
+
+  it('an edit the API server refuses (a node port already taken) is reported as ApplyFailed, and undoing it recovers', async () => {
+    const blocker = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'holds-30317', namespace: TEAM }, spec: { type: 'NodePort', selector: { app: 'none' }, ports: [{ port: 4317, nodePort: 30317 }] } };
+    await apply(admin, blocker, `/api/v1/namespaces/${TEAM}/services/holds-30317`);
+    try {
+      await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '40Gi' } }, collector: { service: { type: 'NodePort' } } });
+      const stack = await eventually('Ready=False ApplyFailed', async () => {
+        const current = await getStack(admin, TEAM, STACK);
+        return condition(current, 'Ready')?.reason === 'ApplyFailed' ? current : undefined;
+      });
+      expect(condition(stack, 'Ready')!.message).toMatch(/30317.*already allocated/);
+      expect(condition(stack, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+      const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
+      expect(metrics).toMatch(/^telemetrystack_reconcile_errors_total\{reason="ApplyFailed"\} [1-9]/m);
+      await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '40Gi' } } });
+      await waitForReady(admin, TEAM, STACK);
+    } finally {
+      await admin.request('DELETE', `/api/v1/namespaces/${TEAM}/services/holds-30317`);
+    }
   });
 
   it('deleting the stack garbage-collects everything it owned', async () => {

@@ -23,6 +23,7 @@ import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './ku
 import type { Logger } from './log.ts';
 import type { ReconcileResult } from './queue.ts';
 import { resourcePath, splitKey, STACKS } from './resources.ts';
+import { resizeClickHouseStorage, STATEFULSETS } from './storage.ts';
 import { userAccessObjects } from './user-access.ts';
 
 /** Held while external ClickHouse users exist, so that deleting the stack removes them first. */
@@ -109,6 +110,26 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const rendered = render(stack, { ingestAuthDigest: secrets.ingestAuthDigest });
   const desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
   const applied = new Map<string, KubeObject>();
+  const names = stackNames(name);
+  try {
+    // A raised storage size recreates the ClickHouse StatefulSet (orphaning its pods) after growing its claims.
+    const statefulSetPath = resourcePath(STATEFULSETS, namespace, names.clickhouse);
+    const resized = await resizeClickHouseStorage({ client: deps.client }, stack, live.get(statefulSetPath));
+    if (resized) {
+      live.delete(statefulSetPath);
+      deps.applier.forget(statefulSetPath);
+      const message = `grew ClickHouse storage from ${resized.from} to ${resized.to} (${resized.claims.length > 0 ? resized.claims.join(', ') : 'no claims yet'}); the StatefulSet was recreated, its pods kept`;
+      log.info('resized clickhouse storage', { from: resized.from, to: resized.to, claims: resized.claims });
+      await deps.events.record(raw, 'Normal', 'StorageResized', message);
+    }
+  } catch (error) {
+    if (error instanceof ReconcileError) {
+      const previous = findCondition(raw.status, CONDITION.ready);
+      await writeComponentStatus(deps, raw, stack, now, { failure: { reason: error.reason, message: error.message } });
+      if (previous?.reason !== error.reason || previous.message !== error.message) await deps.events.record(raw, 'Warning', error.reason, error.message);
+    }
+    throw error;
+  }
   try {
     const results = await Promise.all(desired.map(async (object) => ({ path: pathOf(object), ...(await deps.applier.apply(object, live.get(pathOf(object)))) })));
     for (const result of results) {
@@ -126,10 +147,9 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const pruned = await deps.applier.prune(live, new Set([...applied.keys(), ...secrets.paths]), owner.uid);
   if (pruned.length > 0) log.info('pruned', { objects: pruned });
 
-  const names = stackNames(name);
   // The collector is a StatefulSet with its persistent queue on, a Deployment with it off.
   const workload = (workloadName: string) =>
-    applied.get(resourcePath({ apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' }, namespace, workloadName)) ??
+    applied.get(resourcePath(STATEFULSETS, namespace, workloadName)) ??
     applied.get(resourcePath({ apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' }, namespace, workloadName));
   const clickhouseWorkload = external ? undefined : workload(names.clickhouse);
   const clickhouseServing = external || workloadReady(clickhouseWorkload);

@@ -9,6 +9,7 @@
  *   "" configmaps services secrets, apps statefulsets deployments, networking.k8s.io networkpolicies,
  *   rbac.authorization.k8s.io roles rolebindings  get list watch, patch (apply), create (Secrets), delete (prune)
  *   "" events                                     create
+ *   "" persistentvolumeclaims                     get patch (growing ClickHouse's claims, storage.ts)
  *   coordination.k8s.io leases (own namespace)    get create update
  * Creating Roles that grant `get` on a Secret needs no `escalate`/`bind`: the operator holds `get` on Secrets.
  */

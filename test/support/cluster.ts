@@ -266,7 +266,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         '--node-lease-duration-seconds=40',
       ]);
       const core = kubeConfig.makeApiClient(CoreV1Api);
-      await kubeConfig.makeApiClient(StorageV1Api).createStorageClass({ body: KWOK_STORAGE_CLASS });
+      for (const storageClass of [KWOK_STORAGE_CLASS, KWOK_FIXED_STORAGE_CLASS]) await kubeConfig.makeApiClient(StorageV1Api).createStorageClass({ body: storageClass });
       for (let index = 0; index < (options.nodes ?? 1); index++) {
         const node = await core.createNode({ body: fakeNode(`kwok-node-${index}`) });
         nodeNames.push(node.metadata!.name!);
@@ -309,7 +309,10 @@ export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 /** kwok's stages: node and pod lifecycle, and volume provisioning for the class below. */
 const KWOK_STAGES_FILE = join(import.meta.dirname, 'kwok', 'stages.yaml');
 
-/** The default StorageClass: kwok's pvc-provision stage creates and binds a volume for each claim of it. */
+/**
+ * The StorageClasses kwok's pvc-provision stage binds claims of: the default one allows volume
+ * expansion (as cloud defaults do), the other does not (as kind's local-path "standard" does).
+ */
 export const KWOK_STORAGE_CLASS = {
   apiVersion: 'storage.k8s.io/v1',
   kind: 'StorageClass',
@@ -317,6 +320,12 @@ export const KWOK_STORAGE_CLASS = {
   provisioner: 'kwok.x-k8s.io/volume',
   reclaimPolicy: 'Delete',
   volumeBindingMode: 'Immediate',
+  allowVolumeExpansion: true,
+};
+export const KWOK_FIXED_STORAGE_CLASS = {
+  ...KWOK_STORAGE_CLASS,
+  metadata: { name: 'kwok-fixed-volume' },
+  allowVolumeExpansion: false,
 };
 
 function fakeNode(name: string): V1Node {

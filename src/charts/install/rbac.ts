@@ -40,6 +40,8 @@ export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = [
   // (OwnerReferencesPermissionEnforcement admission).
   { apiGroups: [API_GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },
   ...byGroup(),
+  // Growing ClickHouse's claims when clickhouse.storage.size is raised (src/operator/storage.ts).
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'patch'] },
   // Events on stacks (Warning on an invalid spec, Normal on progress).
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
 ];

@@ -1,0 +1,133 @@
+/**
+ * The request sequence of a storage resize, where a real API server cannot easily be made to
+ * fail at the right moment: resuming after a crash between steps, transient errors, a delete
+ * that never finishes. The whole path runs against a real API server in operator-cluster.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { ReconcileError } from '../src/operator/errors.ts';
+import { KubeApiError, type KubeClient, type KubeObject, type RequestOptions } from '../src/operator/kube.ts';
+import { resizeClickHouseStorage, STORAGE_REASON } from '../src/operator/storage.ts';
+import { stackFrom } from './support/stacks.ts';
+
+const STS = '/apis/apps/v1/namespaces/team/statefulsets/telemetry-clickhouse';
+const CLAIM = '/api/v1/namespaces/team/persistentvolumeclaims/data-telemetry-clickhouse-0';
+
+function statefulSet(size: string, uid = 'sts-1'): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'telemetry-clickhouse', namespace: 'team', uid },
+    spec: { replicas: 1, volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: size } } } }] },
+  };
+}
+
+type Answer = unknown | ((options?: RequestOptions) => unknown);
+
+/** Answers each "METHOD path" from a queue of answers (an Error is thrown); records every call. */
+function scripted(answers: Record<string, Answer[]>) {
+  const calls: { method: string; path: string; body?: unknown }[] = [];
+  const client: KubeClient = {
+    async request<T>(method: string, path: string, options?: RequestOptions): Promise<T> {
+      calls.push({ method, path, ...(options?.body !== undefined ? { body: options.body } : {}) });
+      const queue = answers[`${method} ${path}`];
+      if (!queue || queue.length === 0) throw new Error(`unexpected ${method} ${path}`);
+      const answer = queue.length > 1 ? queue.shift() : queue[0];
+      const value = typeof answer === 'function' ? (answer as (options?: RequestOptions) => unknown)(options) : answer;
+      if (value instanceof Error) throw value;
+      return value as T;
+    },
+    watch: () => Promise.reject(new Error('no watches here')),
+  };
+  return { client, calls };
+}
+
+const notFound = () => new KubeApiError(404, 'NotFound', 'not found');
+const stack = (size: string) => stackFrom({ clickhouse: { storage: { size } } });
+const noSleep = async () => {};
+
+describe('resizeClickHouseStorage', () => {
+  it('does nothing, and sends nothing, when the sizes agree however they are written', async () => {
+    const { client, calls } = scripted({});
+    expect(await resizeClickHouseStorage({ client }, stack('1Gi'), statefulSet('1024Mi'))).toBeUndefined();
+    expect(await resizeClickHouseStorage({ client }, stack('20Gi'), statefulSet('20Gi'))).toBeUndefined();
+    expect(await resizeClickHouseStorage({ client }, stack('20Gi'), undefined)).toBeUndefined();
+    expect(calls).toEqual([]);
+  });
+
+  it('grows the claim, then orphan-deletes the StatefulSet with a uid precondition, then waits for it to go', async () => {
+    const { client, calls } = scripted({
+      [`GET ${CLAIM}`]: [{ metadata: { name: 'data-telemetry-clickhouse-0' }, spec: { storageClassName: 'ssd', resources: { requests: { storage: '20Gi' } } } }],
+      [`PATCH ${CLAIM}`]: [{}],
+      [`DELETE ${STS}`]: [{}],
+      [`GET ${STS}`]: [statefulSet('20Gi'), notFound()],
+    });
+    const resized = await resizeClickHouseStorage({ client, sleep: noSleep }, stack('30Gi'), statefulSet('20Gi'));
+    expect(resized).toEqual({ from: '20Gi', to: '30Gi', claims: ['team/data-telemetry-clickhouse-0'] });
+    expect(calls.map((call) => `${call.method} ${call.path}`)).toEqual([`GET ${CLAIM}`, `PATCH ${CLAIM}`, `DELETE ${STS}`, `GET ${STS}`, `GET ${STS}`]);
+    expect(calls[1]!.body).toEqual({ spec: { resources: { requests: { storage: '30Gi' } } } });
+    expect(calls[2]!.body).toMatchObject({ propagationPolicy: 'Orphan', preconditions: { uid: 'sts-1' } });
+  });
+
+  it('resumes after a crash: a claim already grown is not patched again', async () => {
+    const { client, calls } = scripted({
+      [`GET ${CLAIM}`]: [{ metadata: { name: 'c' }, spec: { resources: { requests: { storage: '30Gi' } } } }],
+      [`DELETE ${STS}`]: [{}],
+      [`GET ${STS}`]: [notFound()],
+    });
+    expect(await resizeClickHouseStorage({ client, sleep: noSleep }, stack('30Gi'), statefulSet('20Gi'))).toEqual({ from: '20Gi', to: '30Gi', claims: [] });
+    expect(calls.map((call) => call.method)).toEqual(['GET', 'DELETE', 'GET']);
+  });
+
+  it('a claim not made yet is skipped: the new template makes it at the new size', async () => {
+    const { client } = scripted({ [`GET ${CLAIM}`]: [notFound()], [`DELETE ${STS}`]: [notFound()], [`GET ${STS}`]: [notFound()] });
+    expect(await resizeClickHouseStorage({ client, sleep: noSleep }, stack('30Gi'), statefulSet('20Gi'))).toEqual({ from: '20Gi', to: '30Gi', claims: [] });
+  });
+
+  it('refuses to shrink before sending anything', async () => {
+    const { client, calls } = scripted({});
+    const refused = resizeClickHouseStorage({ client }, stack('10Gi'), statefulSet('20Gi'));
+    await expect(refused).rejects.toBeInstanceOf(ReconcileError);
+    await expect(refused).rejects.toMatchObject({ reason: STORAGE_REASON.shrinkRefused });
+    expect(calls).toEqual([]);
+  });
+
+  it('a refused claim patch is a ReconcileError naming the claim, its class and the fix; the StatefulSet is not touched', async () => {
+    const { client, calls } = scripted({
+      [`GET ${CLAIM}`]: [{ metadata: { name: 'c' }, spec: { storageClassName: 'standard', resources: { requests: { storage: '20Gi' } } } }],
+      [`PATCH ${CLAIM}`]: [new KubeApiError(403, 'Forbidden', 'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize')],
+    });
+    const failed = resizeClickHouseStorage({ client }, stack('30Gi'), statefulSet('20Gi'));
+    await expect(failed).rejects.toMatchObject({
+      reason: STORAGE_REASON.resizeFailed,
+      message: expect.stringMatching(/^spec\.clickhouse\.storage\.size: cannot grow claim team\/data-telemetry-clickhouse-0 from 20Gi to 30Gi: only dynamically .* StorageClass "standard" must set allowVolumeExpansion: true; or set the size back to 20Gi\./),
+    });
+    expect(calls.some((call) => call.path === STS)).toBe(false);
+  });
+
+  it('transient failures (conflict, server error) are thrown as they are, for the queue to retry', async () => {
+    for (const status of [409, 500]) {
+      const { client } = scripted({
+        [`GET ${CLAIM}`]: [{ metadata: { name: 'c' }, spec: { resources: { requests: { storage: '20Gi' } } } }],
+        [`PATCH ${CLAIM}`]: [new KubeApiError(status, 'x', 'try again')],
+      });
+      const failed = resizeClickHouseStorage({ client }, stack('30Gi'), statefulSet('20Gi'));
+      await expect(failed).rejects.toBeInstanceOf(KubeApiError);
+    }
+  });
+
+  it('a delete that does not finish in time is an error to retry, not a hang', async () => {
+    const { client } = scripted({
+      [`GET ${CLAIM}`]: [{ metadata: { name: 'c' }, spec: { resources: { requests: { storage: '30Gi' } } } }],
+      [`DELETE ${STS}`]: [{}],
+      [`GET ${STS}`]: [statefulSet('20Gi')],
+    });
+    await expect(resizeClickHouseStorage({ client, sleep: noSleep, deleteTimeoutMs: 0 }, stack('30Gi'), statefulSet('20Gi'))).rejects.toThrow(/still being deleted/);
+  });
+
+  it('leaves an external ClickHouse alone', async () => {
+    const { client, calls } = scripted({});
+    const external = stackFrom({ clickhouse: { mode: 'external', external: { endpoint: 'https://ch.example:8443', credentialsSecret: { name: 'x' } } } });
+    expect(await resizeClickHouseStorage({ client }, external, statefulSet('1Gi'))).toBeUndefined();
+    expect(calls).toEqual([]);
+  });
+});
