@@ -4,7 +4,10 @@
  * workloads (and a rendered `{}` stack) to Ready, garbage-collect by owner references, enforce RBAC on impersonated
  * ServiceAccounts, and leave nothing behind.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubernetesObject, RbacAuthorizationV1Api, type V1Deployment, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
@@ -12,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_COMMAND } from '../scripts/test-binaries/control-plane.ts';
 import { render } from '../src/charts/render.ts';
 import { generateSecrets } from '../src/charts/secrets.ts';
+import { forwardPort } from '../src/kube/port-forward.ts';
 import { VERSIONS } from '../src/versions.ts';
 import { applyObjects, eventually, impersonateServiceAccount, rawGet, serviceAccountKubeConfig, startCluster, type TestCluster } from './support/cluster.ts';
 import { stackFrom } from './support/stacks.ts';
@@ -21,8 +25,31 @@ let cluster: TestCluster;
 let core: CoreV1Api;
 let apps: AppsV1Api;
 
+/** What a port-forward to any pod's port 8123 reaches (kwok plays the kubelet): echoes the request. */
+const echo = createHttpServer((request, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    const body = Buffer.concat(chunks);
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'x-path': request.url ?? '' }).end(body);
+  });
+});
+
 beforeAll(async () => {
-  cluster = await startCluster({ controllers: true, kwok: true });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  // Port 9999 leads to a port nothing listens on.
+  const closed = createNetServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  cluster = await startCluster({
+    controllers: true,
+    kwok: true,
+    podPortForwards: [
+      { port: 8123, target: (echo.address() as AddressInfo).port },
+      { port: 9999, target: closedPort },
+    ],
+  });
   console.log(`[cluster-harness] control plane with kwok ready in ${cluster.startupMs} ms`);
   core = cluster.kubeConfig.makeApiClient(CoreV1Api);
   apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
@@ -31,6 +58,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  echo.closeAllConnections();
+  await new Promise((resolve) => echo.close(resolve));
 });
 
 const labels = (app: string) => ({ app });
@@ -211,4 +240,72 @@ describe('stop()', () => {
     await expect(rawGet(second.kubeConfig, '/readyz')).rejects.toThrow();
     await second.stop(); // idempotent
   }, 120_000);
+});
+
+/** One HTTP request through a local port; resolves with the status, a header and the body, or rejects when the connection drops. */
+function post(port: number, path: string, body: Buffer): Promise<{ status: number; path: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, path: String(response.headers['x-path']), body: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+describe('port-forward through the API server (src/kube/port-forward.ts)', () => {
+  let pod: string;
+  beforeAll(async () => {
+    pod = 'forward-target';
+    await core.createNamespacedPod({ namespace: NAMESPACE, body: { metadata: { name: pod, labels: labels(pod) }, spec: { containers: [{ name: 'c', image: 'example.invalid/c:1' }] } } });
+    await eventually('the pod to be Running', async () => (await podsOf(pod)).some(podIsReady), 60_000);
+  }, 90_000);
+
+  it('relays requests and responses both ways, byte for byte, one stream per connection', async () => {
+    const forward = await forwardPort(cluster.kubeConfig, NAMESPACE, pod, 8123);
+    try {
+      const payloads = [Buffer.from('SELECT 1'), randomBytes(2 * 1024 * 1024)];
+      const answers = await Promise.all(payloads.map((payload, index) => post(forward.port, `/?query_id=${index}`, payload)));
+      for (const [index, answer] of answers.entries()) {
+        expect(answer.status).toBe(200);
+        expect(answer.path).toBe(`/?query_id=${index}`);
+        expect(answer.body.equals(payloads[index]!)).toBe(true);
+      }
+      expect(forward.lastError()).toBeUndefined();
+    } finally {
+      await forward.close();
+    }
+  });
+
+  it('close() ends a connection still open through it, instead of waiting for it', async () => {
+    const forward = await forwardPort(cluster.kubeConfig, NAMESPACE, pod, 8123);
+    const { Socket } = await import('node:net');
+    const socket = new Socket();
+    await new Promise<void>((resolve) => socket.connect(forward.port, '127.0.0.1', resolve));
+    // An idle keep-alive connection, as an HTTP client pool holds.
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n');
+    await new Promise((resolve, reject) => {
+      socket.once('data', resolve);
+      socket.once('close', () => reject(new Error(`the forward closed the connection before answering: ${forward.lastError()}`)));
+    });
+    const closedSocket = new Promise((resolve) => socket.once('close', resolve));
+    const started = Date.now();
+    await forward.close();
+    await closedSocket;
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a pod port nothing listens on fails the connection and keeps the reason', async () => {
+    const forward = await forwardPort(cluster.kubeConfig, NAMESPACE, pod, 9999);
+    try {
+      await expect(post(forward.port, '/', Buffer.from('x'))).rejects.toThrow();
+      await eventually('the reason', async () => forward.lastError(), 10_000, 50);
+      console.log(`[cluster-harness] forward to an unserved port: ${forward.lastError()}`);
+    } finally {
+      await forward.close();
+    }
+  });
 });

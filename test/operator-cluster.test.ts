@@ -516,8 +516,9 @@ describe('operator processes', { timeout: 240_000 }, () => {
       const current = await getStack(admin, 'team-b', STACK);
       return current.status?.observedGeneration === current.metadata.generation && condition(current, 'CollectorReady')?.status === 'True' && condition(current, 'ClickHouseReady')?.reason === 'ClickHouseFailed' ? current : undefined;
     }, 120_000);
-    // Outside the cluster without --clickhouse-url it port-forwards to the ClickHouse pod; kwok pods have no kubelet, so the
-    // forward fails, and the condition says where it tried, why it failed and what to do.
+    // Outside the cluster without --clickhouse-url it port-forwards to the ClickHouse pod. kwok answers for the kubelet but
+    // forwards nothing to this port, as a kubelet whose container is not listening: the condition says where it tried,
+    // the kubelet's reason, and what to do.
     const clickhouseReady = condition(stack, 'ClickHouseReady')!;
     console.log(`[operator] port-forward failure: ${clickhouseReady.message}`);
     expect(clickhouseReady.status).toBe('False');

@@ -32,7 +32,12 @@ export async function forwardPort(config: KubeConfig, namespace: string, pod: st
     const errors = new Writable({
       write(chunk: Buffer, _encoding, done) {
         const text = chunk.toString('utf8').trim();
-        if (text) lastError = text;
+        if (text) {
+          lastError = text;
+          // The kubelet closes this connection's stream after an error, but the WebSocket protocol
+          // has no frame for that: without this the client would wait for an answer until it times out.
+          socket.destroy();
+        }
         done();
       },
     });

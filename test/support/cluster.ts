@@ -3,7 +3,7 @@
  * scripts/test-binaries/control-plane.ts builds (no Docker here, so no kind): etcd and
  * kube-apiserver always; kube-controller-manager and kube-scheduler with `controllers`; kwok
  * with fake Nodes with `kwok`, so that scheduled Pods become Running and Ready without a
- * kubelet. Everything listens on free loopback ports, lives in one temp dir, and is stopped
+ * kubelet, and port-forwards to them reach what `podPortForwards` names. Everything listens on free loopback ports, lives in one temp dir, and is stopped
  * by stop() (and, as a backstop, when the test process exits).
  *
  *   const cluster = await startCluster({ controllers: true, kwok: true });
@@ -17,7 +17,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +37,11 @@ export interface ClusterOptions {
    * `--min-request-timeout=5` so that watches end within seconds (watch-restart tests).
    */
   readonly apiServerArgs?: readonly string[];
+  /**
+   * Port-forwards kwok answers as the kubelet would (needs `kwok`): a port-forward to any pod's
+   * `port` reaches 127.0.0.1:`target` on this machine, e.g. a server the test runs.
+   */
+  readonly podPortForwards?: readonly { readonly port: number; readonly target: number }[];
   /** Milliseconds to wait for each component to become ready (default 90 s: the machines are shared). */
   readonly readyTimeoutMs?: number;
 }
@@ -256,9 +261,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     }
 
     if (kwok) {
+      // kwok also serves the kubelet API (port-forward) on the node's port, which node-initialize
+      // publishes in status.daemonEndpoints; the API server does not verify a kubelet's certificate
+      // without --kubelet-certificate-authority, so the API server's own serves here.
+      const [kubeletPort] = await freePorts(1);
+      const kwokConfig = join(dir, 'kwok.yaml');
+      writeFileSync(kwokConfig, kwokConfiguration(options.podPortForwards ?? []));
       const kwokProcess = run('kwok', binaries.kwok, [
         `--kubeconfig=${kubeconfigPath}`,
-        `--config=${KWOK_STAGES_FILE}`,
+        `--config=${kwokConfig}`,
+        `--node-port=${kubeletPort}`,
+        `--server-address=127.0.0.1:${kubeletPort}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
         '--cidr=10.244.0.0/16',
         '--node-ip=127.0.0.1',
@@ -273,7 +288,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       }
       await waitFor('kwok', kwokProcess, async () => {
         const nodes = await core.listNode();
-        return nodeNames.every((name) => nodes.items.some((node) => node.metadata?.name === name && isReady(node)));
+        // Its kubelet server too: a port-forward before it listens fails.
+        return nodeNames.every((name) => nodes.items.some((node) => node.metadata?.name === name && isReady(node))) && (await accepts(kubeletPort!));
       });
     }
 
@@ -304,6 +320,19 @@ const CONTROLLERS = [
   'persistentvolumeclaim-protection-controller',
   'job-controller',
 ];
+
+/** The stages, and a ClusterPortForward (every pod) when the test asks for forwards. */
+function kwokConfiguration(forwards: readonly { port: number; target: number }[]): string {
+  const stages = readFileSync(KWOK_STAGES_FILE, 'utf8');
+  if (forwards.length === 0) return stages;
+  const portForward = {
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'ClusterPortForward',
+    metadata: { name: 'test-targets' },
+    spec: { forwards: forwards.map(({ port, target }) => ({ ports: [port], target: { address: '127.0.0.1', port: target } })) },
+  };
+  return `${stages}\n---\n${YAML.stringify(portForward)}`;
+}
 
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 /** kwok's stages: node and pod lifecycle, and volume provisioning for the class below. */
@@ -464,6 +493,17 @@ async function freePorts(count: number): Promise<number[]> {
   const ports = servers.map((server) => (server.address() as { port: number }).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function readLog(logDir: string, name: string): string {
