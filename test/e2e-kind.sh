@@ -65,20 +65,23 @@ fi
 grep -q "401\|Unauthorized" "$work/refused.txt" || { echo "e2e-kind: expected a 401, got:" >&2; cat "$work/refused.txt" >&2; exit 1; }
 done_step
 
-step "report: cost-by-user through a port-forward, as $USER_NAME"
-kubectl --context "$CONTEXT" -n "$NS" port-forward "svc/${STACK}-clickhouse" "${PORT}:8123" >"$work/port-forward.log" 2>&1 &
-forward_pid=$!
-kubectl --context "$CONTEXT" -n "$NS" get secret "${STACK}-user-${USER_NAME}" -o jsonpath='{.data.password}' | base64 -d > "$work/password"
+step "report: session-trace as $USER_NAME, through the CLI's own port-forward"
 found=
 for _ in $(seq 1 40); do
-  if tstack report session-trace --url "http://localhost:${PORT}" --user "$USER_NAME" --password-file "$work/password" --param "session=$session" --format json > "$work/trace.json" 2>"$work/report.err" \
+  if tstack report session-trace --context "$CONTEXT" -n "$NS" --stack "$STACK" --user "$USER_NAME" --param "session=$session" --format json > "$work/trace.json" 2>"$work/report.err" \
      && grep -q api_request "$work/trace.json"; then
     found=1; break
   fi
   sleep 3
 done
 [ -n "$found" ] || { echo "e2e-kind: the event never reached ClickHouse:" >&2; cat "$work/report.err" >&2; exit 1; }
-tstack report cost-by-user --url "http://localhost:${PORT}" --user "$USER_NAME" --password-file "$work/password"
+done_step
+
+step "report --url: cost-by-user through a port-forward kubectl holds"
+kubectl --context "$CONTEXT" -n "$NS" port-forward "svc/${STACK}-clickhouse" "${PORT}:8123" >"$work/port-forward.log" 2>&1 &
+forward_pid=$!
+kubectl --context "$CONTEXT" -n "$NS" get secret "${STACK}-user-${USER_NAME}" -o jsonpath='{.data.password}' | base64 -d > "$work/password"
+for _ in $(seq 1 20); do tstack report cost-by-user --url "http://localhost:${PORT}" --user "$USER_NAME" --password-file "$work/password" && break; sleep 1; done
 done_step
 
 step "query: SQL as $USER_NAME through the CLI's own port-forward"

@@ -1,7 +1,8 @@
 /**
  * `query` up to the port-forward: stack and user lookup, the user's Secret, external stacks,
- * usage mistakes. The port-forward into a running ClickHouse pod needs a kubelet, so the
- * happy path runs in test/e2e-kind.sh (Docker).
+ * usage mistakes, as request sequences. The whole way through a real API server and a
+ * port-forward runs in journey-cluster-data.test.ts; against a real ClickHouse pod in
+ * test/e2e-kind.sh (Docker).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/main.ts';

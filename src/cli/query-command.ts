@@ -3,14 +3,11 @@
  * port-forward to its ClickHouse pod, authenticated as the named user so that row policies
  * apply (a contributor sees only their own rows). The port-forward closes when the query ends.
  */
-import { SECRET_KEYS } from '../charts/secrets.ts';
 import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { clusterClickHouse } from './journey/stack-data.ts';
-import { findStack } from './journey/stacks.ts';
-import { readUserSecretKey, requireUser } from './journey/user-secret.ts';
+import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
 import { formatRows, REPORT_FORMATS, type ReportFormat } from './report-output.ts';
 
 const USAGE = `Usage: telemetry-stack query "SQL" --user NAME [options]
@@ -59,22 +56,14 @@ export function makeQueryCommand(deps: JourneyDeps): Command {
       if (sql.trim() === '') throw new UserError('the SQL statement is empty', 2);
 
       const kube = await deps.connect(io.env, { context: values.context });
-      const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
-      requireUser(found, values.user);
-      const password = await readUserSecretKey(kube, found, values.user, SECRET_KEYS.password);
-      const target = await clusterClickHouse(kube, found, { username: values.user, password });
+      const { found, target } = await openAsUser(kube, { namespace: values.namespace, name: values.stack }, values.user);
       try {
         const rows = await target.query(sql);
         const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
         io.stdout.write(formatRows(rows, columns, format));
         return 0;
       } catch (error) {
-        const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-        throw new UserError(
-          /ECONNREFUSED|ECONNRESET|socket hang up|timeout/i.test(message)
-            ? `cannot reach ClickHouse through the port-forward (${message}).\nFix: the ClickHouse pod must be Running and Ready: "telemetry-stack doctor -n ${found.namespace} ${found.name}".`
-            : `ClickHouse refused the query: ${message}`,
-        );
+        throw clusterQueryError(error, found);
       } finally {
         await target.close();
       }

@@ -14,6 +14,9 @@ import { migrate } from '../clickhouse/migrate.ts';
 import { bindParams, loadLibrary, QueryParamError, type LibraryQuery } from '../clickhouse/queries.ts';
 import { quoteIdentifier } from '../clickhouse/sql.ts';
 import { embeddedTarget, serverTarget, type SqlTarget } from '../clickhouse/target.ts';
+import { connect } from './journey/kube.ts';
+import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
+import type { ClusterStack } from './journey/stacks.ts';
 
 const DEFAULT_DATABASE = 'claude_code';
 
@@ -21,19 +24,24 @@ function usage(): string {
   const library = loadLibrary();
   const width = Math.max(...library.map((query) => query.name.length));
   return `Usage: telemetry-stack report NAME [--param KEY=VALUE]... [--format table|json|csv]
-                              (--data FILE|DIR | --url URL --user USER --password-file FILE)
-       telemetry-stack report --html FILE [--param from=DATE --param to=DATE] (--data ... | --url ...)
+                              (--user NAME [-n NS] [--stack S] | --data FILE|DIR | --url URL --user USER --password-file FILE)
+       telemetry-stack report --html FILE [--param from=DATE --param to=DATE] (--user NAME | --data ... | --url ...)
 
 Run a query from the library (queries/*.sql) and print its rows.
 
 Where the data is:
+      --user NAME           A stack in the cluster, as your user in its spec.access.users (row policies
+                            apply): the password comes from your Secret, and a port-forward to the
+                            ClickHouse pod opens and closes by itself
+  -n, --namespace NS        Namespace of the stack (default: search all namespaces you can list)
+      --stack NAME          Name of the stack (default: the only one found)
+      --context CTX         kubeconfig context (default: the current one)
       --data PATH           Exported OTLP/JSON (the collector file exporter's format, one
                             {"resourceLogs"|"resourceMetrics": ...} object per line): a file or a
                             folder of *.json/*.jsonl files, loaded into the embedded engine. No server needed.
-      --url URL             ClickHouse HTTP endpoint, e.g. http://localhost:8123 (through a port-forward)
-      --user USER           ClickHouse user (your access.users name)
-      --password-file FILE  File holding the password (from your Secret); "-" reads stdin
-      --database DB         Telemetry database (default ${DEFAULT_DATABASE})
+      --url URL             Any ClickHouse HTTP endpoint, e.g. an external one; with --user USER and
+      --password-file FILE  a file holding the password; "-" reads stdin
+      --database DB         Telemetry database with --data or --url (default ${DEFAULT_DATABASE})
 
 Options:
       --param KEY=VALUE     Query parameter (repeatable), e.g. --param from=2026-10-01
@@ -74,7 +82,7 @@ async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'Run a named query (cost-by-user, api-errors, session-trace...) against a server or exported data',
+  summary: 'Run a named query (cost-by-user, api-errors, session-trace...) on a stack, a server or exported data',
   get usage() {
     return usage();
   },
@@ -88,6 +96,9 @@ export const reportCommand: Command = {
         url: { type: 'string' },
         user: { type: 'string' },
         'password-file': { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        stack: { type: 'string' },
+        context: { type: 'string' },
         database: { type: 'string', default: DEFAULT_DATABASE },
         list: { type: 'boolean', default: false },
         html: { type: 'string' },
@@ -103,8 +114,14 @@ export const reportCommand: Command = {
     const database = values.database ?? DEFAULT_DATABASE;
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new UserError(`report: --database ${database} is not a ClickHouse identifier`, 2);
 
+    // Set when the data is a stack in the cluster: its failures are explained in its terms.
+    let clusterStack: ClusterStack | undefined;
     const openTarget = async (): Promise<SqlTarget> => {
       let target: SqlTarget;
+      const clusterFlags = (['namespace', 'stack', 'context'] as const).filter((flag) => values[flag] !== undefined);
+      if ((values.data !== undefined || values.url !== undefined) && clusterFlags.length > 0) {
+        throw new UserError(`report: --${clusterFlags[0]} picks a stack in the cluster; it does not go with --data or --url`, 2);
+      }
       if (values.data !== undefined) {
         if (values.url !== undefined) throw new UserError('report: give either --data or --url, not both', 2);
         if (!existsSync(values.data)) throw new UserError(`report: --data ${values.data}: no such file or folder`);
@@ -126,8 +143,17 @@ export const reportCommand: Command = {
         else if (!existsSync(file)) throw new UserError(`report: --password-file ${file}: no such file`);
         else password = readFileSync(file, 'utf8').trim();
         target = await serverTarget({ url: values.url, username: values.user, password, database });
+      } else if (values.user !== undefined) {
+        if (values['password-file'] !== undefined) throw new UserError('report: --password-file goes with --url; for a stack in the cluster your password is read from your Secret', 2);
+        const kube = await connect(io.env, { context: values.context });
+        const opened = await openAsUser(kube, { namespace: values.namespace, name: values.stack }, values.user);
+        clusterStack = opened.found;
+        target = opened.target;
       } else {
-        throw new UserError(`report: say where the data is: --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)\n\n${usage()}`, 2);
+        throw new UserError(
+          `report: say where the data is: --user NAME (a stack in the cluster), --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)\n\n${usage()}`,
+          2,
+        );
       }
       return target;
     };
@@ -135,9 +161,10 @@ export const reportCommand: Command = {
       if (positionals.length > 0) throw new UserError('report: --html FILE writes the core reports; give no report name with it', 2);
       const target = await openTarget();
       try {
-        writeFileSync(values.html, await htmlReport(target, library, parseParams(values.param ?? []), values.data ?? values.url ?? ''));
+        writeFileSync(values.html, await htmlReport(target, library, parseParams(values.param ?? []), values.data ?? values.url ?? (clusterStack ? `stack ${clusterStack.namespace}/${clusterStack.name}` : '')));
       } catch (error) {
         if (error instanceof QueryParamError) throw new UserError(error.message, 2);
+        if (clusterStack && !(error instanceof UserError)) throw clusterQueryError(error, clusterStack);
         if (target.kind === 'server' && !(error instanceof UserError)) throw new UserError(`report --html: the server refused a query: ${firstLine(error)}`);
         throw error;
       } finally {
@@ -166,6 +193,7 @@ export const reportCommand: Command = {
       io.stdout.write(formatRows(rows, columns, format));
       return 0;
     } catch (error) {
+      if (clusterStack) throw clusterQueryError(error, clusterStack);
       if (target.kind === 'server') throw new UserError(`report ${name}: the server refused the query: ${firstLine(error)}`);
       throw error;
     } finally {

@@ -1,8 +1,9 @@
 /**
- * doctor's data leg: what the stack's ClickHouse holds, reached through a port-forward to the
- * ClickHouse pod (client-node PortForward on an ephemeral loopback port) and read as the
- * stack's admin user, whose Secret only cluster admins can read. The two queries take any
- * SqlTarget, so they run unchanged on the embedded engine in tests.
+ * A stack's ClickHouse in the cluster, reached through a port-forward to the ClickHouse pod
+ * (client-node PortForward on an ephemeral loopback port): as a team member for `query` and
+ * `report` (row policies apply), and as the stack's admin user for doctor's data leg (whose
+ * Secret only cluster admins can read). doctor's two queries take any SqlTarget, so they run
+ * unchanged on the embedded engine in tests.
  */
 import { RAW_TABLES } from '../../clickhouse/tables.ts';
 import { serverTarget, type SqlTarget } from '../../clickhouse/target.ts';
@@ -12,7 +13,8 @@ import { SECRET_KEYS } from '../../charts/secrets.ts';
 import { UserError } from '../errors.ts';
 import type { OpenStackData, StackData } from './doctor.ts';
 import { getOptional, type Kube } from './kube.ts';
-import type { ClusterStack } from './stacks.ts';
+import { type ClusterStack, findStack, type StackSelector } from './stacks.ts';
+import { readUserSecretKey, requireUser } from './user-secret.ts';
 
 /** Event records (OTLP log records) stored since `since`. */
 export async function eventsSince(target: SqlTarget, database: string, since: Date): Promise<{ count: number; newest: Date | undefined }> {
@@ -67,6 +69,27 @@ export async function clusterClickHouse(kube: Kube, found: ClusterStack, account
       await forward.close();
     },
   };
+}
+
+/**
+ * `query` and `report` on a stack in the cluster: finds the stack, reads the user's password from
+ * their own Secret, and port-forwards to ClickHouse as that user, so that row policies apply.
+ */
+export async function openAsUser(kube: Kube, selector: StackSelector, user: string): Promise<{ found: ClusterStack; target: SqlTarget }> {
+  const found = await findStack(kube, selector);
+  requireUser(found, user);
+  const password = await readUserSecretKey(kube, found, user, SECRET_KEYS.password);
+  return { found, target: await clusterClickHouse(kube, found, { username: user, password }) };
+}
+
+/** What a failed query through the port-forward means to the person who ran it. */
+export function clusterQueryError(error: unknown, found: ClusterStack): UserError {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  return new UserError(
+    /ECONNREFUSED|ECONNRESET|socket hang up|timeout/i.test(message)
+      ? `cannot reach ClickHouse through the port-forward (${message}).\nFix: the ClickHouse pod must be Running and Ready: "telemetry-stack doctor -n ${found.namespace} ${found.name}".`
+      : `ClickHouse refused the query: ${message}`,
+  );
 }
 
 /** doctor's data leg: the stack's ClickHouse as its admin user (whose Secret only cluster admins can read). */
