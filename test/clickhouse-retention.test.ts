@@ -1,5 +1,6 @@
 /** Retention on the embedded engine: only differing TTLs change, the change is read back, a second run is empty; the disk cap plan. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confirmedShortening, SHORTEN_RETENTION_ANNOTATION } from '../src/api/constants.ts';
 import { changedNothing, reconcileClickHouse } from '../src/clickhouse/reconcile.ts';
 import { planPartitionDrops, tableTtl, ttlDays, TTL_TABLES } from '../src/clickhouse/retention.ts';
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
@@ -57,6 +58,29 @@ describe('retention', () => {
     await target.exec('ALTER TABLE retention.otel_metrics_gauge MODIFY TTL toDateTime(TimeUnix) + INTERVAL 1 WEEK');
     const report = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 }), NO_USERS, options);
     expect(report.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.metricsGauge, undefined, 60]]);
+  });
+
+  it('withholds a shorter TTL unless that exact shortening is confirmed; longer ones need nothing', async () => {
+    const before = await ttlsOf('retention');
+    const unconfirmed = await reconcileClickHouse(target, spec({ eventsDays: 7, metricsDays: 90, rollupsDays: 500 }), NO_USERS, { ...options, shortening: new Set(['eventsDays=8']) });
+    expect(unconfirmed.retention!.withheld.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.logs, 14, 7]]);
+    // The longer metrics TTL went ahead in the same run.
+    expect(unconfirmed.retention!.changes.every((change) => change.signal === 'metricsDays' && change.fromDays === 60 && change.toDays === 90)).toBe(true);
+    expect(unconfirmed.retention!.changes.length).toBeGreaterThan(0);
+    expect((await ttlsOf('retention'))[RAW_TABLES.logs]).toBe(before[RAW_TABLES.logs]);
+    expect(unconfirmed.appliedRetention).toEqual({ eventsDays: 14, metricsDays: 90, rollupsDays: 500 });
+
+    const confirmed = await reconcileClickHouse(target, spec({ eventsDays: 7, metricsDays: 90, rollupsDays: 500 }), NO_USERS, { ...options, shortening: new Set(['eventsDays=7']) });
+    expect(confirmed.retention!.withheld).toEqual([]);
+    expect(confirmed.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.logs, 14, 7]]);
+    expect((await ttlsOf('retention'))[RAW_TABLES.logs]).toBe('TimestampTime + toIntervalDay(7)');
+    await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 }), NO_USERS, options);
+  });
+
+  it('reads the confirmation from the stack annotation, ignoring entries that are not <signal>=<days>', () => {
+    expect([...confirmedShortening({ [SHORTEN_RETENTION_ANNOTATION]: ' eventsDays=30, metricsDays=7 ,junk,rollupsDays=x' })]).toEqual(['eventsDays=30', 'metricsDays=7']);
+    expect(confirmedShortening(undefined).size).toBe(0);
+    expect(confirmedShortening({ other: 'eventsDays=30' }).size).toBe(0);
   });
 
   it('parses TTL clauses as ClickHouse prints them', () => {

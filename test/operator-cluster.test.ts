@@ -202,11 +202,32 @@ describe('edits', { timeout: 180_000 }, () => {
     await waitForReady(admin, TEAM, STACK);
   });
 
-  it('a retention edit reaches ClickHouse and status, and does not roll the collector', async () => {
+  it('a shorter retention waits for its confirmation, then reaches ClickHouse and status, and does not roll the collector', async () => {
     await operator.controller.idle();
     const collectorBefore = await admin.request<KubeObject>('GET', collectorPath);
     const configBefore = await admin.request<KubeObject>('GET', configPath);
     await applyStack(admin, TEAM, STACK, { sanitizer: { rules: [{ name: 'ticket-id', pattern: 'TICKET-[0-9]{4,}' }] }, retention: { eventsDays: 30 } });
+    // 90 -> 30 days deletes data for good: withheld, with the command that confirms it.
+    const waiting = await eventually('ClickHouseReady=False RetentionShorteningUnconfirmed', async () => {
+      const current = await getStack(admin, TEAM, STACK);
+      return condition(current, 'ClickHouseReady')?.reason === 'RetentionShorteningUnconfirmed' && current.status?.observedGeneration === current.metadata.generation ? current : undefined;
+    });
+    const message = condition(waiting, 'ClickHouseReady')!.message;
+    expect(message).toBe(
+      "retention.eventsDays 90 -> 30 days (otel_logs) would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied. " +
+        `To go ahead: kubectl annotate telemetrystack ${STACK} -n ${TEAM} telemetrystack.io/shorten-retention=eventsDays=30 --overwrite`,
+    );
+    expect(waiting.status?.appliedRetention?.eventsDays).toBe(90);
+    expect(condition(waiting, 'Ready')).toMatchObject({ status: 'False', reason: 'ComponentsNotReady' });
+    expect(condition(waiting, 'Degraded')?.status).toBe('False');
+    const events = await admin.request<{ items: { type: string; reason: string; message: string }[] }>('GET', `/api/v1/namespaces/${TEAM}/events`);
+    expect(events.items.filter((event) => event.reason === 'RetentionShorteningUnconfirmed').map((event) => [event.type, event.message])).toEqual([['Warning', message]]);
+
+    // What the message says to run (kubectl annotate is a merge patch of metadata.annotations).
+    await admin.request('PATCH', resourcePath(STACKS, TEAM, STACK), {
+      body: { metadata: { annotations: { 'telemetrystack.io/shorten-retention': 'eventsDays=30' } } },
+      contentType: 'application/merge-patch+json',
+    });
     const stack = await eventually('appliedRetention to show 30 days', async () => {
       const current = await getStack(admin, TEAM, STACK);
       return current.status?.appliedRetention?.eventsDays === 30 && current.status.observedGeneration === current.metadata.generation ? current : undefined;

@@ -19,3 +19,21 @@ export const MAX_USER_NAME_LENGTH = 32;
  * data point. The sanitizer, the collector config and the ClickHouse schema all key on it.
  */
 export const IDENTITY_ATTRIBUTE = 'enduser.id';
+
+/**
+ * Shortening retention deletes data at ClickHouse's next merge, and nothing brings it back. The
+ * operator withholds a shorter TTL until this annotation on the stack lists it, as
+ * `<signal>=<days>` pairs separated by commas, e.g. `eventsDays=30,metricsDays=30`.
+ */
+export const SHORTEN_RETENTION_ANNOTATION = `${API_GROUP}/shorten-retention`;
+
+/** The `<signal>=<days>` pairs the annotation confirms (unparseable entries confirm nothing). */
+export function confirmedShortening(annotations: Readonly<Record<string, string>> | undefined): Set<string> {
+  const value = annotations?.[SHORTEN_RETENTION_ANNOTATION] ?? '';
+  return new Set(
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => /^[a-zA-Z]+=\d+$/.test(entry)),
+  );
+}

@@ -11,7 +11,7 @@
 import type { TelemetryStack } from '../api/resource.ts';
 import { applyAccess, type AccessCredentials, type AccessReport } from './access.ts';
 import { LATEST_SCHEMA_VERSION, migrate, type AppliedMigration } from './migrate.ts';
-import { applyRetention, type AppliedRetention, type RetentionReport } from './retention.ts';
+import { applyRetention, type AppliedRetention, type RetentionReport, type Shortening } from './retention.ts';
 import type { DdlContext } from './sql.ts';
 import type { SqlTarget } from './target.ts';
 
@@ -22,6 +22,8 @@ export interface ReconcileOptions {
   readonly skipAccess?: boolean;
   /** Skip retention (same). */
   readonly skipRetention?: boolean;
+  /** Which shorter TTLs may be applied (default: all; the operator passes what the stack confirms). */
+  readonly shortening?: Shortening;
 }
 
 export interface ClickHouseReport {
@@ -54,7 +56,7 @@ export async function reconcileClickHouse(
 ): Promise<ClickHouseReport> {
   const context = ddlContext(stack);
   const migrationsApplied = await migrate(target, context);
-  const retention = options.skipRetention ? undefined : await applyRetention(target, context, stack);
+  const retention = options.skipRetention ? undefined : await applyRetention(target, context, stack, options.shortening);
   const access = options.skipAccess ? undefined : await applyAccess(target, context, stack, credentials);
   return {
     target: target.kind,

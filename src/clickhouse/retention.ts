@@ -66,8 +66,23 @@ export interface DroppedPartition {
 
 export type AppliedRetention = Partial<Record<RetentionSignal, number>>;
 
+/**
+ * Whether a shorter TTL may be applied: 'allowed', or only the `<signal>=<days>` pairs in the set
+ * (the operator reads them from the stack's annotation; a shortening deletes data for good).
+ */
+export type Shortening = 'allowed' | ReadonlySet<string>;
+
+export const shorteningToken = (change: Pick<TtlChange, 'signal' | 'toDays'>) => `${change.signal}=${change.toDays}`;
+
+/** A change that would delete rows: a TTL we wrote, made shorter. A TTL we cannot read is not judged. */
+export function isShortening(change: TtlChange): boolean {
+  return change.fromDays !== undefined && change.toDays < change.fromDays;
+}
+
 export interface RetentionReport {
   readonly changes: TtlChange[];
+  /** Shorter TTLs not applied because they were not confirmed (see Shortening). */
+  readonly withheld: TtlChange[];
   /** TTLs read back after the changes, per signal (for status.appliedRetention). Undefined when tables disagree. */
   readonly inForce: AppliedRetention;
   /** Per table TTL days read back after the changes. */
@@ -145,8 +160,11 @@ export function planPartitionDrops(partitions: readonly PartitionRow[], capBytes
   return drops;
 }
 
-export async function applyRetention(target: SqlTarget, context: DdlContext, stack: TelemetryStack): Promise<RetentionReport> {
-  const changes = planTtlChanges(context, stack, await currentTtls(target, context));
+export async function applyRetention(target: SqlTarget, context: DdlContext, stack: TelemetryStack, shortening: Shortening = 'allowed'): Promise<RetentionReport> {
+  const planned = planTtlChanges(context, stack, await currentTtls(target, context));
+  const confirmed = (change: TtlChange) => shortening === 'allowed' || !isShortening(change) || shortening.has(shorteningToken(change));
+  const changes = planned.filter(confirmed);
+  const withheld = planned.filter((change) => !confirmed(change));
   for (const change of changes) await target.exec(change.statement);
 
   const partitionsDropped: DroppedPartition[] = [];
@@ -177,5 +195,5 @@ export async function applyRetention(target: SqlTarget, context: DdlContext, sta
     const [only] = [...values];
     if (values.size === 1 && only !== null && only !== undefined) inForce[signal] = only;
   }
-  return { changes, inForce, tables, partitionsDropped, systemLogTtlDays: await systemLogTtls(target) };
+  return { changes, withheld, inForce, tables, partitionsDropped, systemLogTtlDays: await systemLogTtls(target) };
 }

@@ -26,11 +26,20 @@ export interface ClickHouseCredentials {
   readonly grafana?: ClickHouseAccount;
 }
 
+export interface WithheldRetention {
+  readonly signal: string;
+  readonly fromDays: number;
+  readonly toDays: number;
+  readonly tables: readonly string[];
+}
+
 export interface ClickHouseOutcome {
   readonly appliedRetention: AppliedRetention;
   readonly users: number;
   /** Statements that changed something (empty on a second run). */
   readonly changes: readonly string[];
+  /** Shorter retention the stack asks for but has not confirmed (SHORTEN_RETENTION_ANNOTATION), per signal. */
+  readonly withheldRetention?: readonly WithheldRetention[];
 }
 
 export interface ClickHouseLeg {

@@ -3,12 +3,13 @@
  * cluster the target is the stack's ClickHouse server; tests pass a `connect` that returns
  * the embedded engine, so the very same calls run.
  */
+import { confirmedShortening } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { applyAccess, type AccessCredentials } from '../clickhouse/access.ts';
 import { ddlContext, reconcileClickHouse } from '../clickhouse/reconcile.ts';
 import { serverTarget, type SqlTarget } from '../clickhouse/target.ts';
 import { sha256Hex } from '../charts/secrets.ts';
-import type { ClickHouseAccount, ClickHouseCredentials, ClickHouseLeg } from './clickhouse-leg.ts';
+import type { ClickHouseAccount, ClickHouseCredentials, ClickHouseLeg, WithheldRetention } from './clickhouse-leg.ts';
 
 export type Connect = (url: string, admin: ClickHouseAccount) => Promise<SqlTarget>;
 
@@ -34,14 +35,24 @@ export function sqlClickHouseLeg(connect: Connect = connectToServer): ClickHouse
   return {
     reconcile: (stack, url, credentials) =>
       withTarget(connect, url, credentials.admin, async (target) => {
-        const report = await reconcileClickHouse(target, stack, accessCredentials(credentials));
+        const report = await reconcileClickHouse(target, stack, accessCredentials(credentials), { shortening: confirmedShortening(stack.metadata.annotations) });
         const changes = [
           ...report.migrationsApplied.map((migration) => `migration ${migration.version} ${migration.name}`),
           ...(report.retention?.changes ?? []).map((change) => `ttl ${change.table} ${change.fromDays ?? 'none'} -> ${change.toDays} days`),
           ...(report.retention?.partitionsDropped ?? []).map((dropped) => `dropped partition ${dropped.table} ${dropped.partition}`),
           ...(report.access?.mode === 'executed' ? report.access.statements : []),
         ];
-        return { appliedRetention: report.appliedRetention, users: report.access?.users ?? stack.spec.access.users.length, changes };
+        const withheld = new Map<string, WithheldRetention>();
+        for (const change of report.retention?.withheld ?? []) {
+          const known = withheld.get(change.signal);
+          withheld.set(change.signal, { signal: change.signal, fromDays: change.fromDays!, toDays: change.toDays, tables: [...(known?.tables ?? []), change.table] });
+        }
+        return {
+          appliedRetention: report.appliedRetention,
+          users: report.access?.users ?? stack.spec.access.users.length,
+          changes,
+          ...(withheld.size > 0 ? { withheldRetention: [...withheld.values()] } : {}),
+        };
       }),
     remove: (stack, url, credentials) =>
       withTarget(connect, url, credentials.admin, async (target) => {

@@ -31,6 +31,7 @@ export const REASON = {
   usersProvisioned: 'UsersProvisioned',
   asExpected: 'AsExpected',
   componentsNotReady: 'ComponentsNotReady',
+  retentionShorteningUnconfirmed: 'RetentionShorteningUnconfirmed',
 } as const;
 
 export interface ConditionInput {

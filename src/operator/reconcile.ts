@@ -4,7 +4,7 @@
  * status. It never asks which event woke it. Every write is skipped when it would change
  * nothing, so a steady-state resync writes nothing.
  */
-import { API_GROUP } from '../api/constants.ts';
+import { API_GROUP, SHORTEN_RETENTION_ANNOTATION } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import type { TelemetryStackStatus } from '../api/status.ts';
 import { validateStack } from '../api/validate.ts';
@@ -14,7 +14,7 @@ import type { RandomSource } from '../charts/secrets.ts';
 import { SECRET_KEYS } from '../charts/secrets.ts';
 import { Applier, FIELD_MANAGER, APPLY_PATCH, pathOf, withOwner } from './apply.ts';
 import type { ClickHouseForwards, ClickHouseRoute } from './clickhouse-forward.ts';
-import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl } from './clickhouse-leg.ts';
+import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl, type WithheldRetention } from './clickhouse-leg.ts';
 import { CONDITION, type ConditionInput, findCondition, mergeConditions, REASON, sameStatus } from './conditions.ts';
 import { ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials } from './credentials.ts';
 import { ReconcileError } from './errors.ts';
@@ -180,6 +180,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     }
   }
 
+  const previousClickHouse = findCondition(raw.status, CONDITION.clickhouse);
   const ready = await writeComponentStatus(deps, raw, stack, now, {
     collector: workload(names.collector),
     clickhouse: clickhouseWorkload,
@@ -187,6 +188,13 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     ...(outcome ? { outcome } : {}),
     ...(clickhouseProblem ? { clickhouseProblem } : {}),
   });
+  if (outcome?.withheldRetention?.length) {
+    const message = withheldMessage(stack, outcome.withheldRetention);
+    if (previousClickHouse?.message !== message) {
+      log.warn('shorter retention withheld until confirmed', { signals: outcome.withheldRetention.map((entry) => entry.signal) });
+      await deps.events.record(raw, 'Warning', REASON.retentionShorteningUnconfirmed, message);
+    }
+  }
   if (clickhouseProblem?.reason === REASON.clickhouseFailed) return { requeueAfterMs: CLICKHOUSE_RETRY_MS };
   log.debug('reconciled', { ready });
   return {};
@@ -205,6 +213,16 @@ export async function credentialsFor(client: KubeClient, stack: TelemetryStack, 
     users: new Map(stack.spec.access.users.map((user) => [user.name, account(names.userSecret(user.name))])),
     ...(stack.spec.grafana.enabled ? { grafana: account(names.grafanaSecret) } : {}),
   };
+}
+
+/** Why a shorter retention waits, what it would delete, and the one command that confirms it. */
+export function withheldMessage(stack: TelemetryStack, withheld: readonly WithheldRetention[]): string {
+  const what = withheld.map((entry) => `retention.${entry.signal} ${entry.fromDays} -> ${entry.toDays} days (${entry.tables.join(', ')})`).join(' and ');
+  const tokens = withheld.map((entry) => `${entry.signal}=${entry.toDays}`).join(',');
+  return (
+    `${what} would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied. ` +
+    `To go ahead: kubectl annotate telemetrystack ${stack.metadata.name} -n ${stack.metadata.namespace} ${SHORTEN_RETENTION_ANNOTATION}=${tokens} --overwrite`
+  );
 }
 
 export function workloadReady(workload: KubeObject | undefined): boolean {
@@ -253,6 +271,7 @@ async function writeComponentStatus(deps: ReconcileDeps, raw: StackObject, stack
     if (facts.clickhouseProblem) clickhouse = { type: CONDITION.clickhouse, status: facts.clickhouseProblem.reason === REASON.clickhouseNotConfigured ? 'Unknown' : 'False', ...facts.clickhouseProblem };
     else if (!facts.external && !workloadReady(facts.clickhouse)) clickhouse = workloadCondition(CONDITION.clickhouse, facts.clickhouse);
     else if (!facts.outcome) clickhouse = { type: CONDITION.clickhouse, status: 'False', reason: REASON.waitingForPods, message: 'waiting for the ClickHouse server' };
+    else if (facts.outcome.withheldRetention?.length) clickhouse = { type: CONDITION.clickhouse, status: 'False', reason: REASON.retentionShorteningUnconfirmed, message: withheldMessage(stack, facts.outcome.withheldRetention) };
     else clickhouse = { type: CONDITION.clickhouse, status: 'True', reason: REASON.schemaApplied, message: 'schema, retention and users are applied' };
     const users = stack.spec.access.users.length;
     const access: ConditionInput = { type: CONDITION.access, status: 'True', reason: REASON.usersProvisioned, message: `${users} user(s) have credentials` };
