@@ -19,10 +19,11 @@ import {
   OPERATOR_VERSION,
   operatorInstallObjects,
 } from '../src/charts/install/install-chart.ts';
-import { OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES } from '../src/charts/install/rbac.ts';
+import { OPERATOR_STACK_RULES, OPERATOR_NAMESPACE_RULES } from '../src/charts/install/rbac.ts';
 import { OPERATOR_POD_LABELS } from '../src/charts/network-policies.ts';
 import type { KubeObject } from '../src/charts/render.ts';
 import { GENERATED_NOTICE, REPO_ROOT } from '../scripts/generate.ts';
+import { run } from '../src/cli/main.ts';
 import { render } from '../src/charts/render.ts';
 import { generateSecrets } from '../src/charts/secrets.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
@@ -72,9 +73,9 @@ describe('install chart', () => {
     const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }];
     expect(find('ClusterRoleBinding')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: OPERATOR_NAME }, subjects });
     expect(find('RoleBinding')).toMatchObject({ roleRef: { kind: 'Role', name: OPERATOR_NAME }, subjects });
-    expect(find('ClusterRole').rules).toEqual(OPERATOR_CLUSTER_RULES);
+    expect(find('ClusterRole').rules).toEqual(OPERATOR_STACK_RULES);
     expect(find('Role').rules).toEqual(OPERATOR_NAMESPACE_RULES);
-    for (const rule of [...OPERATOR_CLUSTER_RULES, ...OPERATOR_NAMESPACE_RULES]) {
+    for (const rule of [...OPERATOR_STACK_RULES, ...OPERATOR_NAMESPACE_RULES]) {
       for (const field of [rule.apiGroups, rule.resources, rule.verbs]) expect(field).not.toContain('*');
       expect(rule.verbs).not.toEqual(expect.arrayContaining(['escalate']));
       expect(rule.verbs).not.toEqual(expect.arrayContaining(['bind']));
@@ -84,7 +85,7 @@ describe('install chart', () => {
       expect(rule.resources).not.toEqual(expect.arrayContaining(['nodes']));
       expect(rule.resources).not.toEqual(expect.arrayContaining(['customresourcedefinitions']));
     }
-    expect(OPERATOR_CLUSTER_RULES.flatMap((rule) => rule.resources)).not.toContain('leases');
+    expect(OPERATOR_STACK_RULES.flatMap((rule) => rule.resources)).not.toContain('leases');
   });
 
   it('lets the operator apply, list, watch and prune every kind the stack chart renders', () => {
@@ -104,7 +105,7 @@ describe('install chart', () => {
     for (const entry of kinds) {
       const [apiVersion, kind] = entry.split(' ') as [string, string];
       const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
-      const verbs = OPERATOR_CLUSTER_RULES.filter((rule) => rule.apiGroups?.includes(group) && rule.resources?.includes(resource(kind))).flatMap((rule) => rule.verbs);
+      const verbs = OPERATOR_STACK_RULES.filter((rule) => rule.apiGroups?.includes(group) && rule.resources?.includes(resource(kind))).flatMap((rule) => rule.verbs);
       expect(verbs, entry).toEqual(expect.arrayContaining(['get', 'list', 'watch', 'create', 'patch', 'delete']));
     }
   });
@@ -125,6 +126,48 @@ describe('dist/install.yaml', () => {
     expect(documents).toEqual(installManifests());
     expect(documents[0]).toMatchObject({ kind: 'CustomResourceDefinition', metadata: { name: CRD_NAME } });
     expect(documents[1]?.kind).toBe('Namespace');
+  });
+});
+
+describe('a namespaced install (synth --install --watch-namespace)', () => {
+  const watched = ['team-a', 'team-b'];
+  const scoped = operatorInstallObjects({ watchNamespaces: watched });
+
+  it('has no ClusterRole: a Role with the stack rules and its binding in each watched namespace', () => {
+    expect(scoped.map((object) => object.kind).filter((kind) => kind.startsWith('Cluster'))).toEqual([]);
+    for (const namespace of watched) {
+      const role = scoped.find((object) => object.kind === 'Role' && object.metadata.namespace === namespace) as KubeObject & Record<string, any>;
+      expect(role.rules).toEqual(OPERATOR_STACK_RULES);
+      const binding = scoped.find((object) => object.kind === 'RoleBinding' && object.metadata.namespace === namespace) as KubeObject & Record<string, any>;
+      expect(binding).toMatchObject({ roleRef: { kind: 'Role', name: role.metadata.name }, subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }] });
+    }
+    // The Lease Role in the operator's own namespace stays as it is.
+    const lease = scoped.find((object) => object.kind === 'Role' && object.metadata.namespace === OPERATOR_NAMESPACE) as KubeObject & Record<string, any>;
+    expect(lease.rules).toEqual(OPERATOR_NAMESPACE_RULES);
+  });
+
+  it('tells the operator which namespaces to watch', () => {
+    const deployment = scoped.find((object) => object.kind === 'Deployment') as KubeObject & Record<string, any>;
+    expect(deployment.spec.template.spec.containers[0].args).toContain('--namespace=team-a,team-b');
+    const clusterWide = find('Deployment');
+    expect(clusterWide.spec.template.spec.containers[0].args.some((arg: string) => arg.startsWith('--namespace'))).toBe(false);
+  });
+
+  it('is what `synth --install` prints, and without namespaces that is dist/install.yaml', async () => {
+    const printed = await run(['synth', '--install', '--watch-namespace', 'team-a', '--watch-namespace', 'team-b']);
+    expect(printed.code).toBe(0);
+    expect(YAML.parseAllDocuments(printed.stdout).map((document) => document.toJS())).toEqual(installManifests({ watchNamespaces: watched }));
+    const everything = await run(['synth', '--install']);
+    expect(YAML.parseAllDocuments(everything.stdout).map((document) => document.toJS())).toEqual(YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'dist', 'install.yaml'), 'utf8')).map((document) => document.toJS()));
+  });
+
+  it('refuses what does not belong: stack flags, a bad or repeated namespace, --watch-namespace alone', async () => {
+    expect((await run(['synth', '--install', '-f', 'examples/local.yaml'])).stderr).toContain('synth --install prints the operator, not a stack: drop --file');
+    expect((await run(['synth', '--install', '--watch-namespace', 'Team_A'])).stderr).toContain('--watch-namespace: "Team_A" is not a namespace name');
+    expect((await run(['synth', '--install', '--watch-namespace', 'a', '--watch-namespace', 'a'])).stderr).toContain('listed twice');
+    const alone = await run(['synth', '--watch-namespace', 'a']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--watch-namespace goes with --install');
   });
 });
 

@@ -47,7 +47,7 @@ beforeAll(async () => {
     client: clientFor(cluster.kubeConfig),
     log: jsonLogger(() => {}),
     inCluster: false,
-    namespace: NAMESPACE,
+    namespaces: [NAMESPACE],
     // The operator's own ClickHouse leg (schema, retention) runs on the same engine directly.
     clickhouse: sqlClickHouseLeg(clickhouse.connect),
     clickhouseUrl: 'http://embedded.invalid:8123',

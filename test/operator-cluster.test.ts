@@ -25,6 +25,7 @@ import { ownerReference } from '../src/operator/credentials.ts';
 import { HttpKubeClient, KubeApiError, MUTATING, type KubeObject } from '../src/operator/kube.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
+import { OPERATOR_NAMESPACE, operatorInstallObjects } from '../src/charts/install/install-chart.ts';
 import { resourcePath, STACKS } from '../src/operator/resources.ts';
 import { eventually, impersonateServiceAccount, impersonateUser, startCluster, type TestCluster } from './support/cluster.ts';
 import {
@@ -86,7 +87,7 @@ beforeAll(async () => {
     client: operatorClient,
     log: jsonLogger((line) => (logs += line), { level: 'debug' }),
     inCluster: false,
-    namespace: TEAM,
+    namespaces: [TEAM],
     clickhouse: recordingLeg(sqlClickHouseLeg(clickhouse.connect)),
     clickhouseUrl: EMBEDDED_URL,
     metricsPort: 0,
@@ -632,7 +633,7 @@ describe('operator processes', { timeout: 240_000 }, () => {
       client: asOperator,
       log: jsonLogger(() => {}),
       inCluster: false,
-      namespace: 'team-c',
+      namespaces: ['team-c'],
       clickhouse: sqlClickHouseLeg(clickhouse.connect),
       clickhouseUrl: EMBEDDED_URL,
       leaderElection: { namespace: account!.metadata.namespace!, identity: 'impersonated', retryMs: 500 },
@@ -646,6 +647,47 @@ describe('operator processes', { timeout: 240_000 }, () => {
       await expect(asOperator.request('GET', '/api/v1/namespaces/team-c/pods')).rejects.toMatchObject({ status: 403 });
       await expect(asOperator.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'x' }, rules: [] } })).rejects.toMatchObject({ status: 403 });
       await expect(asOperator.request('GET', '/api/v1/namespaces/kube-system/configmaps/does-not-matter/proxy')).rejects.toBeInstanceOf(KubeApiError);
+    } finally {
+      await scoped.stop();
+    }
+  }, 240_000);
+  it('installed for two namespaces (synth --install --watch-namespace), it reconciles both with Roles only and reads no Secret elsewhere', async () => {
+    const watched = ['team-f', 'team-g'];
+    for (const namespace of watched) await createNamespace(admin, namespace);
+    // A ServiceAccount of its own, so that the cluster-wide binding of the test above grants it nothing.
+    const account = 'scoped-operator';
+    const install = operatorInstallObjects({ watchNamespaces: watched }).filter((object) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(object.kind));
+    expect(install.some((object) => object.kind.startsWith('Cluster'))).toBe(false);
+    await createNamespace(admin, OPERATOR_NAMESPACE);
+    for (const object of install) {
+      const renamed = structuredClone(object) as KubeObject & { subjects?: { name: string }[]; roleRef?: { name: string } };
+      // The ServiceAccount, and the Lease Role and its binding in the operator's namespace, take the account's name.
+      if (renamed.metadata.namespace === OPERATOR_NAMESPACE) renamed.metadata.name = account;
+      if (renamed.roleRef && renamed.metadata.namespace === OPERATOR_NAMESPACE) renamed.roleRef.name = account;
+      for (const subject of renamed.subjects ?? []) subject.name = account;
+      const plural = { ServiceAccount: 'serviceaccounts', Role: 'roles', RoleBinding: 'rolebindings' }[renamed.kind as 'Role']!;
+      const group = renamed.kind === 'ServiceAccount' ? '/api/v1' : '/apis/rbac.authorization.k8s.io/v1';
+      await apply(admin, renamed, `${group}/namespaces/${renamed.metadata.namespace}/${plural}/${renamed.metadata.name}`);
+    }
+    const asOperator = clientFor(impersonateServiceAccount(cluster.kubeConfig, OPERATOR_NAMESPACE, account));
+    asOperator.recordRequests = true;
+    const scoped = await startOperator({
+      client: asOperator,
+      log: jsonLogger(() => {}),
+      inCluster: false,
+      namespaces: watched,
+      clickhouse: sqlClickHouseLeg(clickhouse.connect),
+      clickhouseUrl: EMBEDDED_URL,
+      leaderElection: { namespace: OPERATOR_NAMESPACE, identity: 'scoped', retryMs: 500 },
+    });
+    try {
+      for (const namespace of watched) await applyStack(admin, namespace, STACK, { access: { users: [{ name: 'owner', role: 'admin' }] } });
+      for (const namespace of watched) await waitForReady(admin, namespace, STACK, 120_000);
+      expect(asOperator.log.filter((request) => request.status === 403)).toEqual([]);
+      // Nothing cluster-wide was asked for: every request named one of its namespaces.
+      expect(asOperator.log.filter((request) => !/\/namespaces\/(team-f|team-g|telemetry-stack-system)\//.test(request.path)).map((request) => request.path)).toEqual([]);
+      await expect(asOperator.request('GET', `/api/v1/namespaces/${TEAM}/secrets`)).rejects.toMatchObject({ status: 403 });
+      await expect(asOperator.request('GET', '/api/v1/secrets')).rejects.toMatchObject({ status: 403 });
     } finally {
       await scoped.stop();
     }

@@ -41,6 +41,11 @@ describe('telemetry-stack operator', () => {
     expect(port.stderr).toContain('--metrics-port must be a non-negative integer');
     const url = await run(['operator', '--clickhouse-url', 'clickhouse:8123'], { env: {} });
     expect(url.stderr).toContain('--clickhouse-url must be an http(s) URL');
+    const namespace = await run(['operator', '--namespace', 'team-a,Team_B'], { env: {} });
+    expect(namespace.code).toBe(2);
+    expect(namespace.stderr).toContain('--namespace: "Team_B" is not a namespace name');
+    const shutdown = await run(['operator', '--shutdown-timeout', 'soon'], { env: {} });
+    expect(shutdown.stderr).toContain('--shutdown-timeout must be a non-negative integer');
   });
 
   it('uses the pod service account only in a pod', () => {

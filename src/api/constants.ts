@@ -9,6 +9,10 @@ export const SINGULAR = 'telemetrystack';
 export const SHORT_NAMES = ['tstack'] as const;
 export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
 
+/** A namespace name (DNS-1123 label), at most 63 characters. */
+export const NAMESPACE_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const isNamespaceName = (name: string) => name.length <= 63 && NAMESPACE_NAME_PATTERN.test(name);
+
 /** Longest stack name: derived names such as `<stack>-clickhouse-headless` and StatefulSet revision labels must stay within 63 characters. */
 export const MAX_STACK_NAME_LENGTH = 40;
 /** Longest user name: it becomes part of a ClickHouse user name and of a Secret name. */

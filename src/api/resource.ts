@@ -1,6 +1,6 @@
 /** The whole TelemetryStack object, and the single entry point for validating one. */
 import { z } from 'zod';
-import { API_GROUP_VERSION, KIND, MAX_STACK_NAME_LENGTH } from './constants.ts';
+import { API_GROUP_VERSION, KIND, MAX_STACK_NAME_LENGTH, NAMESPACE_NAME_PATTERN } from './constants.ts';
 import { TelemetryStackSpec } from './spec.ts';
 import { TelemetryStackStatus } from './status.ts';
 
@@ -18,7 +18,7 @@ export const StackName = z
 export const Metadata = z
   .looseObject({
     name: StackName,
-    namespace: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).optional(),
+    namespace: z.string().min(1).max(63).regex(NAMESPACE_NAME_PATTERN).optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
     generation: z.number().int().optional(),

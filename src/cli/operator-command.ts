@@ -1,6 +1,7 @@
 /** `telemetry-stack operator`: runs the controller from the command line (local development, or the container's entry point). */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isNamespaceName } from '../api/constants.ts';
 import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
@@ -17,7 +18,8 @@ Run the TelemetryStack controller until SIGTERM or SIGINT. Logs are JSON lines o
 
 Options:
       --kubeconfig FILE      Cluster to manage (default: in-cluster service account in a pod, else $KUBECONFIG or ~/.kube/config)
-  -n, --namespace NS         Manage stacks in this namespace only (default: all namespaces)
+  -n, --namespace NS[,NS]    Manage stacks in these namespaces only (default: all namespaces); with namespaced
+                             RBAC (telemetry-stack synth --install --watch-namespace NS) it must list them
       --metrics-port PORT    Serve /metrics, /healthz and /readyz on this port (default $METRICS_PORT, else 8080; 0 picks a free port)
       --leader-elect         Campaign for a Lease so that only one replica reconciles (always on in a pod)
       --lease-namespace NS   Namespace of the Lease (default: the pod's namespace, else --namespace, else "default")
@@ -62,6 +64,9 @@ export const operatorCommand: Command = {
     const metricsPort = integer(values['metrics-port'] ?? io.env.METRICS_PORT, '--metrics-port', 8080);
     const resyncSeconds = integer(values.resync, '--resync', 300);
     const shutdownSeconds = integer(values['shutdown-timeout'], '--shutdown-timeout', 20);
+    const namespaces = (values.namespace ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+    const badNamespace = namespaces.find((name) => !isNamespaceName(name));
+    if (badNamespace !== undefined) throw new UserError(`--namespace: "${badNamespace}" is not a namespace name (lower-case letters, digits and "-"); separate several with commas`, 2);
     if (values['clickhouse-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['clickhouse-url'])) {
       throw new UserError(`--clickhouse-url must be an http(s) URL such as http://127.0.0.1:8123, got "${values['clickhouse-url']}"`, 2);
     }
@@ -73,7 +78,7 @@ export const operatorCommand: Command = {
       throw error;
     }
     const log = jsonLogger((line) => io.stderr.write(line), { level, fields: { component: 'operator' } });
-    log.info('starting', { config: loaded.source, namespace: values.namespace ?? '(all)' });
+    log.info('starting', { config: loaded.source, namespaces: namespaces.length > 0 ? namespaces.join(',') : '(all)' });
     const identity = `${io.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
     // Replicas of the installed Deployment must never reconcile side by side.
     const leaderElect = values['leader-elect'] === true || loaded.inCluster;
@@ -84,12 +89,12 @@ export const operatorCommand: Command = {
       inCluster: loaded.inCluster,
       metricsPort,
       resyncMs: Math.max(resyncSeconds, 1) * 1000,
-      ...(values.namespace ? { namespace: values.namespace } : {}),
+      ...(namespaces.length > 0 ? { namespaces } : {}),
       ...(values['clickhouse-url'] ? { clickhouseUrl: values['clickhouse-url'] } : {}),
       ...(!values['clickhouse-url'] && !loaded.inCluster ? { clickhouseForwards: new ClickHousePortForwards(loaded.config) } : {}),
       clickhouse: sqlClickHouseLeg(),
       ...(leaderElect
-        ? { leaderElection: { namespace: values['lease-namespace'] ?? podNamespace(io.env) ?? values.namespace ?? 'default', identity } }
+        ? { leaderElection: { namespace: values['lease-namespace'] ?? podNamespace(io.env) ?? namespaces[0] ?? 'default', identity } }
         : {}),
       onLostLeadership: () => {
         lost = true;

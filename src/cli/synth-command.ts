@@ -1,11 +1,16 @@
 /** `telemetry-stack synth` argument handling; the work is in synth.ts. */
 import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
-import { synth } from './synth.ts';
+import { UserError } from './errors.ts';
+import { synth, synthInstall } from './synth.ts';
 
 const USAGE = `Usage: telemetry-stack synth [options]
+       telemetry-stack synth --install [--watch-namespace NS]...
 
-Print the Kubernetes manifests of a stack (like helm template).
+Print the Kubernetes manifests of a stack (like helm template), or with --install the CRD and
+the operator (dist/install.yaml). With --watch-namespace the operator watches only those
+namespaces and gets a Role in each instead of its ClusterRole, so it can read no Secret
+elsewhere; the namespaces must exist.
 
 Options:
   -f, --file FILE        TelemetryStack resource or bare spec (YAML); "-" reads stdin; omitted: all defaults
@@ -16,6 +21,8 @@ Options:
       --with-secrets     Also print freshly generated credential Secrets (the operator normally creates them)
       --validate-with BIN  Check the rendered collector configuration with \`BIN validate\` (an OpenTelemetry
                          Collector binary of the chart's version) and fail if it does not load
+      --install          Print the operator's installation instead of a stack
+      --watch-namespace NS  With --install: watch only NS (repeatable)
 `;
 
 export const synthCommand: Command = {
@@ -33,9 +40,21 @@ export const synthCommand: Command = {
         output: { type: 'string', short: 'o' },
         'with-secrets': { type: 'boolean', default: false },
         'validate-with': { type: 'string' },
+        install: { type: 'boolean', default: false },
+        'watch-namespace': { type: 'string', multiple: true, default: [] },
       },
       USAGE,
     );
+    const watchNamespaces = values['watch-namespace'] ?? [];
+    if (values.install) {
+      const stackFlags = (['file', 'name', 'namespace', 'output', 'validate-with'] as const).filter((flag) => values[flag] !== undefined);
+      if (stackFlags.length > 0 || (values.set ?? []).length > 0 || values['with-secrets']) {
+        throw new UserError(`synth --install prints the operator, not a stack: drop ${stackFlags.length > 0 ? `--${stackFlags[0]}` : values['with-secrets'] ? '--with-secrets' : '--set'}`, 2);
+      }
+      io.stdout.write(synthInstall(watchNamespaces));
+      return 0;
+    }
+    if (watchNamespaces.length > 0) throw new UserError('--watch-namespace goes with --install', 2);
     io.stdout.write(
       synth({
         file: values.file,

@@ -21,8 +21,8 @@ export interface ControllerOptions {
   readonly client: KubeClient;
   readonly log: Logger;
   readonly metrics: OperatorMetrics;
-  /** Only this namespace; unset: all namespaces. */
-  readonly namespace?: string;
+  /** Only these namespaces (one watch per kind in each, so namespaced RBAC suffices); unset or empty: all namespaces. */
+  readonly namespaces?: readonly string[];
   readonly concurrency?: number;
   /** Re-queue every stack this often. */
   readonly resyncMs?: number;
@@ -45,7 +45,7 @@ export function ownerKey(object: KubeObject): string | undefined {
 export class Controller {
   readonly queue: WorkQueue;
   private readonly options: ControllerOptions;
-  private readonly stacks: ListWatcher;
+  private readonly stacks: ListWatcher[];
   private readonly owned: ListWatcher[];
   private resyncTimer: NodeJS.Timeout | undefined;
   private started = false;
@@ -65,12 +65,14 @@ export class Controller {
       },
     });
     metrics.queueDepth = () => this.queue.depth;
+    // Every namespace (undefined) or one watch per listed namespace.
+    const scopes: (string | undefined)[] = options.namespaces?.length ? [...options.namespaces] : [undefined];
     const watch = (resource: (typeof OWNED)[number], labelSelector: string | undefined, toKey: (object: KubeObject) => string | undefined) =>
-      new ListWatcher({
+      scopes.map((namespace) => new ListWatcher({
         client,
         log,
         resource,
-        ...(options.namespace ? { namespace: options.namespace } : {}),
+        ...(namespace ? { namespace } : {}),
         ...(labelSelector ? { labelSelector } : {}),
         ...(options.watchSilenceMs ? { silenceMs: options.watchSilenceMs } : {}),
         onRestart: (cause) => metrics.countWatchRestart(resource.plural, cause),
@@ -78,16 +80,16 @@ export class Controller {
           const key = toKey(object);
           if (key) this.queue.add(key);
         },
-      });
+      }));
     this.stacks = watch(STACKS, undefined, (object) => keyOf(object.metadata.namespace, object.metadata.name));
-    this.owned = OWNED.map((resource) => watch(resource, STACK_LABEL, ownerKey));
+    this.owned = OWNED.flatMap((resource) => watch(resource, STACK_LABEL, ownerKey));
   }
 
   /** Starts the watches, waits until each has listed once, then starts reconciling. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const watchers = [this.stacks, ...this.owned];
+    const watchers = [...this.stacks, ...this.owned];
     for (const watcher of watchers) watcher.start();
     await Promise.all(watchers.map((watcher) => watcher.synced));
     const deps = {
@@ -104,18 +106,22 @@ export class Controller {
     const resyncMs = this.options.resyncMs ?? 5 * 60_000;
     this.resyncTimer = setInterval(() => this.resync(), resyncMs);
     this.resyncTimer.unref?.();
-    this.options.log.info('controller started', { namespace: this.options.namespace ?? '(all)', resyncMs });
+    this.options.log.info('controller started', { namespaces: this.options.namespaces?.length ? this.options.namespaces.join(',') : '(all)', resyncMs });
   }
 
   /** Every watch has listed once. */
   get synced(): boolean {
-    return [this.stacks, ...this.owned].every((watcher) => watcher.hasSynced);
+    return [...this.stacks, ...this.owned].every((watcher) => watcher.hasSynced);
   }
 
   /** Queues every known stack. */
   resync(): number {
-    for (const key of this.stacks.cache.keys()) this.queue.add(key);
-    return this.stacks.cache.size;
+    let count = 0;
+    for (const watcher of this.stacks) {
+      for (const key of watcher.cache.keys()) this.queue.add(key);
+      count += watcher.cache.size;
+    }
+    return count;
   }
 
   /** Resolves when no reconcile runs or waits. */
@@ -125,6 +131,6 @@ export class Controller {
 
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
-    await Promise.all([this.queue.shutdown(), this.stacks.stop(), ...this.owned.map((watcher) => watcher.stop())]);
+    await Promise.all([this.queue.shutdown(), ...[...this.stacks, ...this.owned].map((watcher) => watcher.stop())]);
   }
 }

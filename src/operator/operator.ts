@@ -20,7 +20,8 @@ export interface OperatorOptions {
   readonly client: KubeClient;
   readonly log: Logger;
   readonly inCluster: boolean;
-  readonly namespace?: string;
+  /** Only these namespaces; unset or empty: all. */
+  readonly namespaces?: readonly string[];
   /** Port of /metrics, /healthz, /readyz; 0 picks a free one; undefined serves nothing. */
   readonly metricsPort?: number;
   readonly metricsHost?: string;
@@ -55,7 +56,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     log,
     metrics,
     inCluster: options.inCluster,
-    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.namespaces?.length ? { namespaces: options.namespaces } : {}),
     ...(options.clickhouse ? { clickhouse: options.clickhouse } : {}),
     ...(options.clickhouseUrl ? { clickhouseUrl: options.clickhouseUrl } : {}),
     ...(options.clickhouseForwards ? { clickhouseForwards: options.clickhouseForwards } : {}),

@@ -12,7 +12,7 @@ import { MANAGED_BY, PART_OF } from '../labels.ts';
 import { OPERATOR_POD_LABELS } from '../network-policies.ts';
 import type { KubeObject } from '../render.ts';
 import { restrictedPodTemplate } from '../security.ts';
-import { OPERATOR_CLUSTER_RULES, OPERATOR_NAMESPACE_RULES } from './rbac.ts';
+import { OPERATOR_STACK_RULES, OPERATOR_NAMESPACE_RULES } from './rbac.ts';
 
 export const OPERATOR_NAME = 'telemetry-stack-operator';
 export const OPERATOR_NAMESPACE = 'telemetry-stack-system';
@@ -39,9 +39,18 @@ const labels = {
 /** Immutable on the Deployment once applied, so nothing that changes between releases. */
 const selector = { ...OPERATOR_POD_LABELS, 'app.kubernetes.io/instance': OPERATOR_NAME };
 
+export interface InstallOptions {
+  /**
+   * Watch only these namespaces, with a Role and RoleBinding in each instead of the ClusterRole:
+   * the operator can then read no Secret outside them. The namespaces must exist.
+   */
+  readonly watchNamespaces?: readonly string[];
+}
+
 export class OperatorInstallChart extends Chart {
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, options: InstallOptions = {}) {
     super(scope, id, { disableResourceNameHashes: true });
+    const watched = options.watchNamespaces ?? [];
     const metadata = (name: string, namespaced: boolean) => ({ name, labels, ...(namespaced ? { namespace: OPERATOR_NAMESPACE } : {}) });
 
     new k8s.KubeNamespace(this, 'namespace', {
@@ -55,8 +64,16 @@ export class OperatorInstallChart extends Chart {
 
     const roleRef = (kind: 'ClusterRole' | 'Role') => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name: OPERATOR_NAME });
     const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }];
-    new k8s.KubeClusterRole(this, 'cluster-role', { metadata: metadata(OPERATOR_NAME, false), rules: [...OPERATOR_CLUSTER_RULES] });
-    new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', { metadata: metadata(OPERATOR_NAME, false), roleRef: roleRef('ClusterRole'), subjects });
+    if (watched.length === 0) {
+      new k8s.KubeClusterRole(this, 'cluster-role', { metadata: metadata(OPERATOR_NAME, false), rules: [...OPERATOR_STACK_RULES] });
+      new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', { metadata: metadata(OPERATOR_NAME, false), roleRef: roleRef('ClusterRole'), subjects });
+    }
+    for (const namespace of watched) {
+      // Not OPERATOR_NAME: the Lease Role in the operator's namespace has that name.
+      const inWatched = { name: `${OPERATOR_NAME}-stacks`, namespace, labels };
+      new k8s.KubeRole(this, `stack-role-${namespace}`, { metadata: inWatched, rules: [...OPERATOR_STACK_RULES] });
+      new k8s.KubeRoleBinding(this, `stack-role-binding-${namespace}`, { metadata: inWatched, roleRef: { ...roleRef('Role'), name: inWatched.name }, subjects });
+    }
     new k8s.KubeRole(this, 'role', { metadata: metadata(OPERATOR_NAME, true), rules: [...OPERATOR_NAMESPACE_RULES] });
     new k8s.KubeRoleBinding(this, 'role-binding', { metadata: metadata(OPERATOR_NAME, true), roleRef: roleRef('Role'), subjects });
 
@@ -72,7 +89,7 @@ export class OperatorInstallChart extends Chart {
       image: OPERATOR_IMAGE,
       imagePullPolicy: 'IfNotPresent',
       // The image's entry point is `node build/cli/main.js`; the Lease holder identity is the pod's hostname.
-      args: ['operator', '--leader-elect', `--metrics-port=${OPERATOR_METRICS_PORT}`],
+      args: ['operator', '--leader-elect', `--metrics-port=${OPERATOR_METRICS_PORT}`, ...(watched.length > 0 ? [`--namespace=${watched.join(',')}`] : [])],
       env: [fieldEnv(POD_NAMESPACE_ENV, 'metadata.namespace')],
       ports: [{ name: 'metrics', containerPort: OPERATOR_METRICS_PORT, protocol: 'TCP' }],
       livenessProbe: { ...probe('/healthz', 20), initialDelaySeconds: 10 },
@@ -128,11 +145,11 @@ export class OperatorInstallChart extends Chart {
 }
 
 /** The operator's own objects, in apply order (Namespace first). */
-export function operatorInstallObjects(): KubeObject[] {
-  return new OperatorInstallChart(new App(), 'install').toJson() as KubeObject[];
+export function operatorInstallObjects(options: InstallOptions = {}): KubeObject[] {
+  return new OperatorInstallChart(new App(), 'install', options).toJson() as KubeObject[];
 }
 
-/** dist/install.yaml: the CRD, then the operator. */
-export function installManifests(): object[] {
-  return [crdManifest(), ...operatorInstallObjects()];
+/** dist/install.yaml (no options): the CRD, then the operator. */
+export function installManifests(options: InstallOptions = {}): object[] {
+  return [crdManifest(), ...operatorInstallObjects(options)];
 }

@@ -1,6 +1,8 @@
 /**
- * What the operator may do, and nothing more. Cluster-wide because stacks live in any
- * namespace; leader election only in the operator's own namespace.
+ * What the operator may do, and nothing more. OPERATOR_STACK_RULES are what it needs in a
+ * namespace that holds stacks: a ClusterRole by default (stacks may live in any namespace), or a
+ * Role in each watched namespace for a namespaced install (`synth --install --watch-namespace`),
+ * which keeps Secrets elsewhere out of its reach. Leader election only in its own namespace.
  *
  * Owned kinds get no `update`: the operator writes them with server-side apply (PATCH),
  * creates generated Secrets with POST, and prunes with DELETE. It creates per-user Roles
@@ -32,7 +34,7 @@ function byGroup(): PolicyRule[] {
   return [...groups].map(([group, resources]) => ({ apiGroups: [group], resources, verbs: [...OWNED_VERBS] }));
 }
 
-export const OPERATOR_CLUSTER_RULES: readonly PolicyRule[] = [
+export const OPERATOR_STACK_RULES: readonly PolicyRule[] = [
   // Its own resource: watch every stack, add/remove its finalizer (merge patch), write status.
   { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
