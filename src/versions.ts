@@ -13,6 +13,8 @@ export const VERSIONS = {
   kubernetes: '1.34.1',
   etcd: '3.6.4',
   kwok: '0.8.0',
+  /** Helm, for the test that renders dist/helm with the real `helm template` and `helm lint`. */
+  helm: '4.3.1',
   /** Grafana (optional dashboards component) and the official ClickHouse data source plugin it installs at start. */
   grafana: '12.4.0',
   grafanaClickhousePlugin: '4.15.0',

@@ -9,6 +9,7 @@
  *   kubernetes-<v>/  kube-apiserver kube-controller-manager kube-scheduler
  *   etcd-<v>/        etcd
  *   kwok-<v>/        kwok
+ *   helm-<v>/        helm (not the control plane: the Helm chart test renders dist/helm with it)
  *
  * One Go build at a time, under `nice`: the machines have two shared cores.
  */
@@ -41,6 +42,10 @@ export function controlPlaneBinaries(env: NodeJS.ProcessEnv = process.env): Cont
     etcd: join(componentDir('etcd', VERSIONS.etcd, env), 'etcd'),
     kwok: join(componentDir('kwok', VERSIONS.kwok, env), 'kwok'),
   };
+}
+
+export function helmBinary(env: NodeJS.ProcessEnv = process.env): string {
+  return join(componentDir('helm', VERSIONS.helm, env), 'helm');
 }
 
 /** The binaries not built yet (empty when the cache is complete). */
@@ -141,6 +146,10 @@ export function buildKwok(outDir: string, version: string = VERSIONS.kwok): void
   go(['install', '-trimpath', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@v${version}`], tmpdir(), { GOBIN: resolve(outDir) });
 }
 
+export function buildHelm(outDir: string, version: string = VERSIONS.helm): void {
+  go(['install', '-trimpath', '-ldflags', '-s -w', `helm.sh/helm/v${version.split('.')[0]}/cmd/helm@v${version}`], tmpdir(), { GOBIN: resolve(outDir) });
+}
+
 /** Builds every missing binary, one Go build at a time; returns the seconds each took. */
 export async function buildControlPlane(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, number>> {
   const seconds: Record<string, number> = {};
@@ -148,6 +157,7 @@ export async function buildControlPlane(env: NodeJS.ProcessEnv = process.env): P
     ['etcd', VERSIONS.etcd, (dir) => buildEtcd(dir)],
     ['kwok', VERSIONS.kwok, (dir) => buildKwok(dir)],
     ['kubernetes', VERSIONS.kubernetes, (dir) => buildKubernetes(dir)],
+    ['helm', VERSIONS.helm, (dir) => buildHelm(dir)],
   ];
   for (const [component, version, build] of steps) {
     const dir = componentDir(component, version, env);
@@ -166,11 +176,11 @@ async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (args.includes('--print')) {
-    console.log(JSON.stringify(controlPlaneBinaries(), null, 2));
+    console.log(JSON.stringify({ ...controlPlaneBinaries(), helm: helmBinary() }, null, 2));
     return missingBinaries().length === 0 ? 0 : 1;
   }
   await buildControlPlane();
-  const missing = missingBinaries();
+  const missing = [...missingBinaries(), ...(existsSync(helmBinary()) ? [] : [helmBinary()])];
   if (missing.length > 0) {
     console.error(`still missing after the build: ${missing.join(', ')}`);
     return 1;

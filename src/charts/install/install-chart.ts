@@ -45,17 +45,22 @@ export interface InstallOptions {
    * the operator can then read no Secret outside them. The namespaces must exist.
    */
   readonly watchNamespaces?: readonly string[];
+  /** Where the operator runs (default OPERATOR_NAMESPACE); the Helm chart puts its release namespace here. */
+  readonly namespace?: string;
+  readonly image?: string;
+  readonly replicas?: number;
 }
 
 export class OperatorInstallChart extends Chart {
   constructor(scope: Construct, id: string, options: InstallOptions = {}) {
     super(scope, id, { disableResourceNameHashes: true });
     const watched = options.watchNamespaces ?? [];
-    const metadata = (name: string, namespaced: boolean) => ({ name, labels, ...(namespaced ? { namespace: OPERATOR_NAMESPACE } : {}) });
+    const home = options.namespace ?? OPERATOR_NAMESPACE;
+    const metadata = (name: string, namespaced: boolean) => ({ name, labels, ...(namespaced ? { namespace: home } : {}) });
 
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: {
-        ...metadata(OPERATOR_NAMESPACE, false),
+        ...metadata(home, false),
         // The operator's pods pass the restricted Pod Security Standard; enforce it on the namespace.
         labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
       },
@@ -63,7 +68,7 @@ export class OperatorInstallChart extends Chart {
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: metadata(OPERATOR_NAME, true), automountServiceAccountToken: true });
 
     const roleRef = (kind: 'ClusterRole' | 'Role') => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name: OPERATOR_NAME });
-    const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }];
+    const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: home }];
     if (watched.length === 0) {
       new k8s.KubeClusterRole(this, 'cluster-role', { metadata: metadata(OPERATOR_NAME, false), rules: [...OPERATOR_STACK_RULES] });
       new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', { metadata: metadata(OPERATOR_NAME, false), roleRef: roleRef('ClusterRole'), subjects });
@@ -86,7 +91,7 @@ export class OperatorInstallChart extends Chart {
     });
     const container: Omit<k8s.Container, 'securityContext'> = {
       name: 'operator',
-      image: OPERATOR_IMAGE,
+      image: options.image ?? OPERATOR_IMAGE,
       imagePullPolicy: 'IfNotPresent',
       // The image's entry point is `node build/cli/main.js`; the Lease holder identity is the pod's hostname.
       args: ['operator', '--leader-elect', `--metrics-port=${OPERATOR_METRICS_PORT}`, ...(watched.length > 0 ? [`--namespace=${watched.join(',')}`] : [])],
@@ -111,7 +116,7 @@ export class OperatorInstallChart extends Chart {
     new k8s.KubeDeployment(this, 'deployment', {
       metadata: metadata(OPERATOR_NAME, true),
       spec: {
-        replicas: OPERATOR_REPLICAS,
+        replicas: options.replicas ?? OPERATOR_REPLICAS,
         selector: { matchLabels: selector },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1), maxSurge: k8s.IntOrString.fromNumber(1) } },
         template: {
