@@ -378,11 +378,36 @@ describe('edits', { timeout: 180_000 }, () => {
     expect(adopted.metadata.uid).toBe(pod.metadata.uid);
     const events = await admin.request<{ items: { type: string; reason: string; message: string }[] }>('GET', `/api/v1/namespaces/${TEAM}/events`);
     expect(events.items.find((event) => event.reason === 'StorageResized')?.message).toBe(
-      `grew ClickHouse storage from 20Gi to 40Gi (${TEAM}/${names.clickhouseDataClaim}-${names.clickhouse}-0); the StatefulSet was recreated, its pods kept`,
+      `grew spec.clickhouse.storage.size from 20Gi to 40Gi (${TEAM}/${names.clickhouseDataClaim}-${names.clickhouse}-0); StatefulSet ${names.clickhouse} was recreated, its pods kept`,
     );
     // A steady state afterwards: a second reconcile neither deletes nor recreates.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await admin.request<KubeObject>('GET', statefulSetPath)).metadata.uid).toBe(after.metadata.uid);
+  });
+
+  it('raising collector.persistentQueue.size grows each replica\'s queue claim the same way', async () => {
+    const name = 'queues';
+    const names = stackNames(name);
+    const statefulSetPath = `/apis/apps/v1/namespaces/${TEAM}/statefulsets/${names.collector}`;
+    const claimPath = (ordinal: number) => `/api/v1/namespaces/${TEAM}/persistentvolumeclaims/${names.collectorQueueClaim}-${names.collector}-${ordinal}`;
+    await applyStack(admin, TEAM, name, { collector: { replicas: 2 } });
+    await waitForReady(admin, TEAM, name);
+    for (const ordinal of [0, 1]) await eventually(`queue claim ${ordinal} to be Bound`, async () => (await admin.request<KubeObject & { status?: { phase?: string } }>('GET', claimPath(ordinal))).status?.phase === 'Bound');
+    const before = await admin.request<KubeObject>('GET', statefulSetPath);
+    const pods = await Promise.all([0, 1].map((ordinal) => admin.request<KubeObject>('GET', `/api/v1/namespaces/${TEAM}/pods/${names.collector}-${ordinal}`)));
+    await applyStack(admin, TEAM, name, { collector: { replicas: 2, persistentQueue: { size: '3Gi' } } });
+    await waitForReady(admin, TEAM, name);
+    const after = await admin.request<KubeObject>('GET', statefulSetPath);
+    expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    for (const ordinal of [0, 1]) {
+      expect((await admin.request<KubeObject & { spec: { resources: { requests: { storage: string } } } }>('GET', claimPath(ordinal))).spec.resources.requests.storage).toBe('3Gi');
+      const pod = await eventually(`collector pod ${ordinal} adopted`, async () => {
+        const current = await admin.request<KubeObject>('GET', `/api/v1/namespaces/${TEAM}/pods/${names.collector}-${ordinal}`);
+        return current.metadata.ownerReferences?.some((reference) => reference.controller && reference.uid === after.metadata.uid) ? current : undefined;
+      });
+      expect(pod.metadata.uid).toBe(pods[ordinal]!.metadata.uid);
+    }
+    await admin.request('DELETE', resourcePath(STACKS, TEAM, name));
   });
 
   it('shrinking the storage is refused in status and an event, and leaves every object as it was', async () => {

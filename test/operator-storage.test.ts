@@ -6,18 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import { ReconcileError } from '../src/operator/errors.ts';
 import { KubeApiError, type KubeClient, type KubeObject, type RequestOptions } from '../src/operator/kube.ts';
-import { resizeClickHouseStorage, STORAGE_REASON } from '../src/operator/storage.ts';
+import { resizeStatefulSetClaims, STORAGE_REASON } from '../src/operator/storage.ts';
 import { stackFrom } from './support/stacks.ts';
 
 const STS = '/apis/apps/v1/namespaces/team/statefulsets/telemetry-clickhouse';
 const CLAIM = '/api/v1/namespaces/team/persistentvolumeclaims/data-telemetry-clickhouse-0';
 
-function statefulSet(size: string, uid = 'sts-1'): KubeObject {
+function statefulSet(size: string, uid = 'sts-1', name = 'telemetry-clickhouse', claim = 'data', replicas = 1): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: { name: 'telemetry-clickhouse', namespace: 'team', uid },
-    spec: { replicas: 1, volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: size } } } }] },
+    metadata: { name, namespace: 'team', uid },
+    spec: { replicas, volumeClaimTemplates: [{ metadata: { name: claim }, spec: { resources: { requests: { storage: size } } } }] },
   };
 }
 
@@ -45,12 +45,12 @@ const notFound = () => new KubeApiError(404, 'NotFound', 'not found');
 const stack = (size: string) => stackFrom({ clickhouse: { storage: { size } } });
 const noSleep = async () => {};
 
-describe('resizeClickHouseStorage', () => {
+describe('resizeStatefulSetClaims', () => {
   it('does nothing, and sends nothing, when the sizes agree however they are written', async () => {
     const { client, calls } = scripted({});
-    expect(await resizeClickHouseStorage({ client }, stack('1Gi'), statefulSet('1024Mi'))).toBeUndefined();
-    expect(await resizeClickHouseStorage({ client }, stack('20Gi'), statefulSet('20Gi'))).toBeUndefined();
-    expect(await resizeClickHouseStorage({ client }, stack('20Gi'), undefined)).toBeUndefined();
+    expect(await resizeStatefulSetClaims({ client }, stack('1Gi'), statefulSet('1Gi', 'desired'), statefulSet('1024Mi'))).toBeUndefined();
+    expect(await resizeStatefulSetClaims({ client }, stack('20Gi'), statefulSet('20Gi', 'desired'), statefulSet('20Gi'))).toBeUndefined();
+    expect(await resizeStatefulSetClaims({ client }, stack('20Gi'), statefulSet('20Gi', 'desired'), undefined)).toBeUndefined();
     expect(calls).toEqual([]);
   });
 
@@ -61,8 +61,8 @@ describe('resizeClickHouseStorage', () => {
       [`DELETE ${STS}`]: [{}],
       [`GET ${STS}`]: [statefulSet('20Gi'), notFound()],
     });
-    const resized = await resizeClickHouseStorage({ client, sleep: noSleep }, stack('30Gi'), statefulSet('20Gi'));
-    expect(resized).toEqual({ from: '20Gi', to: '30Gi', claims: ['team/data-telemetry-clickhouse-0'] });
+    const resized = await resizeStatefulSetClaims({ client, sleep: noSleep }, stack('30Gi'), statefulSet('30Gi', 'desired'), statefulSet('20Gi'));
+    expect(resized).toEqual({ statefulSet: 'telemetry-clickhouse', sizes: [{ field: 'spec.clickhouse.storage.size', from: '20Gi', to: '30Gi' }], claims: ['team/data-telemetry-clickhouse-0'] });
     expect(calls.map((call) => `${call.method} ${call.path}`)).toEqual([`GET ${CLAIM}`, `PATCH ${CLAIM}`, `DELETE ${STS}`, `GET ${STS}`, `GET ${STS}`]);
     expect(calls[1]!.body).toEqual({ spec: { resources: { requests: { storage: '30Gi' } } } });
     expect(calls[2]!.body).toMatchObject({ propagationPolicy: 'Orphan', preconditions: { uid: 'sts-1' } });
@@ -74,18 +74,18 @@ describe('resizeClickHouseStorage', () => {
       [`DELETE ${STS}`]: [{}],
       [`GET ${STS}`]: [notFound()],
     });
-    expect(await resizeClickHouseStorage({ client, sleep: noSleep }, stack('30Gi'), statefulSet('20Gi'))).toEqual({ from: '20Gi', to: '30Gi', claims: [] });
+    expect(await resizeStatefulSetClaims({ client, sleep: noSleep }, stack('30Gi'), statefulSet('30Gi', 'desired'), statefulSet('20Gi'))).toEqual({ statefulSet: 'telemetry-clickhouse', sizes: [{ field: 'spec.clickhouse.storage.size', from: '20Gi', to: '30Gi' }], claims: [] });
     expect(calls.map((call) => call.method)).toEqual(['GET', 'DELETE', 'GET']);
   });
 
   it('a claim not made yet is skipped: the new template makes it at the new size', async () => {
     const { client } = scripted({ [`GET ${CLAIM}`]: [notFound()], [`DELETE ${STS}`]: [notFound()], [`GET ${STS}`]: [notFound()] });
-    expect(await resizeClickHouseStorage({ client, sleep: noSleep }, stack('30Gi'), statefulSet('20Gi'))).toEqual({ from: '20Gi', to: '30Gi', claims: [] });
+    expect(await resizeStatefulSetClaims({ client, sleep: noSleep }, stack('30Gi'), statefulSet('30Gi', 'desired'), statefulSet('20Gi'))).toEqual({ statefulSet: 'telemetry-clickhouse', sizes: [{ field: 'spec.clickhouse.storage.size', from: '20Gi', to: '30Gi' }], claims: [] });
   });
 
   it('refuses to shrink before sending anything', async () => {
     const { client, calls } = scripted({});
-    const refused = resizeClickHouseStorage({ client }, stack('10Gi'), statefulSet('20Gi'));
+    const refused = resizeStatefulSetClaims({ client }, stack('10Gi'), statefulSet('10Gi', 'desired'), statefulSet('20Gi'));
     await expect(refused).rejects.toBeInstanceOf(ReconcileError);
     await expect(refused).rejects.toMatchObject({ reason: STORAGE_REASON.shrinkRefused });
     expect(calls).toEqual([]);
@@ -96,7 +96,7 @@ describe('resizeClickHouseStorage', () => {
       [`GET ${CLAIM}`]: [{ metadata: { name: 'c' }, spec: { storageClassName: 'standard', resources: { requests: { storage: '20Gi' } } } }],
       [`PATCH ${CLAIM}`]: [new KubeApiError(403, 'Forbidden', 'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize')],
     });
-    const failed = resizeClickHouseStorage({ client }, stack('30Gi'), statefulSet('20Gi'));
+    const failed = resizeStatefulSetClaims({ client }, stack('30Gi'), statefulSet('30Gi', 'desired'), statefulSet('20Gi'));
     await expect(failed).rejects.toMatchObject({
       reason: STORAGE_REASON.resizeFailed,
       message: expect.stringMatching(/^spec\.clickhouse\.storage\.size: cannot grow claim team\/data-telemetry-clickhouse-0 from 20Gi to 30Gi: only dynamically .* StorageClass "standard" must set allowVolumeExpansion: true; or set the size back to 20Gi\./),
@@ -110,7 +110,7 @@ describe('resizeClickHouseStorage', () => {
         [`GET ${CLAIM}`]: [{ metadata: { name: 'c' }, spec: { resources: { requests: { storage: '20Gi' } } } }],
         [`PATCH ${CLAIM}`]: [new KubeApiError(status, 'x', 'try again')],
       });
-      const failed = resizeClickHouseStorage({ client }, stack('30Gi'), statefulSet('20Gi'));
+      const failed = resizeStatefulSetClaims({ client }, stack('30Gi'), statefulSet('30Gi', 'desired'), statefulSet('20Gi'));
       await expect(failed).rejects.toBeInstanceOf(KubeApiError);
     }
   });
@@ -121,13 +121,27 @@ describe('resizeClickHouseStorage', () => {
       [`DELETE ${STS}`]: [{}],
       [`GET ${STS}`]: [statefulSet('20Gi')],
     });
-    await expect(resizeClickHouseStorage({ client, sleep: noSleep, deleteTimeoutMs: 0 }, stack('30Gi'), statefulSet('20Gi'))).rejects.toThrow(/still being deleted/);
+    await expect(resizeStatefulSetClaims({ client, sleep: noSleep, deleteTimeoutMs: 0 }, stack('30Gi'), statefulSet('30Gi', 'desired'), statefulSet('20Gi'))).rejects.toThrow(/still being deleted/);
   });
 
-  it('leaves an external ClickHouse alone', async () => {
-    const { client, calls } = scripted({});
-    const external = stackFrom({ clickhouse: { mode: 'external', external: { endpoint: 'https://ch.example:8443', credentialsSecret: { name: 'x' } } } });
-    expect(await resizeClickHouseStorage({ client }, external, statefulSet('1Gi'))).toBeUndefined();
-    expect(calls).toEqual([]);
+  it('grows the collector\'s queue claims too, one per replica, naming the collector\'s field', async () => {
+    const queue = (ordinal: number) => `/api/v1/namespaces/team/persistentvolumeclaims/queue-telemetry-collector-${ordinal}`;
+    const collector = '/apis/apps/v1/namespaces/team/statefulsets/telemetry-collector';
+    const { client, calls } = scripted({
+      [`GET ${queue(0)}`]: [{ metadata: { name: 'q0' }, spec: { resources: { requests: { storage: '1Gi' } } } }],
+      [`GET ${queue(1)}`]: [{ metadata: { name: 'q1' }, spec: { resources: { requests: { storage: '1Gi' } } } }],
+      [`PATCH ${queue(0)}`]: [{}],
+      [`PATCH ${queue(1)}`]: [{}],
+      [`DELETE ${collector}`]: [{}],
+      [`GET ${collector}`]: [notFound()],
+    });
+    const desired = statefulSet('2Gi', 'desired', 'telemetry-collector', 'queue', 2);
+    const resized = await resizeStatefulSetClaims({ client, sleep: noSleep }, stack('20Gi'), desired, statefulSet('1Gi', 'sts-2', 'telemetry-collector', 'queue', 2));
+    expect(resized).toEqual({
+      statefulSet: 'telemetry-collector',
+      sizes: [{ field: 'spec.collector.persistentQueue.size', from: '1Gi', to: '2Gi' }],
+      claims: ['team/queue-telemetry-collector-0', 'team/queue-telemetry-collector-1'],
+    });
+    expect(calls.filter((call) => call.method === 'PATCH')).toHaveLength(2);
   });
 });

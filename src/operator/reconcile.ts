@@ -23,7 +23,7 @@ import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './ku
 import type { Logger } from './log.ts';
 import type { ReconcileResult } from './queue.ts';
 import { resourcePath, splitKey, STACKS } from './resources.ts';
-import { resizeClickHouseStorage, STATEFULSETS } from './storage.ts';
+import { resizeStatefulSetClaims, STATEFULSETS } from './storage.ts';
 import { userAccessObjects } from './user-access.ts';
 
 /** Held while external ClickHouse users exist, so that deleting the stack removes them first. */
@@ -112,14 +112,16 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const applied = new Map<string, KubeObject>();
   const names = stackNames(name);
   try {
-    // A raised storage size recreates the ClickHouse StatefulSet (orphaning its pods) after growing its claims.
-    const statefulSetPath = resourcePath(STATEFULSETS, namespace, names.clickhouse);
-    const resized = await resizeClickHouseStorage({ client: deps.client }, stack, live.get(statefulSetPath));
-    if (resized) {
-      live.delete(statefulSetPath);
-      deps.applier.forget(statefulSetPath);
-      const message = `grew ClickHouse storage from ${resized.from} to ${resized.to} (${resized.claims.length > 0 ? resized.claims.join(', ') : 'no claims yet'}); the StatefulSet was recreated, its pods kept`;
-      log.info('resized clickhouse storage', { from: resized.from, to: resized.to, claims: resized.claims });
+    // A raised volume size recreates its StatefulSet (orphaning the pods) after growing the claims.
+    for (const object of desired.filter((candidate) => candidate.kind === 'StatefulSet')) {
+      const path = pathOf(object);
+      const resized = await resizeStatefulSetClaims({ client: deps.client }, stack, object, live.get(path));
+      if (!resized) continue;
+      live.delete(path);
+      deps.applier.forget(path);
+      const sizes = resized.sizes.map((size) => `${size.field} from ${size.from} to ${size.to}`).join(', ');
+      const message = `grew ${sizes} (${resized.claims.length > 0 ? resized.claims.join(', ') : 'no claims yet'}); StatefulSet ${resized.statefulSet} was recreated, its pods kept`;
+      log.info('resized volumes', { statefulSet: resized.statefulSet, sizes: resized.sizes, claims: resized.claims });
       await deps.events.record(raw, 'Normal', 'StorageResized', message);
     }
   } catch (error) {

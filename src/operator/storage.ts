@@ -1,5 +1,6 @@
 /**
- * Growing ClickHouse's volume when `clickhouse.storage.size` is raised.
+ * Growing a StatefulSet's volumes when their size is raised in the spec: ClickHouse's data
+ * (`clickhouse.storage.size`) and the collector's queue (`collector.persistentQueue.size`).
  *
  * The size lives in the StatefulSet's volumeClaimTemplates, which the API server refuses to
  * change, and the claims the template made are not touched by a template change anyway. So a
@@ -33,8 +34,9 @@ interface ClaimTemplate {
 }
 
 export interface StorageResize {
-  readonly from: string;
-  readonly to: string;
+  readonly statefulSet: string;
+  /** One entry per claim template that grew: the spec field, and the sizes. */
+  readonly sizes: readonly { readonly field: string; readonly from: string; readonly to: string }[];
   /** The claims that were grown, as namespace/name. */
   readonly claims: readonly string[];
 }
@@ -50,66 +52,76 @@ function claimSize(template: ClaimTemplate | undefined): string | undefined {
   return template?.spec?.resources?.requests?.storage;
 }
 
-function dataTemplate(statefulSet: KubeObject, claimName: string): ClaimTemplate | undefined {
+function claimTemplate(statefulSet: KubeObject, claimName: string): ClaimTemplate | undefined {
   const templates = (statefulSet.spec as { volumeClaimTemplates?: ClaimTemplate[] } | undefined)?.volumeClaimTemplates ?? [];
   return templates.find((template) => template.metadata?.name === claimName);
 }
 
-/**
- * Brings the live ClickHouse StatefulSet's claims to the size the rendered one asks for. Returns
- * what it did when it recreated the StatefulSet (the caller must then create it, not patch it),
- * or undefined when the sizes already agree or there is no StatefulSet yet.
- */
-export async function resizeClickHouseStorage(deps: StorageDeps, stack: TelemetryStack, live: KubeObject | undefined): Promise<StorageResize | undefined> {
-  if (!live || stack.spec.clickhouse.mode === 'external') return undefined;
+/** The spec field behind each claim template the charts render, for messages a person can act on. */
+export function claimSpecPath(stack: TelemetryStack, statefulSet: string, claim: string): string {
   const names = stackNames(stack.metadata.name);
-  const namespace = stack.metadata.namespace!;
-  const from = claimSize(dataTemplate(live, names.clickhouseDataClaim));
-  const to = stack.spec.clickhouse.storage.size;
-  if (from === undefined || from === to) return undefined;
-  const fromBytes = parseQuantity(from);
-  const toBytes = parseQuantity(to)!;
-  if (fromBytes === toBytes) return undefined; // the same size written differently ("1Gi" and "1024Mi")
-  if (fromBytes !== undefined && toBytes < fromBytes) {
-    throw new ReconcileError(
-      STORAGE_REASON.shrinkRefused,
-      `spec.clickhouse.storage.size: a volume cannot shrink (from ${from} to ${to}); set it back to ${from} or more. ` +
-        'The running stack is left as it was',
-    );
+  if (statefulSet === names.clickhouse && claim === names.clickhouseDataClaim) return 'spec.clickhouse.storage.size';
+  if (statefulSet === names.collector && claim === names.collectorQueueClaim) return 'spec.collector.persistentQueue.size';
+  return `the ${claim} claim template of StatefulSet ${statefulSet}`;
+}
+
+/**
+ * Brings a live StatefulSet's claims to the sizes its rendered template asks for (ClickHouse's
+ * data, the collector's queue). Returns what it did when it recreated the StatefulSet (the caller
+ * must then create it, not patch it), or undefined when the sizes agree or there is none yet.
+ */
+export async function resizeStatefulSetClaims(deps: StorageDeps, stack: TelemetryStack, desired: KubeObject, live: KubeObject | undefined): Promise<StorageResize | undefined> {
+  if (!live) return undefined;
+  const namespace = live.metadata.namespace ?? stack.metadata.namespace!;
+  const wanted = ((desired.spec as { volumeClaimTemplates?: ClaimTemplate[] } | undefined)?.volumeClaimTemplates ?? []).flatMap((template) => {
+    const name = template.metadata?.name;
+    const to = claimSize(template);
+    const from = name === undefined ? undefined : claimSize(claimTemplate(live, name));
+    if (name === undefined || to === undefined || from === undefined || parseQuantity(from) === parseQuantity(to)) return [];
+    return [{ name, from, to, field: claimSpecPath(stack, live.metadata.name, name) }];
+  });
+  if (wanted.length === 0) return undefined;
+  for (const { from, to, field } of wanted) {
+    const fromBytes = parseQuantity(from);
+    if (fromBytes !== undefined && parseQuantity(to)! < fromBytes) {
+      throw new ReconcileError(STORAGE_REASON.shrinkRefused, `${field}: a volume cannot shrink (from ${from} to ${to}); set it back to ${from} or more. The running stack is left as it was`);
+    }
   }
 
-  // Grow every claim the StatefulSet made (one per replica ordinal), before touching the StatefulSet.
+  // Grow every claim the StatefulSet made (one per template per replica ordinal), before touching the StatefulSet.
   const replicas = (live.spec as { replicas?: number } | undefined)?.replicas ?? 1;
   const grown: string[] = [];
-  for (let ordinal = 0; ordinal < replicas; ordinal++) {
-    const claimName = `${names.clickhouseDataClaim}-${live.metadata.name}-${ordinal}`;
-    const path = resourcePath(CLAIMS, namespace, claimName);
-    let claim: KubeObject;
-    try {
-      claim = await deps.client.request<KubeObject>('GET', path);
-    } catch (error) {
-      if (isNotFound(error)) continue; // not made yet: the new template makes it at the new size
-      throw error;
-    }
-    const current = claimSize(claim as ClaimTemplate);
-    if (current !== undefined && (parseQuantity(current) ?? 0) >= toBytes) continue;
-    try {
-      await deps.client.request('PATCH', path, { body: { spec: { resources: { requests: { storage: to } } } }, contentType: MERGE_PATCH });
-    } catch (error) {
-      if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && error.status !== 409 && error.status !== 429) {
-        const storageClass = (claim.spec as { storageClassName?: string } | undefined)?.storageClassName;
-        throw new ReconcileError(
-          STORAGE_REASON.resizeFailed,
-          `spec.clickhouse.storage.size: cannot grow claim ${namespace}/${claimName} from ${current ?? from} to ${to}: ${error.message}. ` +
-            `The claim must be Bound and its StorageClass${storageClass ? ` "${storageClass}"` : ''} must set allowVolumeExpansion: true; ` +
-            `or set the size back to ${from}. The running stack is left as it was`,
-        );
+  for (const { name, from, to, field } of wanted) {
+    const toBytes = parseQuantity(to)!;
+    for (let ordinal = 0; ordinal < replicas; ordinal++) {
+      const claimName = `${name}-${live.metadata.name}-${ordinal}`;
+      const path = resourcePath(CLAIMS, namespace, claimName);
+      let claim: KubeObject;
+      try {
+        claim = await deps.client.request<KubeObject>('GET', path);
+      } catch (error) {
+        if (isNotFound(error)) continue; // not made yet: the new template makes it at the new size
+        throw error;
       }
-      throw error;
+      const current = claimSize(claim as ClaimTemplate);
+      if (current !== undefined && (parseQuantity(current) ?? 0) >= toBytes) continue;
+      try {
+        await deps.client.request('PATCH', path, { body: { spec: { resources: { requests: { storage: to } } } }, contentType: MERGE_PATCH });
+      } catch (error) {
+        if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && error.status !== 409 && error.status !== 429) {
+          const storageClass = (claim.spec as { storageClassName?: string } | undefined)?.storageClassName;
+          throw new ReconcileError(
+            STORAGE_REASON.resizeFailed,
+            `${field}: cannot grow claim ${namespace}/${claimName} from ${current ?? from} to ${to}: ${error.message}. ` +
+              `The claim must be Bound and its StorageClass${storageClass ? ` "${storageClass}"` : ''} must set allowVolumeExpansion: true; ` +
+              `or set the size back to ${from}. The running stack is left as it was`,
+          );
+        }
+        throw error;
+      }
+      grown.push(`${namespace}/${claimName}`);
     }
-    grown.push(`${namespace}/${claimName}`);
   }
-
   // Orphan: the pods and their claims stay; only the StatefulSet object goes, to come back with the new template.
   const statefulSetPath = resourcePath(STATEFULSETS, namespace, live.metadata.name);
   try {
@@ -133,5 +145,5 @@ export async function resizeClickHouseStorage(deps: StorageDeps, stack: Telemetr
     if (Date.now() > deadline) throw new Error(`StatefulSet ${namespace}/${live.metadata.name} is still being deleted (orphaning its pods)`);
     await sleep(250);
   }
-  return { from, to, claims: grown };
+  return { statefulSet: live.metadata.name, sizes: wanted.map(({ field, from, to }) => ({ field, from, to })), claims: grown };
 }
