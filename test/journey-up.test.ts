@@ -170,6 +170,33 @@ describe('telemetry-stack up --context (an existing cluster)', () => {
     expect(result.stderr).toContain('telemetry-stack doctor');
   });
 
+  it('stops waiting, with the condition\'s message, when the operator needs a person (here: a shorter retention to confirm)', async () => {
+    const stackFile = join(ROOT, 'examples/team.yaml');
+    const message = 'retention.eventsDays 90 -> 30 days (otel_logs) would delete ... To go ahead: kubectl annotate telemetrystack platform-team -n telemetry telemetrystack.io/shorten-retention=eventsDays=30 --overwrite';
+    const blockOnce = async () => {
+      const path = stackPath('telemetry', 'platform-team');
+      let generation = 0;
+      for (let i = 0; i < 400 && generation === 0; i++) {
+        const response = await admin.request<{ metadata: { generation: number } }>('GET', path);
+        if (response.status === 200) generation = response.body.metadata.generation;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await admin.request('PATCH', `${path}/status`, {
+        body: { status: { observedGeneration: generation, conditions: [{ ...condition('ClickHouseReady', 'False', 'RetentionShorteningUnconfirmed', message), observedGeneration: generation }] } },
+        contentType: 'application/merge-patch+json',
+      });
+    };
+    const started = Date.now();
+    const [result] = await Promise.all([
+      runCommand(makeUpCommand(deps(new ScriptedRunner(['docker', 'kind']))), ['--context', 'tstack-test', '-f', stackFile, '--timeout', '60'], { KUBECONFIG: cluster.kubeconfigPath }),
+      blockOnce(),
+    ]);
+    expect(result.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(result.stderr).toContain(`will not become Ready until you act: ClickHouseReady: no (RetentionShorteningUnconfirmed) since`);
+    expect(result.stderr).toContain(message);
+  });
+
   it('an unreachable cluster and an invalid stack file are reported before anything changes', async () => {
     const unreachable = await runCommand(makeUpCommand(deps(new ScriptedRunner([]))), ['--context', 'nope'], { KUBECONFIG: cluster.kubeconfigPath });
     expect(unreachable.stderr).toContain('kubeconfig has no context "nope"; known contexts: tstack-test');

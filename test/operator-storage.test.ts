@@ -145,3 +145,13 @@ describe('resizeStatefulSetClaims', () => {
     expect(calls.filter((call) => call.method === 'PATCH')).toHaveLength(2);
   });
 });
+
+describe('reasons that need a person', () => {
+  it('include every reason the operator gives up on until something changes (up stops waiting on them)', async () => {
+    const { NEEDS_A_PERSON } = await import('../src/api/status.ts');
+    const { REASON } = await import('../src/operator/conditions.ts');
+    for (const reason of [REASON.invalidSpec, REASON.applyFailed, REASON.retentionShorteningUnconfirmed, STORAGE_REASON.shrinkRefused, STORAGE_REASON.resizeFailed]) expect(NEEDS_A_PERSON).toContain(reason);
+    // Conditions that heal by themselves are not among them.
+    for (const reason of [REASON.waitingForPods, REASON.clickhouseFailed, REASON.rollingOut]) expect(NEEDS_A_PERSON).not.toContain(reason);
+  });
+});

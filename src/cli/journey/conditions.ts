@@ -1,5 +1,5 @@
 /** A stack's status in words, and waiting for it to become Ready while showing progress. */
-import type { Condition } from '../../api/status.ts';
+import { type Condition, NEEDS_A_PERSON } from '../../api/status.ts';
 import type { CommandIo } from '../command.ts';
 import { UserError } from '../errors.ts';
 import { getOptional, type Kube } from './kube.ts';
@@ -66,6 +66,13 @@ export async function waitForReady(kube: Kube, namespace: string, name: string, 
       io.stderr.write(`  ${condition.type}=${condition.status} ${condition.reason}${condition.message ? `: ${condition.message}` : ''}\n`);
     }
     if (isReady(last)) return last;
+    const current = last;
+    const blocked = (current.status.conditions ?? []).find(
+      (condition) => NEEDS_A_PERSON.includes(condition.reason) && (condition.observedGeneration ?? current.status.observedGeneration ?? 0) >= (current.generation ?? 0),
+    );
+    if (blocked) {
+      throw new UserError(`TelemetryStack ${namespace}/${name} will not become Ready until you act: ${describeCondition(blocked, options.now())}`);
+    }
     const elapsed = options.now().getTime() - started;
     if (elapsed >= options.timeoutMs) {
       const conditions = sortConditions(last.status.conditions ?? []).map((c) => `  ${describeCondition(c, options.now())}`);
