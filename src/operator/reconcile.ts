@@ -109,29 +109,8 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   // The htpasswd digest rolls the collector when a credential changes (its basicauth reads the file only at start).
   const rendered = render(stack, { ingestAuthDigest: secrets.ingestAuthDigest });
   const desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
+  await growVolumes(deps, raw, stack, desired, live, log, now);
   const applied = new Map<string, KubeObject>();
-  const names = stackNames(name);
-  try {
-    // A raised volume size recreates its StatefulSet (orphaning the pods) after growing the claims.
-    for (const object of desired.filter((candidate) => candidate.kind === 'StatefulSet')) {
-      const path = pathOf(object);
-      const resized = await resizeStatefulSetClaims({ client: deps.client }, stack, object, live.get(path));
-      if (!resized) continue;
-      live.delete(path);
-      deps.applier.forget(path);
-      const sizes = resized.sizes.map((size) => `${size.field} from ${size.from} to ${size.to}`).join(', ');
-      const message = `grew ${sizes} (${resized.claims.length > 0 ? resized.claims.join(', ') : 'no claims yet'}); StatefulSet ${resized.statefulSet} was recreated, its pods kept`;
-      log.info('resized volumes', { statefulSet: resized.statefulSet, sizes: resized.sizes, claims: resized.claims });
-      await deps.events.record(raw, 'Normal', 'StorageResized', message);
-    }
-  } catch (error) {
-    if (error instanceof ReconcileError) {
-      const previous = findCondition(raw.status, CONDITION.ready);
-      await writeComponentStatus(deps, raw, stack, now, { failure: { reason: error.reason, message: error.message } });
-      if (previous?.reason !== error.reason || previous.message !== error.message) await deps.events.record(raw, 'Warning', error.reason, error.message);
-    }
-    throw error;
-  }
   try {
     const results = await Promise.all(desired.map(async (object) => ({ path: pathOf(object), ...(await deps.applier.apply(object, live.get(pathOf(object)))) })));
     for (const result of results) {
@@ -149,6 +128,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const pruned = await deps.applier.prune(live, new Set([...applied.keys(), ...secrets.paths]), owner.uid);
   if (pruned.length > 0) log.info('pruned', { objects: pruned });
 
+  const names = stackNames(name);
   // The collector is a StatefulSet with its persistent queue on, a Deployment with it off.
   const workload = (workloadName: string) =>
     applied.get(resourcePath(STATEFULSETS, namespace, workloadName)) ??
@@ -215,6 +195,34 @@ export async function credentialsFor(client: KubeClient, stack: TelemetryStack, 
     users: new Map(stack.spec.access.users.map((user) => [user.name, account(names.userSecret(user.name))])),
     ...(stack.spec.grafana.enabled ? { grafana: account(names.grafanaSecret) } : {}),
   };
+}
+
+/**
+ * A raised volume size recreates its StatefulSet (orphaning the pods) after growing the claims;
+ * the live object is then forgotten so that the apply creates it. A change that cannot be made
+ * fails the reconcile before anything is applied, with status and a Warning event.
+ */
+async function growVolumes(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, desired: readonly KubeObject[], live: Map<string, KubeObject>, log: Logger, now: string): Promise<void> {
+  try {
+    for (const object of desired.filter((candidate) => candidate.kind === 'StatefulSet')) {
+      const path = pathOf(object);
+      const resized = await resizeStatefulSetClaims({ client: deps.client }, stack, object, live.get(path));
+      if (!resized) continue;
+      live.delete(path);
+      deps.applier.forget(path);
+      const sizes = resized.sizes.map((size) => `${size.field} from ${size.from} to ${size.to}`).join(', ');
+      const message = `grew ${sizes} (${resized.claims.length > 0 ? resized.claims.join(', ') : 'no claims yet'}); StatefulSet ${resized.statefulSet} was recreated, its pods kept`;
+      log.info('resized volumes', { statefulSet: resized.statefulSet, sizes: resized.sizes, claims: resized.claims });
+      await deps.events.record(raw, 'Normal', 'StorageResized', message);
+    }
+  } catch (error) {
+    if (error instanceof ReconcileError) {
+      const previous = findCondition(raw.status, CONDITION.ready);
+      await writeComponentStatus(deps, raw, stack, now, { failure: { reason: error.reason, message: error.message } });
+      if (previous?.reason !== error.reason || previous.message !== error.message) await deps.events.record(raw, 'Warning', error.reason, error.message);
+    }
+    throw error;
+  }
 }
 
 /** Why a shorter retention waits, what it would delete, and the one command that confirms it. */
