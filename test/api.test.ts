@@ -54,6 +54,8 @@ describe('TelemetryStack API', () => {
     ['zero replicas', { collector: { replicas: 0 } }, 'spec.collector.replicas', /at least 1/],
     ['node port out of range', { collector: { service: { type: 'NodePort', nodePorts: { otlpGrpc: 4317 } } } }, 'spec.collector.service.nodePorts.otlpGrpc', /at least 30000/],
     ['same node port twice', { collector: { service: { nodePorts: { otlpGrpc: 30400, otlpHttp: 30400 } } } }, 'spec.collector.service.nodePorts.otlpHttp', /must differ/],
+    ['ClickHouse on a collector node port', { collector: { service: { type: 'NodePort' } }, clickhouse: { service: { type: 'NodePort', nodePort: 30318 } } }, 'spec.clickhouse.service.nodePort', /must differ from the collector's node ports/],
+    ['ClickHouse node port out of range', { clickhouse: { service: { type: 'NodePort', nodePort: 8123 } } }, 'spec.clickhouse.service.nodePort', /at least 30000/],
     ['external mode without connection', { clickhouse: { mode: 'external' } }, 'spec.clickhouse.external', /required when mode is external/],
     ['external settings with in-cluster mode', { clickhouse: { external: { endpoint: 'https://ch:8443', credentialsSecret: { name: 's' } } } }, 'spec.clickhouse.external', /only used with mode: external/],
     ['external endpoint with credentials in it', { clickhouse: { mode: 'external', external: { endpoint: 'https://admin:pw@ch:8443', credentialsSecret: { name: 's' } } } }, 'spec.clickhouse.external.endpoint', /HTTP\(S\) endpoint/],

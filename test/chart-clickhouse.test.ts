@@ -346,6 +346,18 @@ describe('ClickHouseServer construct', () => {
     ]);
   });
 
+  it('with service.type NodePort, publishes only HTTP on the fixed node port, in a Service of its own; none by default', async () => {
+    expect(synth(defaults).filter((o) => o.metadata.name === names.clickhouseNodePort)).toEqual([]);
+    const objects = synth(stackFrom({ clickhouse: { service: { type: 'NodePort', nodePort: 30124 } } }));
+    const published = find(objects, 'Service', names.clickhouseNodePort);
+    expect(published.spec.type).toBe('NodePort');
+    expect(published.spec.selector).toEqual(selectorLabels('telemetry', 'clickhouse'));
+    expect(published.spec.ports.map((p: Json) => [p.name, p.port, p.targetPort, p.nodePort])).toEqual([['http', 8123, 'http', 30124]]);
+    // The client Service stays ClusterIP, so the native port is never published.
+    expect(find(objects, 'Service', names.clickhouse).spec.type).toBe('ClusterIP');
+    expect(await kubeSchemaErrors(published as any)).toBeUndefined();
+  });
+
   it('runs one replica with a fixed selector, rolling updates, and volumes kept after deletion', () => {
     const objects = synth(defaults);
     const spec = statefulSet(objects).spec;

@@ -188,6 +188,12 @@ describe('chart', () => {
     expect(http[0].from[1].podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'telemetry-stack-operator' });
   });
 
+  it('with ClickHouse on a node port, its HTTP port is open to any source (a login is still required); the native port is not', () => {
+    const policy = render(stackFrom({ clickhouse: { service: { type: 'NodePort' } } })).objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'telemetry-clickhouse') as any;
+    const open = policy.spec.ingress.filter((rule: any) => rule.from === undefined);
+    expect(open).toEqual([{ ports: [{ port: 8123, protocol: 'TCP' }] }]);
+  });
+
   it('external ClickHouse: no ClickHouse workload, and the exporter points at the external endpoint', () => {
     const result = validateStack(loadExample('external-clickhouse.yaml'));
     if (!result.ok) throw new Error('example invalid');

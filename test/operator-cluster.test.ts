@@ -285,6 +285,7 @@ describe('edits', { timeout: 180_000 }, () => {
     expect(await rejected({ retention: { eventsDays: 400, rollupsDays: 100 } })).toMatch(/spec\.retention\.rollupsDays.*rollupsDays must be at least eventsDays/s);
     expect(await rejected({ access: { users: [] } })).toMatch(/spec\.access\.users.*nobody could send telemetry/s);
     expect(await rejected({ clickhouse: { mode: 'external' } })).toMatch(/spec\.clickhouse\.external/);
+    expect(await rejected({ collector: { service: { type: 'NodePort' } }, clickhouse: { service: { type: 'NodePort', nodePort: 30317 } } })).toMatch(/clickhouse\.service\.nodePort must differ from the collector's node ports/);
     expect(await objectExists(admin, resourcePath(STACKS, TEAM, 'invalid'))).toBe(false);
   });
 

@@ -257,6 +257,19 @@ export const ClickHouse = withRules(
         requests: { cpu: '250m', memory: '1Gi' },
         limits: { memory: '2Gi' },
       }),
+      service: z
+        .object({
+          type: z
+            .enum(['ClusterIP', 'NodePort'])
+            .default('ClusterIP')
+            .describe(
+              "ClusterIP: queries go through a port-forward (telemetry-stack query and report open one). NodePort also publishes ClickHouse's HTTP interface on a fixed node port, which the kind config maps to 127.0.0.1:30123, for SQL clients and dashboards on the laptop; every query still logs in as a stack user, so row policies apply.",
+            ),
+          nodePort: nodePort(30123, 'ClickHouse HTTP (container port 8123)'),
+        })
+        .strict()
+        .prefault({})
+        .describe("How clients outside the cluster reach ClickHouse's HTTP interface (inCluster mode)."),
       external: ExternalClickHouse.optional(),
     })
     .strict(),
@@ -549,6 +562,17 @@ export const TelemetryStackSpec = withRules(
         s.retention.maxDiskGiB * GiB <= parseQuantity(s.clickhouse.storage.size)!,
       message: 'retention.maxDiskGiB must fit in clickhouse.storage.size (the cap must leave the volume room to merge)',
       path: ['retention', 'maxDiskGiB'],
+    },
+    {
+      cel:
+        "self.clickhouse.service.type != 'NodePort' || self.collector.service.type != 'NodePort' || " +
+        '(self.clickhouse.service.nodePort != self.collector.service.nodePorts.otlpGrpc && self.clickhouse.service.nodePort != self.collector.service.nodePorts.otlpHttp)',
+      holds: (s) =>
+        s.clickhouse.service.type !== 'NodePort' ||
+        s.collector.service.type !== 'NodePort' ||
+        (s.clickhouse.service.nodePort !== s.collector.service.nodePorts.otlpGrpc && s.clickhouse.service.nodePort !== s.collector.service.nodePorts.otlpHttp),
+      message: "clickhouse.service.nodePort must differ from the collector's node ports",
+      path: ['clickhouse', 'service', 'nodePort'],
     },
   ],
 ).describe('Desired state of a team\'s telemetry stack. Every field has a default: an empty spec is a working local stack.');

@@ -22,6 +22,8 @@ export interface StackNames {
   readonly collectorQueueClaim: string;
   readonly clickhouse: string;
   readonly clickhouseHeadless: string;
+  /** Service publishing ClickHouse's HTTP port on a node port (clickhouse.service.type NodePort). */
+  readonly clickhouseNodePort: string;
   readonly clickhouseConfig: string;
   readonly clickhouseDataClaim: string;
   /** Secret: the administrative ClickHouse user the operator uses (password and its SHA-256). */
@@ -51,6 +53,7 @@ export function stackNames(stack: string): StackNames {
     collectorQueueClaim: 'queue',
     clickhouse: dnsLabel(stack, 'clickhouse'),
     clickhouseHeadless: dnsLabel(stack, 'clickhouse-headless'),
+    clickhouseNodePort: dnsLabel(stack, 'clickhouse-nodeport'),
     clickhouseConfig: dnsLabel(stack, 'clickhouse-config'),
     clickhouseDataClaim: 'data',
     clickhouseAdminSecret: dnsLabel(stack, 'clickhouse-admin'),

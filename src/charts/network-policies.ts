@@ -50,6 +50,8 @@ export class NetworkPolicies extends Construct {
             ],
             ports: [tcp(PORTS.clickhouseHttp)],
           },
+          // Published on a node port: HTTP from anywhere the node port is reachable (a login is still required).
+          ...(stack.spec.clickhouse.service.type === 'NodePort' ? [{ ports: [tcp(PORTS.clickhouseHttp)] }] : []),
         ],
       },
     });

@@ -59,6 +59,13 @@ export class ClickHouseServer extends Construct {
       metadata: { name: names.clickhouse, labels },
       spec: { type: 'ClusterIP', selector, ports },
     });
+    if (clickhouse.service.type === 'NodePort') {
+      // HTTP only, in a Service of its own: a NodePort Service would publish the native port too.
+      new k8s.KubeService(this, 'node-port', {
+        metadata: { name: names.clickhouseNodePort, labels },
+        spec: { type: 'NodePort', selector, ports: [{ ...ports[0]!, nodePort: clickhouse.service.nodePort }] },
+      });
+    }
 
     const ping = (periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       httpGet: { path: '/ping', port: k8s.IntOrString.fromString('http') },
