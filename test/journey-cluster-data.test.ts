@@ -60,6 +60,8 @@ beforeAll(async () => {
   const secret = await admin.request<KubeObject & { data: Record<string, string> }>('GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${stackNames(STACK).userSecret('alice')}`);
   alicePassword = Buffer.from(secret.data[SECRET_KEYS.password]!, 'base64').toString('utf8');
   endpoint.users.set('alice', alicePassword);
+  const owner = await admin.request<KubeObject & { data: Record<string, string> }>('GET', `/api/v1/namespaces/${NAMESPACE}/secrets/${stackNames(STACK).userSecret('owner')}`);
+  endpoint.users.set('owner', Buffer.from(owner.data[SECRET_KEYS.password]!, 'base64').toString('utf8'));
 }, 240_000);
 
 afterAll(async () => {
@@ -129,5 +131,33 @@ describe('on a stack in the cluster, through a port-forward, as the user', { tim
     expect(file.stderr).toContain('--password-file goes with --url');
     const nowhere = await run(['report', 'cost-by-user'], { env: env() });
     expect(nowhere.stderr).toContain('say where the data is: --user NAME (a stack in the cluster)');
+  });
+
+  it('erase: counts first, deletes with --yes as an admin, and refuses a contributor', async () => {
+    const [someone] = await clickhouse.target.query<{ user: string; rows: number }>("SELECT EndUser AS user, count() AS rows FROM otel_logs WHERE EndUser != '' GROUP BY user ORDER BY user LIMIT 1");
+    const user = someone!.user;
+    const logsOf = async () => Number((await clickhouse.target.query<{ n: number }>('SELECT count() AS n FROM otel_logs WHERE EndUser = {u:String}', { u: user }))[0]!.n);
+    const others = async () => Number((await clickhouse.target.query<{ n: number }>('SELECT count() AS n FROM otel_logs WHERE EndUser != {u:String}', { u: user }))[0]!.n);
+    const othersBefore = await others();
+
+    const dry = await run(['erase', user, '--as', 'owner', '-n', NAMESPACE], { env: env() });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`otel_logs\\s+${someone!.rows}\\b`));
+    expect(dry.stderr).toMatch(new RegExp(`would delete \\d+ rows of ${user}'s from stack ${NAMESPACE}/${STACK}; nothing was deleted`));
+    expect(await logsOf()).toBe(Number(someone!.rows));
+
+    const contributor = await run(['erase', user, '--as', 'alice', '-n', NAMESPACE, '--yes'], { env: env() });
+    expect(contributor.code).toBe(1);
+    expect(contributor.stderr).toContain('erasing needs a user whose role is admin; alice has role contributor');
+    expect(await logsOf()).toBe(Number(someone!.rows));
+
+    const done = await run(['erase', user, '--as', 'owner', '-n', NAMESPACE, '--yes'], { env: env() });
+    expect(done.stderr).toMatch(new RegExp(`deleted \\d+ rows of ${user}'s from stack ${NAMESPACE}/${STACK}`));
+    expect(done.code).toBe(0);
+    expect(await logsOf()).toBe(0);
+    expect(await others()).toBe(othersBefore);
+    // Every statement ran as the admin, through the port-forward.
+    expect(endpoint.log.filter((entry) => entry.sql.startsWith('ALTER TABLE')).map((entry) => entry.user)).toEqual(expect.arrayContaining(['owner']));
+    expect(endpoint.log.filter((entry) => entry.sql.startsWith('ALTER TABLE')).every((entry) => entry.user === 'owner')).toBe(true);
   });
 });

@@ -408,13 +408,16 @@ export const Sanitizer = z
 
 export const ROLES = ['viewer', 'contributor', 'coordinator', 'admin'] as const;
 
+/** A user name: it becomes a ClickHouse user name and part of a Secret name. */
+export const USER_NAME_PATTERN = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
 export const User = z
   .object({
     name: z
       .string()
       .min(1)
       .max(MAX_USER_NAME_LENGTH)
-      .regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, {
+      .regex(USER_NAME_PATTERN, {
         message: 'must start with a letter and contain only lower-case letters, digits and "-" (it becomes a ClickHouse user and a Secret name)',
       })
       .describe('User name: the identity stamped on every record this user sends, their ClickHouse user, and part of their Secret name.'),

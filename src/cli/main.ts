@@ -7,6 +7,7 @@ import type { Command, CommandIo } from './command.ts';
 import { doctorCommand } from './doctor-command.ts';
 import { downCommand } from './down-command.ts';
 import { envCommand } from './env-command.ts';
+import { eraseCommand } from './erase-command.ts';
 import { UserError } from './errors.ts';
 import { operatorCommand } from './operator-command.ts';
 import { queryCommand } from './query-command.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   envCommand,
   queryCommand,
   reportCommand,
+  eraseCommand,
   doctorCommand,
   operatorCommand,
 ];

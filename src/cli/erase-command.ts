@@ -1,0 +1,96 @@
+/**
+ * `telemetry-stack erase NAME --as ADMIN`: deletes one person's telemetry from a stack in the
+ * cluster (a leaver, a data-subject request), as a stack admin through a port-forward. Counting
+ * comes first and is all that happens without --yes: deleting is not undone by anything.
+ */
+import { ddlContext } from '../clickhouse/reconcile.ts';
+import { countUserRows, eraseUserRows, type UserRows } from '../clickhouse/erasure.ts';
+import { USER_NAME_PATTERN } from '../api/spec.ts';
+import type { Command } from './command.ts';
+import { parseCommandArgs } from './command.ts';
+import { UserError } from './errors.ts';
+import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
+import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
+import { findStack } from './journey/stacks.ts';
+import { formatRows } from './report-output.ts';
+
+const USAGE = `Usage: telemetry-stack erase NAME --as ADMIN [options]
+
+Delete every row of NAME's telemetry from a stack in the cluster: raw events and metrics, and
+the daily rollups (the views follow). For a leaver or a data-subject request. Runs as ADMIN, a
+user with role admin in spec.access.users (the password comes from ADMIN's own Secret), through a
+port-forward to ClickHouse. Without --yes it only counts what would be deleted.
+
+Remove NAME from spec.access.users as well, or their next events arrive again.
+
+Options:
+      --as ADMIN         Your user name in the stack; its role must be admin (required)
+  -n, --namespace NS     Namespace of the stack (default: search all namespaces you can list)
+      --stack NAME       Name of the stack (default: the only one found)
+      --context CTX      kubeconfig context (default: the current one)
+      --yes              Delete (without it: count only)
+`;
+
+function total(rows: readonly UserRows[]): number {
+  return rows.reduce((sum, entry) => sum + entry.rows, 0);
+}
+
+export function makeEraseCommand(deps: JourneyDeps): Command {
+  return {
+    name: 'erase',
+    summary: "Delete one person's telemetry from a stack in the cluster (counts first; --yes deletes)",
+    usage: USAGE,
+    async run(args, io) {
+      const { values, positionals } = parseCommandArgs(
+        args,
+        {
+          as: { type: 'string' },
+          namespace: { type: 'string', short: 'n' },
+          stack: { type: 'string' },
+          context: { type: 'string' },
+          yes: { type: 'boolean', default: false },
+        },
+        USAGE,
+        true,
+      );
+      if (positionals.length !== 1) throw new UserError(`erase takes one user name, got ${positionals.length}\n\n${USAGE}`, 2);
+      const user = positionals[0]!;
+      if (!USER_NAME_PATTERN.test(user)) throw new UserError(`"${user}" is not a user name (lower-case letters, digits and "-", as in spec.access.users)`, 2);
+      if (!values.as) throw new UserError(`--as ADMIN is required: erasing runs as a stack user whose role is admin\n\n${USAGE}`, 2);
+
+      const kube = await deps.connect(io.env, { context: values.context });
+      const selector = { namespace: values.namespace, name: values.stack };
+      const found = await findStack(kube, selector);
+      const admin = found.stack.spec.access.users.find((entry) => entry.name === values.as);
+      if (admin && admin.role !== 'admin') {
+        throw new UserError(`erasing needs a user whose role is admin; ${values.as} has role ${admin.role} in stack ${found.namespace}/${found.name}`);
+      }
+      const { target } = await openAsUser(kube, { namespace: found.namespace, name: found.name }, values.as);
+      const context = ddlContext(found.stack);
+      try {
+        const rows = values.yes ? await eraseUserRows(target, context, user) : await countUserRows(target, context, user);
+        io.stdout.write(formatRows(rows.map(({ table, rows: count }) => ({ table, rows: count })), ['table', 'rows'], 'table'));
+        const where = `stack ${found.namespace}/${found.name}`;
+        if (!values.yes) {
+          io.stderr.write(
+            total(rows) === 0
+              ? `no rows of ${user}'s in ${where}\n`
+              : `would delete ${total(rows)} rows of ${user}'s from ${where}; nothing was deleted. Run again with --yes to delete them.\n`,
+          );
+        } else {
+          io.stderr.write(`deleted ${total(rows)} rows of ${user}'s from ${where}\n`);
+        }
+        if (found.stack.spec.access.users.some((entry) => entry.name === user)) {
+          io.stderr.write(`note: ${user} is still in spec.access.users, so their next events arrive again; remove the entry to stop that.\n`);
+        }
+        return 0;
+      } catch (error) {
+        throw clusterQueryError(error, found);
+      } finally {
+        await target.close();
+      }
+    },
+  };
+}
+
+export const eraseCommand = makeEraseCommand(DEFAULT_DEPS);
