@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubernetesObject, RbacAuthorizationV1Api, type V1Deployment, type V1Pod, type V1StatefulSet } from '@kubernetes/client-node';
@@ -18,6 +18,7 @@ import { generateSecrets } from '../src/charts/secrets.ts';
 import { forwardPort } from '../src/kube/port-forward.ts';
 import { VERSIONS } from '../src/versions.ts';
 import { applyObjects, eventually, impersonateServiceAccount, rawGet, serviceAccountKubeConfig, startCluster, type TestCluster } from './support/cluster.ts';
+import { freePort } from './support/ports.ts';
 import { stackFrom } from './support/stacks.ts';
 
 const NAMESPACE = 'harness';
@@ -38,10 +39,7 @@ const echo = createHttpServer((request, response) => {
 beforeAll(async () => {
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
   // Port 9999 leads to a port nothing listens on.
-  const closed = createNetServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  const closedPort = (closed.address() as AddressInfo).port;
-  await new Promise((resolve) => closed.close(resolve));
+  const closedPort = await freePort();
   cluster = await startCluster({
     controllers: true,
     kwok: true,
@@ -282,7 +280,6 @@ describe('port-forward through the API server (src/kube/port-forward.ts)', () =>
 
   it('close() ends a connection still open through it, instead of waiting for it', async () => {
     const forward = await forwardPort(cluster.kubeConfig, NAMESPACE, pod, 8123);
-    const { Socket } = await import('node:net');
     const socket = new Socket();
     await new Promise<void>((resolve) => socket.connect(forward.port, '127.0.0.1', resolve));
     // An idle keep-alive connection, as an HTTP client pool holds.

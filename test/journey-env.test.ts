@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './support/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
@@ -157,12 +157,7 @@ describe('telemetry-stack env', () => {
   });
 
   it('an unreachable cluster, no kubeconfig and an unknown context each say what to do', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     const down = await run(['env', '--user', 'me'], { env: { KUBECONFIG: kubeconfigFor(`https://127.0.0.1:${closed}`) } });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain(`cannot reach the Kubernetes API server at https://127.0.0.1:${closed}`);

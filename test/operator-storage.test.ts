@@ -4,6 +4,8 @@
  * that never finishes. The whole path runs against a real API server in operator-cluster.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import { NEEDS_A_PERSON } from '../src/api/status.ts';
+import { REASON } from '../src/operator/conditions.ts';
 import { ReconcileError } from '../src/operator/errors.ts';
 import { KubeApiError, type KubeClient, type KubeObject, type RequestOptions } from '../src/operator/kube.ts';
 import { resizeStatefulSetClaims, STORAGE_REASON } from '../src/operator/storage.ts';
@@ -147,9 +149,7 @@ describe('resizeStatefulSetClaims', () => {
 });
 
 describe('reasons that need a person', () => {
-  it('include every reason the operator gives up on until something changes (up stops waiting on them)', async () => {
-    const { NEEDS_A_PERSON } = await import('../src/api/status.ts');
-    const { REASON } = await import('../src/operator/conditions.ts');
+  it('include every reason the operator gives up on until something changes (up stops waiting on them)', () => {
     for (const reason of [REASON.invalidSpec, REASON.applyFailed, REASON.retentionShorteningUnconfirmed, STORAGE_REASON.shrinkRefused, STORAGE_REASON.resizeFailed]) expect(NEEDS_A_PERSON).toContain(reason);
     // Conditions that heal by themselves are not among them.
     for (const reason of [REASON.waitingForPods, REASON.clickhouseFailed, REASON.rollingOut]) expect(NEEDS_A_PERSON).not.toContain(reason);

@@ -59,13 +59,12 @@ export function makeEraseCommand(deps: JourneyDeps): Command {
       if (!values.as) throw new UserError(`--as ADMIN is required: erasing runs as a stack user whose role is admin\n\n${USAGE}`, 2);
 
       const kube = await deps.connect(io.env, { context: values.context });
-      const selector = { namespace: values.namespace, name: values.stack };
-      const found = await findStack(kube, selector);
+      const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
       const admin = found.stack.spec.access.users.find((entry) => entry.name === values.as);
       if (admin && admin.role !== 'admin') {
         throw new UserError(`erasing needs a user whose role is admin; ${values.as} has role ${admin.role} in stack ${found.namespace}/${found.name}`);
       }
-      const { target } = await openAsUser(kube, { namespace: found.namespace, name: found.name }, values.as);
+      const target = await openAsUser(kube, found, values.as);
       const context = ddlContext(found.stack);
       try {
         const rows = values.yes ? await eraseUserRows(target, context, user) : await countUserRows(target, context, user);

@@ -8,6 +8,7 @@ import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
 import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
+import { findStack } from './journey/stacks.ts';
 import { formatRows, REPORT_FORMATS, type ReportFormat } from './report-output.ts';
 
 const USAGE = `Usage: telemetry-stack query "SQL" --user NAME [options]
@@ -56,7 +57,8 @@ export function makeQueryCommand(deps: JourneyDeps): Command {
       if (sql.trim() === '') throw new UserError('the SQL statement is empty', 2);
 
       const kube = await deps.connect(io.env, { context: values.context });
-      const { found, target } = await openAsUser(kube, { namespace: values.namespace, name: values.stack }, values.user);
+      const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
+      const target = await openAsUser(kube, found, values.user);
       try {
         const rows = await target.query(sql);
         const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];

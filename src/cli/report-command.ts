@@ -16,7 +16,7 @@ import { quoteIdentifier } from '../clickhouse/sql.ts';
 import { embeddedTarget, serverTarget, type SqlTarget } from '../clickhouse/target.ts';
 import { connect } from './journey/kube.ts';
 import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
-import type { ClusterStack } from './journey/stacks.ts';
+import { type ClusterStack, findStack } from './journey/stacks.ts';
 
 const DEFAULT_DATABASE = 'claude_code';
 
@@ -146,9 +146,8 @@ export const reportCommand: Command = {
       } else if (values.user !== undefined) {
         if (values['password-file'] !== undefined) throw new UserError('report: --password-file goes with --url; for a stack in the cluster your password is read from your Secret', 2);
         const kube = await connect(io.env, { context: values.context });
-        const opened = await openAsUser(kube, { namespace: values.namespace, name: values.stack }, values.user);
-        clusterStack = opened.found;
-        target = opened.target;
+        clusterStack = await findStack(kube, { namespace: values.namespace, name: values.stack });
+        target = await openAsUser(kube, clusterStack, values.user);
       } else {
         throw new UserError(
           `report: say where the data is: --user NAME (a stack in the cluster), --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)\n\n${usage()}`,

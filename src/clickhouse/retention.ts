@@ -75,7 +75,7 @@ export type Shortening = 'allowed' | ReadonlySet<string>;
 export const shorteningToken = (change: Pick<TtlChange, 'signal' | 'toDays'>) => `${change.signal}=${change.toDays}`;
 
 /** A change that would delete rows: a TTL we wrote, made shorter. A TTL we cannot read is not judged. */
-export function isShortening(change: TtlChange): boolean {
+function isShortening(change: TtlChange): boolean {
   return change.fromDays !== undefined && change.toDays < change.fromDays;
 }
 

@@ -5,6 +5,7 @@
  * override URL such as a port-forward) and which credentials to use.
  */
 import type { TelemetryStack } from '../api/resource.ts';
+import type { RetentionSignal } from '../clickhouse/retention.ts';
 import type { TelemetryStackStatus } from '../api/status.ts';
 import { stackNames, PORTS } from '../charts/naming.ts';
 
@@ -27,7 +28,7 @@ export interface ClickHouseCredentials {
 }
 
 export interface WithheldRetention {
-  readonly signal: string;
+  readonly signal: RetentionSignal;
   readonly fromDays: number;
   readonly toDays: number;
   readonly tables: readonly string[];

@@ -8,6 +8,7 @@ import { API_GROUP, SHORTEN_RETENTION_ANNOTATION } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import type { TelemetryStackStatus } from '../api/status.ts';
 import { validateStack } from '../api/validate.ts';
+import { shorteningToken } from '../clickhouse/retention.ts';
 import { stackNames, PORTS } from '../charts/naming.ts';
 import { render } from '../charts/render.ts';
 import type { RandomSource } from '../charts/secrets.ts';
@@ -228,7 +229,7 @@ async function growVolumes(deps: ReconcileDeps, raw: StackObject, stack: Telemet
 /** Why a shorter retention waits, what it would delete, and the one command that confirms it. */
 export function withheldMessage(stack: TelemetryStack, withheld: readonly WithheldRetention[]): string {
   const what = withheld.map((entry) => `retention.${entry.signal} ${entry.fromDays} -> ${entry.toDays} days (${entry.tables.join(', ')})`).join(' and ');
-  const tokens = withheld.map((entry) => `${entry.signal}=${entry.toDays}`).join(',');
+  const tokens = withheld.map(shorteningToken).join(',');
   return (
     `${what} would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied. ` +
     `To go ahead: kubectl annotate telemetrystack ${stack.metadata.name} -n ${stack.metadata.namespace} ${SHORTEN_RETENTION_ANNOTATION}=${tokens} --overwrite`

@@ -17,12 +17,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject, PatchStrategy, StorageV1Api, type V1Node } from '@kubernetes/client-node';
 import YAML from 'yaml';
+import { freePorts } from './ports.ts';
 import { BUILD_COMMAND, controlPlaneBinaries, missingBinaries } from '../../scripts/test-binaries/control-plane.ts';
 
 export interface ClusterOptions {
@@ -479,20 +480,6 @@ export async function kubeRequest(kubeConfig: KubeConfig, method: string, path: 
 /** GET a raw API path (e.g. /readyz, /version). */
 export function rawGet(kubeConfig: KubeConfig, path: string): Promise<KubeResponse> {
   return kubeRequest(kubeConfig, 'GET', path);
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  // Hold every listener until all are chosen, so one call never returns the same port twice.
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePorts } from './ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -23,17 +23,6 @@ import { requireCollectorBinary } from '../../scripts/test-binaries/collector.ts
 export const SINK_EXPORTER = 'otlp_http/sink';
 const CLICKHOUSE_EXPORTER = 'clickhouse';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 export interface CollectorPorts {
   grpc: number;
   http: number;
@@ -41,8 +30,9 @@ export interface CollectorPorts {
   metrics: number;
 }
 
-export async function freePorts(): Promise<CollectorPorts> {
-  return { grpc: await freePort(), http: await freePort(), health: await freePort(), metrics: await freePort() };
+export async function collectorPorts(): Promise<CollectorPorts> {
+  const [grpc, http, health, metrics] = (await freePorts(4)) as [number, number, number, number];
+  return { grpc, http, health, metrics };
 }
 
 type Mutable = Record<string, any>;
@@ -159,7 +149,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const secrets = options.secrets ?? stackSecrets(options.stack);
   const htpasswdFile = join(dir, 'htpasswd');
   writeFileSync(htpasswdFile, secrets.htpasswd, { mode: 0o600 });
-  const ports = await freePorts();
+  const ports = await collectorPorts();
   const config = localConfig(render(options.stack).collectorConfig, { dir, ports, sinkEndpoint: options.sinkEndpoint, htpasswdFile });
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, stringify(config, { lineWidth: 0 }));

@@ -1,7 +1,7 @@
 /** Helpers for the operator's real-cluster tests: a JSON client, the CRD, stacks, child operators, the embedded ClickHouse. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { CRD_NAME } from '../../src/api/constants.ts';
@@ -99,17 +99,6 @@ export async function sharedEmbeddedClickHouse(): Promise<{ target: SqlTarget; c
   const target = await embeddedTarget();
   const borrowed: SqlTarget = { ...target, kind: target.kind, close: async () => {} };
   return { target, connect: async () => borrowed, close: () => target.close() };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface ChildOperator {

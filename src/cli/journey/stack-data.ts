@@ -13,7 +13,7 @@ import { SECRET_KEYS } from '../../charts/secrets.ts';
 import { UserError } from '../errors.ts';
 import type { OpenStackData, StackData } from './doctor.ts';
 import { getOptional, type Kube } from './kube.ts';
-import { type ClusterStack, findStack, type StackSelector } from './stacks.ts';
+import type { ClusterStack } from './stacks.ts';
 import { readUserSecretKey, requireUser } from './user-secret.ts';
 
 /** Event records (OTLP log records) stored since `since`. */
@@ -72,14 +72,13 @@ export async function clusterClickHouse(kube: Kube, found: ClusterStack, account
 }
 
 /**
- * `query` and `report` on a stack in the cluster: finds the stack, reads the user's password from
- * their own Secret, and port-forwards to ClickHouse as that user, so that row policies apply.
+ * `query`, `report` and `erase` on a stack in the cluster: reads the user's password from their
+ * own Secret and port-forwards to ClickHouse as that user, so that row policies apply.
  */
-export async function openAsUser(kube: Kube, selector: StackSelector, user: string): Promise<{ found: ClusterStack; target: SqlTarget }> {
-  const found = await findStack(kube, selector);
+export async function openAsUser(kube: Kube, found: ClusterStack, user: string): Promise<SqlTarget> {
   requireUser(found, user);
   const password = await readUserSecretKey(kube, found, user, SECRET_KEYS.password);
-  return { found, target: await clusterClickHouse(kube, found, { username: user, password }) };
+  return clusterClickHouse(kube, found, { username: user, password });
 }
 
 /** What a failed query through the port-forward means to the person who ran it. */
