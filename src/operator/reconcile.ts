@@ -91,11 +91,12 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
         now,
       ),
     ];
-    const changed = await writeStatus(deps.client, raw, { ...raw.status, observedGeneration: raw.metadata.generation, conditions });
-    if (changed && (previousReady?.reason !== REASON.invalidSpec || previousReady.message !== message)) {
+    // The event goes first: whoever sees the condition in status can also find its event.
+    if (previousReady?.reason !== REASON.invalidSpec || previousReady.message !== message) {
       log.warn('invalid spec; running objects left as they were', { problems: validated.problems.length });
       await deps.events.record(raw, 'Warning', REASON.invalidSpec, message);
     }
+    await writeStatus(deps.client, raw, { ...raw.status, observedGeneration: raw.metadata.generation, conditions });
     return {};
   }
 
@@ -121,8 +122,9 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   } catch (error) {
     // A request the API server rejects (invalid or forbidden object) will not heal by retrying alone: say so in status.
     if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && error.status !== 409 && error.status !== 429) {
-      await writeComponentStatus(deps, raw, stack, now, { failure: { reason: REASON.applyFailed, message: error.message } });
-      throw new ReconcileError(REASON.applyFailed, error.message);
+      const failure = new ReconcileError(REASON.applyFailed, error.message);
+      await reportFailure(deps, raw, stack, now, failure);
+      throw failure;
     }
     throw error;
   }
@@ -163,7 +165,13 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     }
   }
 
-  const previousClickHouse = findCondition(raw.status, CONDITION.clickhouse);
+  if (outcome?.withheldRetention?.length) {
+    const message = withheldMessage(stack, outcome.withheldRetention);
+    if (findCondition(raw.status, CONDITION.clickhouse)?.message !== message) {
+      log.warn('shorter retention withheld until confirmed', { signals: outcome.withheldRetention.map((entry) => entry.signal) });
+      await deps.events.record(raw, 'Warning', REASON.retentionShorteningUnconfirmed, message);
+    }
+  }
   const ready = await writeComponentStatus(deps, raw, stack, now, {
     collector: workload(names.collector),
     clickhouse: clickhouseWorkload,
@@ -171,13 +179,6 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     ...(outcome ? { outcome } : {}),
     ...(clickhouseProblem ? { clickhouseProblem } : {}),
   });
-  if (outcome?.withheldRetention?.length) {
-    const message = withheldMessage(stack, outcome.withheldRetention);
-    if (previousClickHouse?.message !== message) {
-      log.warn('shorter retention withheld until confirmed', { signals: outcome.withheldRetention.map((entry) => entry.signal) });
-      await deps.events.record(raw, 'Warning', REASON.retentionShorteningUnconfirmed, message);
-    }
-  }
   if (clickhouseProblem?.reason === REASON.clickhouseFailed) return { requeueAfterMs: CLICKHOUSE_RETRY_MS };
   log.debug('reconciled', { ready });
   return {};
@@ -217,13 +218,19 @@ async function growVolumes(deps: ReconcileDeps, raw: StackObject, stack: Telemet
       await deps.events.record(raw, 'Normal', 'StorageResized', message);
     }
   } catch (error) {
-    if (error instanceof ReconcileError) {
-      const previous = findCondition(raw.status, CONDITION.ready);
-      await writeComponentStatus(deps, raw, stack, now, { failure: { reason: error.reason, message: error.message } });
-      if (previous?.reason !== error.reason || previous.message !== error.message) await deps.events.record(raw, 'Warning', error.reason, error.message);
-    }
+    if (error instanceof ReconcileError) await reportFailure(deps, raw, stack, now, error);
     throw error;
   }
+}
+
+/**
+ * A failure only a person can fix: a Warning event when it is new, then Ready=False in status.
+ * The event goes first, so whoever sees the condition can also find its event.
+ */
+async function reportFailure(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, now: string, error: ReconcileError): Promise<void> {
+  const previous = findCondition(raw.status, CONDITION.ready);
+  if (previous?.reason !== error.reason || previous.message !== error.message) await deps.events.record(raw, 'Warning', error.reason, error.message);
+  await writeComponentStatus(deps, raw, stack, now, { failure: { reason: error.reason, message: error.message } });
 }
 
 /** Why a shorter retention waits, what it would delete, and the one command that confirms it. */

@@ -61,6 +61,12 @@ export function condition(stack: StackView, type: string) {
   return stack.status?.conditions?.find((candidate) => candidate.type === type);
 }
 
+/** [type, message] of the Events with this reason in a namespace, optionally about one object only. */
+export async function eventsWithReason(client: HttpKubeClient, namespace: string, reason: string, about?: string): Promise<[string, string][]> {
+  const list = await client.request<{ items: { type: string; reason: string; message: string; involvedObject: { name: string } }[] }>('GET', `/api/v1/namespaces/${namespace}/events`);
+  return list.items.filter((event) => event.reason === reason && (about === undefined || event.involvedObject.name === about)).map((event) => [event.type, event.message]);
+}
+
 export async function waitForReady(client: HttpKubeClient, namespace: string, name: string, timeoutMs = 120_000): Promise<StackView> {
   return eventually(
     `${namespace}/${name} to be Ready`,
