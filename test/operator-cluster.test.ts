@@ -71,6 +71,12 @@ function distinct(events: [string, string][]): [string, string][] {
   return [...new Map(events.map((event) => [JSON.stringify(event), event])).values()];
 }
 
+/** Waits for the in-process operator's /metrics to count a reconcile error with this reason. */
+async function errorCounted(reason: string): Promise<void> {
+  const line = new RegExp(`^telemetrystack_reconcile_errors_total\\{reason="${reason}"\\} [1-9]`, 'm');
+  await eventually(`a ${reason} error in /metrics`, async () => line.test(await (await fetch(`http://127.0.0.1:${operator.port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()), 10_000);
+}
+
 function recordingLeg(leg: ClickHouseLeg): ClickHouseLeg {
   return {
     reconcile(stack, url, credentials) {
@@ -178,6 +184,7 @@ describe('a {} stack', { timeout: 180_000 }, () => {
   });
 
   it('serves metrics, health and readiness', async () => {
+    await operator.controller.idle();
     const base = `http://127.0.0.1:${operator.port}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
@@ -435,8 +442,8 @@ describe('edits', { timeout: 180_000 }, () => {
     expect(fingerprint(ownedAfter)).toEqual(fingerprint(ownedBefore));
     expect((await admin.request<KubeObject>('GET', statefulSetPath)).metadata.uid).toBe(before.metadata.uid);
     expect(distinct(await eventsWithReason(admin, TEAM, 'StorageShrinkRefused', STACK)).map(([type]) => type)).toEqual(['Warning']);
-    const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
-    expect(metrics).toMatch(/^telemetrystack_reconcile_errors_total\{reason="StorageShrinkRefused"\} [1-9]/m);
+    // The error is counted when the reconcile returns, just after it wrote the condition.
+    await errorCounted('StorageShrinkRefused');
     await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '40Gi' } } });
     await waitForReady(admin, TEAM, STACK);
   });
@@ -474,8 +481,8 @@ describe('edits', { timeout: 180_000 }, () => {
       expect(condition(stack, 'Ready')!.message).toMatch(/30317.*already allocated/);
       expect(condition(stack, 'Degraded')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
       expect(distinct(await eventsWithReason(admin, TEAM, 'ApplyFailed', STACK))).toEqual([['Warning', condition(stack, 'Ready')!.message]]);
-      const metrics = await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text();
-      expect(metrics).toMatch(/^telemetrystack_reconcile_errors_total\{reason="ApplyFailed"\} [1-9]/m);
+      // The error is counted when the reconcile returns, just after it wrote the condition.
+      await errorCounted('ApplyFailed');
       await applyStack(admin, TEAM, STACK, { retention: { eventsDays: 30 }, clickhouse: { storage: { size: '40Gi' } } });
       await waitForReady(admin, TEAM, STACK);
     } finally {
