@@ -13,7 +13,7 @@ import { ExportFormatError, loadExport } from '../clickhouse/otlp-json.ts';
 import { migrate } from '../clickhouse/migrate.ts';
 import { bindParams, loadLibrary, QueryParamError, type LibraryQuery } from '../clickhouse/queries.ts';
 import { quoteIdentifier } from '../clickhouse/sql.ts';
-import { embeddedTarget, serverTarget, type SqlTarget } from '../clickhouse/target.ts';
+import { EmbeddedEngineMissingError, embeddedTarget, serverTarget, type SqlTarget } from '../clickhouse/target.ts';
 import { connect } from './journey/kube.ts';
 import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
 import { type ClusterStack, findStack } from './journey/stacks.ts';
@@ -125,7 +125,15 @@ export const reportCommand: Command = {
       if (values.data !== undefined) {
         if (values.url !== undefined) throw new UserError('report: give either --data or --url, not both', 2);
         if (!existsSync(values.data)) throw new UserError(`report: --data ${values.data}: no such file or folder`);
-        target = await embeddedTarget();
+        try {
+          target = await embeddedTarget();
+        } catch (error) {
+          if (!(error instanceof EmbeddedEngineMissingError)) throw error;
+          throw new UserError(
+            `report: --data reads an export with ${error.message}. ` +
+              'Install the CLI with its optional dependencies (npm install -g telemetry-stack, on Linux or macOS), or query the stack in the cluster instead: telemetry-stack report NAME --user YOU',
+          );
+        }
         try {
           await migrate(target, { database });
           await target.exec(`USE ${quoteIdentifier(database)}`);

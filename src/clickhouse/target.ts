@@ -71,6 +71,17 @@ export async function serverTarget(options: ServerTargetOptions): Promise<SqlTar
   };
 }
 
+/**
+ * chdb's engine library is an optional per-platform dependency (Linux and macOS, over 500 MB),
+ * which the operator image leaves out: the embedded engine is then not there to load.
+ */
+export class EmbeddedEngineMissingError extends Error {
+  constructor(cause: string) {
+    super(`the embedded ClickHouse engine (the chdb package's native library) cannot be loaded here: ${cause.split('\n')[0]}`);
+    this.name = 'EmbeddedEngineMissingError';
+  }
+}
+
 export interface EmbeddedTargetOptions {
   /** Data directory kept between runs; omitted: a temporary one removed on close. */
   path?: string;
@@ -81,7 +92,13 @@ export interface EmbeddedTargetOptions {
  * target at a time (tests run one file per process).
  */
 export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promise<SqlTarget> {
-  const { Session, drainPending } = await import('chdb');
+  let chdb: typeof import('chdb');
+  try {
+    chdb = await import('chdb');
+  } catch (error) {
+    throw new EmbeddedEngineMissingError((error as Error).message);
+  }
+  const { Session, drainPending } = chdb;
   if (options.path) mkdirSync(options.path, { recursive: true });
   const settingArgs = Object.entries(OUTPUT_SETTINGS).map(([name, value]) => `--${name}=${value}`);
   const session = new Session(options.path, { connectionArgs: settingArgs });

@@ -117,10 +117,19 @@ export interface ChildOperator {
 }
 
 /** `telemetry-stack operator` as its own process (the way it runs in a pod, minus the pod). */
-export async function startChildOperator(kubeconfigPath: string, args: string[]): Promise<ChildOperator> {
+/** Where the operator's program is: the checkout's src/ by default, or e.g. a built image's tree. */
+export interface OperatorProgram {
+  /** argv up to and including the `operator` command, e.g. [node, '/app/build/cli/main.js', 'operator']. */
+  argv: string[];
+  cwd: string;
+}
+
+const SOURCE_PROGRAM: OperatorProgram = { argv: [process.execPath, 'src/cli/main.ts', 'operator'], cwd: new URL('../..', import.meta.url).pathname };
+
+export async function startChildOperator(kubeconfigPath: string, args: string[], program: OperatorProgram = SOURCE_PROGRAM): Promise<ChildOperator> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'operator', '--kubeconfig', kubeconfigPath, '--metrics-port', String(port), ...args], {
-    cwd: new URL('../..', import.meta.url).pathname,
+  const child = spawn(program.argv[0]!, [...program.argv.slice(1), '--kubeconfig', kubeconfigPath, '--metrics-port', String(port), ...args], {
+    cwd: program.cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, KUBERNETES_SERVICE_HOST: '' },
   });
