@@ -229,3 +229,52 @@ describe('telemetry-stack down', () => {
     expect((await runCommand(makeDownCommand(deps(new ScriptedRunner([]))), ['--context', 'tstack-test'], env)).stderr).toContain('nothing to delete');
   });
 });
+
+describe('a namespaced install on an existing cluster (up --watch-namespace, down --uninstall)', () => {
+  const env = () => ({ KUBECONFIG: cluster.kubeconfigPath });
+  const rbac = (plural: string, namespace?: string) => `/apis/rbac.authorization.k8s.io/v1/${namespace ? `namespaces/${namespace}/` : ''}${plural}`;
+  const stackFile = join(mkdtempSync(join(tmpdir(), 'tstack-ns-')), 'stack.yaml');
+  writeFileSync(stackFile, 'apiVersion: telemetrystack.io/v1alpha1\nkind: TelemetryStack\nmetadata:\n  name: scoped\n  namespace: team-x\nspec: {}\n');
+
+  it('refuses watched namespaces that leave out the stack\'s own, before anything changes', async () => {
+    const result = await runCommand(makeUpCommand(deps(new ScriptedRunner([]))), ['--context', 'tstack-test', '-f', stackFile, '--watch-namespace', 'team-y'], env());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('telemetry-stack: --watch-namespace: the stack\'s namespace "team-x" is not among team-y, so the operator would never see it.\nFix: add --watch-namespace team-x.\n');
+    expect((await admin.request('GET', '/api/v1/namespaces/team-y')).status).toBe(404);
+  });
+
+  it('installs Roles in the watched namespaces and removes the cluster-wide grant of an earlier install', async () => {
+    // An earlier cluster-wide install (what dist/install.yaml holds).
+    const paths = new ResourcePaths(admin);
+    for (const object of readInstallManifest(projectFiles(ROOT).installManifest).filter((candidate) => candidate.kind.startsWith('Cluster'))) {
+      expect((await admin.request('PATCH', `${await paths.path(object)}?fieldManager=test`, { body: object, contentType: 'application/apply-patch+yaml' })).status).toBe(200);
+    }
+    expect((await admin.request('GET', `${rbac('clusterroles')}/telemetry-stack-operator`)).status).toBe(200);
+    const [result] = await Promise.all([
+      runCommand(makeUpCommand(deps(new ScriptedRunner(['docker', 'kind']))), ['--context', 'tstack-test', '-f', stackFile, '--watch-namespace', 'team-x', '--watch-namespace', 'team-z', '--timeout', '30'], env()),
+      playOperator('team-x', 'scoped'),
+    ]);
+    expect(result.stderr).toContain('the operator watches only namespace(s) team-x, team-z');
+    expect(result.stderr).toContain("removed the earlier install's ClusterRole telemetry-stack-operator, ClusterRoleBinding telemetry-stack-operator");
+    expect(result.code).toBe(0);
+    for (const plural of ['clusterroles', 'clusterrolebindings']) expect((await admin.request('GET', `${rbac(plural)}/telemetry-stack-operator`)).status).toBe(404);
+    for (const namespace of ['team-x', 'team-z']) {
+      for (const plural of ['roles', 'rolebindings']) expect((await admin.request('GET', `${rbac(plural, namespace)}/telemetry-stack-operator-stacks`)).status, `${plural} in ${namespace}`).toBe(200);
+    }
+    const deployment = await admin.request<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>('GET', '/apis/apps/v1/namespaces/telemetry-stack-system/deployments/telemetry-stack-operator');
+    expect(deployment.body.spec.template.spec.containers[0]!.args).toContain('--namespace=team-x,team-z');
+  });
+
+  it('down --uninstall removes the watched namespaces\' Roles too, and nothing the operator made for a stack', async () => {
+    // A per-user Role the operator makes for a stack carries the stack's labels, not the install's.
+    const userRole = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'scoped-alice', namespace: 'team-x', labels: { 'app.kubernetes.io/name': 'telemetry-stack', 'app.kubernetes.io/component': 'access' } }, rules: [] };
+    expect((await admin.request('POST', rbac('roles', 'team-x'), { body: userRole })).status).toBe(201);
+    const result = await runCommand(makeDownCommand(deps(new ScriptedRunner([]))), ['--context', 'tstack-test', '-f', stackFile, '--uninstall'], env());
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('deleted TelemetryStack team-x/scoped');
+    expect(result.stderr).toMatch(/removed the operator \(\d+ objects of .*install\.yaml, and RoleBinding team-x\/telemetry-stack-operator-stacks, RoleBinding team-z\/telemetry-stack-operator-stacks, Role team-x\/telemetry-stack-operator-stacks, Role team-z\/telemetry-stack-operator-stacks\)/);
+    for (const namespace of ['team-x', 'team-z']) expect((await admin.request('GET', `${rbac('roles', namespace)}/telemetry-stack-operator-stacks`)).status).toBe(404);
+    expect((await admin.request('GET', `${rbac('roles', 'team-x')}/scoped-alice`)).status).toBe(200);
+    expect((await admin.request('GET', '/apis/apps/v1/namespaces/telemetry-stack-system/deployments/telemetry-stack-operator')).status).toBe(404);
+  });
+});

@@ -4,7 +4,7 @@ import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { deleteObject, ResourcePaths } from './journey/apply.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { loadStackToApply } from './journey/install.ts';
+import { loadStackToApply, removeOperatorRbac } from './journey/install.ts';
 import { DEFAULT_CLUSTER, deleteKindCluster } from './journey/kind.ts';
 import { readInstallManifest } from './journey/project.ts';
 
@@ -58,7 +58,9 @@ export function makeDownCommand(deps: JourneyDeps): Command {
       if (values.uninstall) {
         const objects = readInstallManifest(deps.files.installManifest).reverse();
         for (const object of objects) await deleteObject(kube, paths, object);
-        io.stderr.write(`removed the operator (${objects.length} objects of ${deps.files.installManifest})\n`);
+        // A namespaced install (up --watch-namespace) also left a Role and RoleBinding in each watched namespace.
+        const rbac = await removeOperatorRbac(kube, []);
+        io.stderr.write(`removed the operator (${objects.length} objects of ${deps.files.installManifest}${rbac.length > 0 ? `, and ${rbac.join(', ')}` : ''})\n`);
       }
       return 0;
     },

@@ -65,8 +65,13 @@ function checkWithCollector(binary: string, yaml: string, source: string): void 
 
 /** `synth --install`: the CRD and the operator, cluster-wide (dist/install.yaml) or watching only the given namespaces. */
 export function synthInstall(watchNamespaces: readonly string[]): string {
+  checkWatchNamespaces(watchNamespaces);
+  return toYaml(installManifests({ watchNamespaces }));
+}
+
+/** --watch-namespace values (synth --install, up): namespace names, each once. */
+export function checkWatchNamespaces(watchNamespaces: readonly string[]): void {
   const bad = watchNamespaces.find((name) => !isNamespaceName(name));
   if (bad !== undefined) throw new UserError(`--watch-namespace: "${bad}" is not a namespace name (lower-case letters, digits and "-")`, 2);
   if (new Set(watchNamespaces).size !== watchNamespaces.length) throw new UserError('--watch-namespace: a namespace is listed twice', 2);
-  return toYaml(installManifests({ watchNamespaces }));
 }

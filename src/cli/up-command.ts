@@ -6,7 +6,9 @@
 import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
-import { ResourcePaths } from './journey/apply.ts';
+import { type ApplyObject, ResourcePaths } from './journey/apply.ts';
+import { checkWatchNamespaces } from './synth.ts';
+import { installManifests } from '../charts/install/install-chart.ts';
 import { waitForReady } from './journey/conditions.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
 import { applyStack, checkReachable, installOperator, loadStackToApply } from './journey/install.ts';
@@ -24,6 +26,10 @@ Options:
       --name CLUSTER     kind cluster name (default: ${DEFAULT_CLUSTER}; its context is kind-CLUSTER)
       --context CTX      Use this kubeconfig context (an existing cluster); skips kind and the image build
       --operator-image IMAGE  Use this published operator image instead of building one (kind: still loaded into the node)
+      --watch-namespace NS  Install the operator for NS only (repeatable; must include the stack's namespace):
+                         a Role in each instead of the ClusterRole, so it reads no Secret elsewhere
+                         (what a shared cluster wants). Without it the install is cluster-wide. Either
+                         way, operator RBAC of an earlier install that this one lacks is removed.
       --timeout SECONDS  How long to wait for Ready (default: 600)
 
 Needs (kind path): Docker with about 4 GiB of memory, and kind.
@@ -53,6 +59,7 @@ export function makeUpCommand(deps: JourneyDeps): Command {
           name: { type: 'string', default: DEFAULT_CLUSTER },
           context: { type: 'string' },
           'operator-image': { type: 'string' },
+          'watch-namespace': { type: 'string', multiple: true, default: [] },
           timeout: { type: 'string', default: '600' },
         },
         USAGE,
@@ -62,7 +69,13 @@ export function makeUpCommand(deps: JourneyDeps): Command {
       const cluster = values.name ?? DEFAULT_CLUSTER;
       // Everything that can be checked without the cluster is checked first.
       const stack = loadStackToApply(values.file ?? deps.files.defaultStack);
-      let objects = readInstallManifest(deps.files.installManifest);
+      const watchNamespaces = values['watch-namespace'] ?? [];
+      checkWatchNamespaces(watchNamespaces);
+      if (watchNamespaces.length > 0 && !watchNamespaces.includes(stack.namespace)) {
+        throw new UserError(`--watch-namespace: the stack's namespace "${stack.namespace}" is not among ${watchNamespaces.join(', ')}, so the operator would never see it.\nFix: add --watch-namespace ${stack.namespace}.`, 2);
+      }
+      // The committed dist/install.yaml, or the same install generated for the watched namespaces.
+      let objects = watchNamespaces.length > 0 ? (installManifests({ watchNamespaces }) as ApplyObject[]) : readInstallManifest(deps.files.installManifest);
       const runner = deps.runner(io);
 
       let context = values.context;
@@ -91,7 +104,7 @@ export function makeUpCommand(deps: JourneyDeps): Command {
       io.stderr.write(`cluster ${kube.server} (context "${kube.context}", Kubernetes ${version})\n`);
       const paths = new ResourcePaths(kube);
       const poll = { sleep: deps.sleep, pollMs: deps.pollMs, timeoutMs: 60_000 };
-      await installOperator(kube, paths, objects, io, poll);
+      await installOperator(kube, paths, objects, io, poll, watchNamespaces);
       await applyStack(kube, paths, stack, io);
       io.stderr.write(`waiting for ${stack.namespace}/${stack.name} to become Ready (up to ${timeoutSeconds}s)\n`);
       const ready = await waitForReady(kube, stack.namespace, stack.name, io, { ...poll, timeoutMs: timeoutSeconds * 1000, now: deps.now });

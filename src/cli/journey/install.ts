@@ -1,5 +1,6 @@
 /** The Kubernetes path of `up`: install the operator, apply a stack. Same for kind and an existing cluster. */
 import { API_GROUP_VERSION, CRD_NAME, KIND } from '../../api/constants.ts';
+import { OPERATOR_RBAC_SELECTOR } from '../../charts/install/install-chart.ts';
 import { validateStack } from '../../api/validate.ts';
 import type { CommandIo } from '../command.ts';
 import { UserError } from '../errors.ts';
@@ -31,13 +32,52 @@ async function waitForCrd(kube: Kube, options: PollOptions): Promise<void> {
   }
 }
 
-/** Applies the install manifest (CRD, RBAC, operator Deployment) and waits for the CRD to be served. */
-export async function installOperator(kube: Kube, paths: ResourcePaths, objects: readonly ApplyObject[], io: CommandIo, options: PollOptions): Promise<void> {
+/**
+ * Applies the install (CRD, RBAC, operator Deployment), waits for the CRD to be served, then
+ * removes the operator RBAC of an earlier install that this one does not contain: switching
+ * between cluster-wide and namespaced leaves no stale grant behind.
+ */
+export async function installOperator(kube: Kube, paths: ResourcePaths, objects: readonly ApplyObject[], io: CommandIo, options: PollOptions, watchNamespaces: readonly string[] = []): Promise<void> {
+  if (watchNamespaces.length > 0) io.stderr.write(`the operator watches only namespace(s) ${watchNamespaces.join(', ')}\n`);
+  // A namespaced install's Roles live in the watched namespaces, which must exist first.
+  for (const namespace of watchNamespaces) await applyObject(kube, paths, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   io.stderr.write(`installing the operator (${objects.length} objects)\n`);
   for (const object of objects) {
     await applyObject(kube, paths, object);
     if (object.kind === 'CustomResourceDefinition') await waitForCrd(kube, options);
   }
+  const removed = await removeOperatorRbac(kube, objects);
+  if (removed.length > 0) io.stderr.write(`removed the earlier install's ${removed.join(', ')}\n`);
+}
+
+const RBAC = [
+  { kind: 'ClusterRole', plural: 'clusterroles' },
+  { kind: 'ClusterRoleBinding', plural: 'clusterrolebindings' },
+  { kind: 'RoleBinding', plural: 'rolebindings' },
+  { kind: 'Role', plural: 'roles' },
+] as const;
+
+/**
+ * Deletes the operator's RBAC objects (by OPERATOR_RBAC_SELECTOR, in every namespace) that are
+ * not in `keep`; returns what it deleted. Kinds the caller may not list are left alone.
+ */
+export async function removeOperatorRbac(kube: Kube, keep: readonly ApplyObject[]): Promise<string[]> {
+  const kept = new Set(keep.map((object) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`));
+  const removed: string[] = [];
+  for (const { kind, plural } of RBAC) {
+    const base = `/apis/rbac.authorization.k8s.io/v1/${plural}`;
+    const list = await kube.request<{ items?: { metadata: { name: string; namespace?: string } }[] }>('GET', `${base}?labelSelector=${encodeURIComponent(OPERATOR_RBAC_SELECTOR)}`);
+    if (list.status === 403) continue;
+    if (list.status >= 300) throw requestFailed(kube, `listing ${plural}`, list);
+    for (const { metadata } of list.body.items ?? []) {
+      if (kept.has(`${kind}/${metadata.namespace ?? ''}/${metadata.name}`)) continue;
+      const path = metadata.namespace ? `/apis/rbac.authorization.k8s.io/v1/namespaces/${metadata.namespace}/${plural}/${metadata.name}` : `${base}/${metadata.name}`;
+      const response = await kube.request('DELETE', path);
+      if (response.status >= 300 && response.status !== 404) throw requestFailed(kube, `deleting ${kind} ${metadata.name}`, response);
+      removed.push(`${kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`);
+    }
+  }
+  return removed;
 }
 
 export interface StackToApply {
