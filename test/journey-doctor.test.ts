@@ -157,6 +157,28 @@ describe('telemetry-stack doctor', () => {
     expect(out).toContain('3 check(s) failed');
   });
 
+  it('a namespaced install that does not watch the stack\'s namespace is named, with the reinstall that fixes it', async () => {
+    const path = '/apis/apps/v1/namespaces/telemetry-stack-system/deployments/telemetry-stack-operator';
+    const original = (await admin.request<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>('GET', path)).body.spec.template.spec.containers[0]!.args;
+    const setArgs = async (args: string[]) => {
+      const response = await admin.request('PATCH', path, { body: { spec: { template: { spec: { containers: [{ name: 'operator', args }] } } } }, contentType: 'application/strategic-merge-patch+json' });
+      expect(response.status).toBe(200);
+    };
+    try {
+      await setArgs([...original, '--namespace=team-q']);
+      const outside = (await runCommand(makeDoctorCommand(deps()), ['-n', 'telemetry', 'local'], env)).stdout;
+      expect(outside).toMatch(/\[FAIL\] operator scope\s+the operator watches only namespace\(s\) team-q, not telemetry: it cannot see this stack\n/);
+      expect(outside).toContain(`fix: reinstall it with this namespace added: "telemetry-stack up --context CTX -f STACK.yaml --watch-namespace team-q --watch-namespace telemetry" (Helm: --set watchNamespaces='{team-q,telemetry}')`);
+      await setArgs([...original, '--namespace', 'team-q,telemetry']);
+      const inside = (await runCommand(makeDoctorCommand(deps()), ['-n', 'telemetry', 'local'], env)).stdout;
+      expect(inside).toMatch(/\[ok\]\s+operator scope\s+the operator watches team-q, telemetry\n/);
+    } finally {
+      await setArgs(original);
+    }
+    // A cluster-wide install has no scope line at all.
+    expect((await runCommand(makeDoctorCommand(deps()), ['-n', 'telemetry', 'local'], env)).stdout).not.toContain('operator scope');
+  });
+
   it('with the data leg plugged in: no recent events fails with the onboarding fix; disk above the cap fails', async () => {
     for (const secret of generateSecrets(stackFrom({ access: { users: [{ name: 'me', role: 'admin' }] } }, 'local', 'telemetry'))) {
       const data = Object.fromEntries(Object.entries(secret.stringData).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));

@@ -82,11 +82,38 @@ async function crdCheck(kube: Kube): Promise<CheckResult> {
 }
 
 interface DeploymentStatus {
-  spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } };
+  spec?: { replicas?: number; template?: { spec?: { containers?: { image?: string; args?: string[] }[] } } };
   status?: { availableReplicas?: number; conditions?: { type: string; status: string; message?: string }[] };
 }
 
-async function operatorCheck(kube: Kube, operator: DoctorOptions['operator']): Promise<CheckResult> {
+/** The namespaces a namespaced install watches (its `--namespace` argument), or undefined: all of them. */
+function watchedNamespaces(deployment: DeploymentStatus): string[] | undefined {
+  const args = deployment.spec?.template?.spec?.containers?.[0]?.args ?? [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    const value = arg.startsWith('--namespace=') ? arg.slice('--namespace='.length) : arg === '--namespace' || arg === '-n' ? args[index + 1] : undefined;
+    if (value !== undefined) return value.split(',').map((name) => name.trim()).filter(Boolean);
+  }
+  return undefined;
+}
+
+/**
+ * A stack outside a namespaced install's list is never reconciled, and nothing else says why:
+ * the operator cannot even see it. Only reported for a namespaced install.
+ */
+function scopeCheck(watched: readonly string[], found: ClusterStack): CheckResult {
+  const name = 'operator scope';
+  if (watched.includes(found.namespace)) return { name, verdict: 'ok', detail: `the operator watches ${watched.join(', ')}` };
+  const flags = [...watched, found.namespace].map((namespace) => `--watch-namespace ${namespace}`).join(' ');
+  return {
+    name,
+    verdict: 'fail',
+    detail: `the operator watches only namespace(s) ${watched.join(', ')}, not ${found.namespace}: it cannot see this stack`,
+    fix: `reinstall it with this namespace added: "telemetry-stack up --context CTX -f STACK.yaml ${flags}" (Helm: --set watchNamespaces='{${[...watched, found.namespace].join(',')}}')`,
+  };
+}
+
+async function operatorCheck(kube: Kube, operator: DoctorOptions['operator']): Promise<CheckResult & { watched?: string[] }> {
   const name = 'operator';
   const where = `Deployment ${operator.namespace}/${operator.name}`;
   const response = await kube.request<DeploymentStatus>('GET', `/apis/apps/v1/namespaces/${operator.namespace}/deployments/${operator.name}`);
@@ -95,9 +122,12 @@ async function operatorCheck(kube: Kube, operator: DoctorOptions['operator']): P
   if (response.status >= 300) return { name, verdict: 'fail', detail: `reading ${where}: HTTP ${response.status}` };
   const available = response.body.status?.availableReplicas ?? 0;
   const wanted = response.body.spec?.replicas ?? 1;
-  if (available > 0) return { name, verdict: 'ok', detail: `${where}: ${available}/${wanted} available` };
+  const watched = watchedNamespaces(response.body);
+  const scope = watched ? { watched } : {};
+  if (available > 0) return { name, verdict: 'ok', detail: `${where}: ${available}/${wanted} available`, ...scope };
   const condition = response.body.status?.conditions?.find((c) => c.status === 'False' && c.message);
   return {
+    ...scope,
     name,
     verdict: 'fail',
     detail: `${where}: 0/${wanted} available${condition ? ` (${condition.message})` : ''}`,
@@ -263,7 +293,8 @@ export async function runDoctor(kube: Kube, options: DoctorOptions): Promise<Che
   results.push(clockCheck(skew));
   const crd = await crdCheck(kube);
   results.push(crd);
-  results.push(await operatorCheck(kube, options.operator));
+  const { watched, ...operator } = await operatorCheck(kube, options.operator);
+  results.push(operator);
   if (crd.verdict !== 'ok') return results;
 
   let found: ClusterStack;
@@ -275,6 +306,7 @@ export async function runDoctor(kube: Kube, options: DoctorOptions): Promise<Che
     results.push({ name: 'stack', verdict: 'fail', detail: detail!, ...(fix ? { fix: fix.replace(/\.$/, '') } : {}) });
     return results;
   }
+  if (watched) results.push(scopeCheck(watched, found));
   results.push(stackCheck(found, options.now()));
   results.push(await podsCheck(kube, found));
   results.push(await credentialsCheck(kube, found));
