@@ -10,7 +10,8 @@ COPY package.json package-lock.json ./
 # `npm install` with the lock file rather than `npm ci`: chdb's per-platform optional packages are
 # only published for linux-x64, so the lock file lacks the others and `npm ci` rejects it (see test.sh).
 # --ignore-scripts: the `node` devDependency would download a second Node; the image has one.
-RUN npm install --no-audit --no-fund --ignore-scripts
+# --omit=optional: the compiler needs chdb's types, not its engine library (over 500 MB).
+RUN npm install --omit=optional --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN node_modules/.bin/tsc -p tsconfig.build.json
