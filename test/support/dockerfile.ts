@@ -4,7 +4,8 @@
  * stage, RUN runs in the stage's WORKDIR with the stage's ENV, on this process's Node (the test
  * checks that its major version is the one the FROM lines name). What it cannot honour it
  * records (USER, EXPOSE) or refuses (an instruction it does not know), so a Dockerfile edit it
- * does not understand fails the test instead of being skipped.
+ * does not understand fails the test instead of being skipped. A COPY of a path .dockerignore
+ * excludes is refused too: Docker would not find it in the build context.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -62,6 +63,17 @@ export function parseDockerfile(text: string): Instruction[] {
 export function buildDockerfile(options: { dockerfile: string; context: string; into: string; log: (line: string) => void }): DockerfileBuild {
   const stages: DockerfileStage[] = [];
   let stage: DockerfileStage | undefined;
+  const ignoreFile = join(options.context, '.dockerignore');
+  const ignored = existsSync(ignoreFile)
+    ? readFileSync(ignoreFile, 'utf8')
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'))
+    : [];
+  const isIgnored = (path: string) => {
+    const top = posix.normalize(path).split('/')[0]!;
+    return ignored.some((pattern) => pattern === top || (pattern.startsWith('*.') && top.endsWith(pattern.slice(1))));
+  };
   const inStage = (containerPath: string, current: DockerfileStage) => join(current.root, posix.resolve(current.workdir, containerPath));
 
   for (const instruction of parseDockerfile(readFileSync(options.dockerfile, 'utf8'))) {
@@ -100,6 +112,7 @@ export function buildDockerfile(options: { dockerfile: string; context: string; 
         const destination = words.pop()!;
         if (words.length === 0) throw new Error(`${where}: COPY needs a source and a destination`);
         for (const word of words) {
+          if (source.root === options.context && isIgnored(word)) throw new Error(`${where}: ${word} is excluded by .dockerignore, so docker build would not find it`);
           const from = source.root === options.context ? join(options.context, word) : join(source.root, posix.resolve(source.base, word));
           if (!existsSync(from)) throw new Error(`${where}: ${word} does not exist`);
           const into = inStage(destination, stage);
@@ -112,13 +125,19 @@ export function buildDockerfile(options: { dockerfile: string; context: string; 
       }
       case 'RUN': {
         options.log(`[${stage.name}] RUN ${instruction.args}`);
-        const output = execFileSync('sh', ['-c', instruction.args], {
-          cwd: inStage('.', stage),
-          env: { ...process.env, ...stage.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-          maxBuffer: 64 * 1024 * 1024,
-        });
+        let output: string;
+        try {
+          output = execFileSync('sh', ['-c', instruction.args], {
+            cwd: inStage('.', stage),
+            env: { ...process.env, ...stage.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+            maxBuffer: 64 * 1024 * 1024,
+          });
+        } catch (error) {
+          const failed = error as { status?: number; stderr?: string };
+          throw new Error(`${where}: exited with code ${failed.status}: ${(failed.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`);
+        }
         for (const line of output.split('\n').filter(Boolean)) options.log(`  ${line}`);
         break;
       }
