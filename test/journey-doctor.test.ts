@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecrets } from '../src/charts/secrets.ts';
+import { operatorInstallObjects } from '../src/charts/install/install-chart.ts';
 import { makeDoctorCommand } from '../src/cli/doctor-command.ts';
 import { ResourcePaths, applyObject, type ApplyObject } from '../src/cli/journey/apply.ts';
 import type { JourneyDeps } from '../src/cli/journey/deps.ts';
@@ -177,6 +178,26 @@ describe('telemetry-stack doctor', () => {
     }
     // A cluster-wide install has no scope line at all.
     expect((await runCommand(makeDoctorCommand(deps()), ['-n', 'telemetry', 'local'], env)).stdout).not.toContain('operator scope');
+  });
+
+  it('finds an operator installed in another namespace (a Helm release) by its labels, and says when there is none', async () => {
+    const paths = new ResourcePaths(admin);
+    const isDeployment = (object: { kind: string }) => object.kind === 'Deployment';
+    const standard = readInstallManifest(projectFiles(ROOT).installManifest).find(isDeployment)!;
+    const elsewhere = operatorInstallObjects({ namespace: 'platform' }).find(isDeployment)! as ApplyObject;
+    await applyObject(admin, paths, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'platform' } });
+    const remove = async (object: ApplyObject) => expect((await admin.request('DELETE', await paths.path(object))).status).toBeLessThan(300);
+    try {
+      await applyObject(admin, paths, elsewhere);
+      await remove(standard);
+      const found = (await runCommand(makeDoctorCommand(deps()), ['-n', 'telemetry', 'local'], env)).stdout;
+      expect(found).toMatch(/\[FAIL\] operator\s+Deployment platform\/telemetry-stack-operator: 0\/2 available\n.*fix: "kubectl get pods -n platform"/);
+      await remove(elsewhere);
+      const none = (await runCommand(makeDoctorCommand(deps()), ['-n', 'telemetry', 'local'], env)).stdout;
+      expect(none).toMatch(/\[FAIL\] operator\s+Deployment telemetry-stack-system\/telemetry-stack-operator does not exist, nor any Deployment labelled app\.kubernetes\.io\/name=telemetry-stack-operator,app\.kubernetes\.io\/component=operator\n/);
+    } finally {
+      await applyObject(admin, paths, standard);
+    }
   });
 
   it('with the data leg plugged in: no recent events fails with the onboarding fix; disk above the cap fails', async () => {

@@ -36,8 +36,8 @@ const labels = {
   'app.kubernetes.io/managed-by': MANAGED_BY,
   'app.kubernetes.io/version': OPERATOR_VERSION,
 };
-/** Selects the install's own RBAC objects (not the per-user Roles the operator makes for stacks). */
-export const OPERATOR_RBAC_SELECTOR = `app.kubernetes.io/name=${OPERATOR_NAME},app.kubernetes.io/component=operator`;
+/** Selects the install's own objects (the Deployment, its RBAC), never the per-user Roles the operator makes for stacks. */
+export const OPERATOR_INSTALL_SELECTOR = `app.kubernetes.io/name=${OPERATOR_NAME},app.kubernetes.io/component=operator`;
 
 /** Immutable on the Deployment once applied, so nothing that changes between releases. */
 const selector = { ...OPERATOR_POD_LABELS, 'app.kubernetes.io/instance': OPERATOR_NAME };

@@ -5,11 +5,12 @@
  */
 import { CRD_NAME, KIND } from '../../api/constants.ts';
 import { GiB } from '../../api/quantity.ts';
+import { OPERATOR_INSTALL_SELECTOR } from '../../charts/install/install-chart.ts';
 import { STACK_LABEL } from '../../charts/labels.ts';
 import { stackNames } from '../../charts/naming.ts';
 import { UserError } from '../errors.ts';
 import { describeCondition, isReady, readyCondition } from './conditions.ts';
-import { getOptional, type Kube } from './kube.ts';
+import { getOptional, type Kube, type KubeResponse } from './kube.ts';
 import { type ClusterStack, CRD_PATH, findStack, INSTALL_HINT, type StackSelector } from './stacks.ts';
 
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
@@ -113,12 +114,26 @@ function scopeCheck(watched: readonly string[], found: ClusterStack): CheckResul
   };
 }
 
-async function operatorCheck(kube: Kube, operator: DoctorOptions['operator']): Promise<CheckResult & { watched?: string[] }> {
+/**
+ * The operator's Deployment where the install manifest puts it or, when it is not there (a Helm
+ * release in its own namespace), wherever a Deployment carries the install's labels.
+ */
+async function findOperator(kube: Kube, expected: DoctorOptions['operator']): Promise<KubeResponse<DeploymentStatus> & { location: DoctorOptions['operator'] }> {
+  const response = await kube.request<DeploymentStatus>('GET', `/apis/apps/v1/namespaces/${expected.namespace}/deployments/${expected.name}`);
+  if (response.status !== 404) return { ...response, location: expected };
+  const list = await kube.request<{ items?: (DeploymentStatus & { metadata: { name: string; namespace: string } })[] }>('GET', `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(OPERATOR_INSTALL_SELECTOR)}`);
+  const found = list.status === 200 ? [...(list.body.items ?? [])].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))[0] : undefined;
+  if (!found) return { ...response, location: expected };
+  return { status: 200, body: found, serverDate: list.serverDate, location: { namespace: found.metadata.namespace, name: found.metadata.name } };
+}
+
+async function operatorCheck(kube: Kube, expected: DoctorOptions['operator']): Promise<CheckResult & { watched?: string[] }> {
   const name = 'operator';
+  const response = await findOperator(kube, expected);
+  const operator = response.location;
   const where = `Deployment ${operator.namespace}/${operator.name}`;
-  const response = await kube.request<DeploymentStatus>('GET', `/apis/apps/v1/namespaces/${operator.namespace}/deployments/${operator.name}`);
   if (response.status === 403) return { name, verdict: 'skip', detail: `you may not read ${where}` };
-  if (response.status === 404) return { name, verdict: 'fail', detail: `${where} does not exist`, fix: INSTALL_HINT };
+  if (response.status === 404) return { name, verdict: 'fail', detail: `${where} does not exist, nor any Deployment labelled ${OPERATOR_INSTALL_SELECTOR}`, fix: INSTALL_HINT };
   if (response.status >= 300) return { name, verdict: 'fail', detail: `reading ${where}: HTTP ${response.status}` };
   const available = response.body.status?.availableReplicas ?? 0;
   const wanted = response.body.spec?.replicas ?? 1;

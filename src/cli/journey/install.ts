@@ -1,6 +1,6 @@
 /** The Kubernetes path of `up`: install the operator, apply a stack. Same for kind and an existing cluster. */
 import { API_GROUP_VERSION, CRD_NAME, KIND } from '../../api/constants.ts';
-import { OPERATOR_RBAC_SELECTOR } from '../../charts/install/install-chart.ts';
+import { OPERATOR_INSTALL_SELECTOR } from '../../charts/install/install-chart.ts';
 import { validateStack } from '../../api/validate.ts';
 import type { CommandIo } from '../command.ts';
 import { UserError } from '../errors.ts';
@@ -58,7 +58,7 @@ const RBAC = [
 ] as const;
 
 /**
- * Deletes the operator's RBAC objects (by OPERATOR_RBAC_SELECTOR, in every namespace) that are
+ * Deletes the operator's RBAC objects (by OPERATOR_INSTALL_SELECTOR, in every namespace) that are
  * not in `keep`; returns what it deleted. Kinds the caller may not list are left alone.
  */
 export async function removeOperatorRbac(kube: Kube, keep: readonly ApplyObject[]): Promise<string[]> {
@@ -66,7 +66,7 @@ export async function removeOperatorRbac(kube: Kube, keep: readonly ApplyObject[
   const removed: string[] = [];
   for (const { kind, plural } of RBAC) {
     const base = `/apis/rbac.authorization.k8s.io/v1/${plural}`;
-    const list = await kube.request<{ items?: { metadata: { name: string; namespace?: string } }[] }>('GET', `${base}?labelSelector=${encodeURIComponent(OPERATOR_RBAC_SELECTOR)}`);
+    const list = await kube.request<{ items?: { metadata: { name: string; namespace?: string } }[] }>('GET', `${base}?labelSelector=${encodeURIComponent(OPERATOR_INSTALL_SELECTOR)}`);
     if (list.status === 403) continue;
     if (list.status >= 300) throw requestFailed(kube, `listing ${plural}`, list);
     for (const { metadata } of list.body.items ?? []) {
