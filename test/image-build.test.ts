@@ -53,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
   rmSync(workdir, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('the operator image, built from the Dockerfile', () => {
   it('is built on the Node major this test runs on, and its last stage declares the non-root user and `operator`', () => {

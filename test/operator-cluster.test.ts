@@ -435,6 +435,10 @@ describe('edits', { timeout: 180_000 }, () => {
       return condition(current, 'Ready')?.reason === 'StorageShrinkRefused' ? current : undefined;
     });
     expect(condition(stack, 'Ready')!.message).toBe('spec.clickhouse.storage.size: a volume cannot shrink (from 40Gi to 10Gi); set it back to 40Gi or more. The running stack is left as it was');
+    // The tests' own wait gives up at once on a stack only a person can fix, as `up` does.
+    const waitStarted = Date.now();
+    await expect(waitForReady(admin, TEAM, STACK)).rejects.toThrow(/^gave up waiting for team-a\/telemetry to be Ready: it will not become Ready without a person: Ready StorageShrinkRefused: spec\.clickhouse\.storage\.size: a volume cannot shrink/);
+    expect(Date.now() - waitStarted).toBeLessThan(10_000);
     expect(condition(stack, 'Degraded')).toMatchObject({ status: 'True', reason: 'StorageShrinkRefused' });
     const ownedAfter = await ownedObjects(admin, TEAM, STACK);
     // Workloads by generation (controllers write their status), everything else by resourceVersion.

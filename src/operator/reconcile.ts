@@ -114,14 +114,17 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   await growVolumes(deps, raw, stack, desired, live, log, now);
   const applied = new Map<string, KubeObject>();
   try {
-    const results = await Promise.all(desired.map(async (object) => ({ path: pathOf(object), ...(await deps.applier.apply(object, live.get(pathOf(object)))) })));
-    for (const result of results) {
-      applied.set(result.path, result.object);
-      if (result.wrote) log.debug('applied', { path: result.path });
+    for (const wave of applyWaves(desired)) {
+      const results = await Promise.all(wave.map(async (object) => ({ path: pathOf(object), ...(await deps.applier.apply(object, live.get(pathOf(object)))) })));
+      for (const result of results) {
+        applied.set(result.path, result.object);
+        if (result.wrote) log.debug('applied', { path: result.path });
+      }
     }
   } catch (error) {
     // A request the API server rejects (invalid or forbidden object) will not heal by retrying alone: say so in status.
-    if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && error.status !== 409 && error.status !== 429) {
+    // Not a 404: something the object refers to is not there yet (or its namespace is going away); a retry heals it.
+    if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && ![404, 409, 429].includes(error.status)) {
       const failure = new ReconcileError(REASON.applyFailed, error.message);
       await reportFailure(deps, raw, stack, now, failure);
       throw failure;
@@ -221,6 +224,17 @@ async function growVolumes(deps: ReconcileDeps, raw: StackObject, stack: Telemet
     if (error instanceof ReconcileError) await reportFailure(deps, raw, stack, now, error);
     throw error;
   }
+}
+
+/**
+ * The objects in the order the API server needs them: RoleBindings after everything else.
+ * Without `bind`, the API server lets the operator create a RoleBinding only after checking that
+ * the operator holds every rule of the Role it names, so that Role must already exist (applied
+ * in the same wave, the binding was refused with 404 now and then).
+ */
+export function applyWaves(desired: readonly KubeObject[]): KubeObject[][] {
+  const bindings = desired.filter((object) => object.kind === 'RoleBinding');
+  return [desired.filter((object) => object.kind !== 'RoleBinding'), bindings].filter((wave) => wave.length > 0);
 }
 
 /**

@@ -505,7 +505,13 @@ function logTail(logDir: string, name: string, lines = 30): string {
   return readLog(logDir, name).split('\n').slice(-lines).join('\n');
 }
 
-/** Polls `check` until it returns a value other than undefined/false; fails with `what` and the last error after `timeoutMs`. */
+/** Thrown from an `eventually` check: waiting longer cannot help, so fail now. */
+export class GiveUp extends Error {}
+
+/**
+ * Polls `check` until it returns a value other than undefined/false; fails with `what` and the
+ * last error after `timeoutMs`, or at once when the check throws GiveUp.
+ */
 export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -514,6 +520,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
       const value = await check();
       if (value !== undefined && value !== false) return value;
     } catch (error) {
+      if (error instanceof GiveUp) throw new Error(`gave up waiting for ${what}: ${error.message}`);
       lastError = error;
     }
     await sleep(intervalMs);

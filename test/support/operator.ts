@@ -5,6 +5,7 @@ import { freePort } from './ports.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { CRD_NAME } from '../../src/api/constants.ts';
+import { NEEDS_A_PERSON } from '../../src/api/status.ts';
 import type { SqlTarget } from '../../src/clickhouse/target.ts';
 import { embeddedTarget } from '../../src/clickhouse/target.ts';
 import { APPLY_PATCH } from '../../src/operator/apply.ts';
@@ -12,7 +13,7 @@ import type { Connect } from '../../src/operator/clickhouse-sql.ts';
 import { HttpKubeClient, isNotFound, type KubeObject } from '../../src/operator/kube.ts';
 import { OWNED, resourcePath, STACKS } from '../../src/operator/resources.ts';
 import { STACK_LABEL } from '../../src/charts/labels.ts';
-import { eventually } from './cluster.ts';
+import { eventually, GiveUp } from './cluster.ts';
 
 export const TEST_MANAGER = 'operator-tests';
 
@@ -67,13 +68,20 @@ export async function eventsWithReason(client: HttpKubeClient, namespace: string
   return list.items.filter((event) => event.reason === reason && (about === undefined || event.involvedObject.name === about)).map((event) => [event.type, event.message]);
 }
 
+/**
+ * Waits for Ready for the current generation. Fails at once, with the condition, when the
+ * operator says only a person can help (NEEDS_A_PERSON, as `up` does): a test that left the stack
+ * so then fails the next one in seconds, with the cause, instead of after the whole timeout.
+ */
 export async function waitForReady(client: HttpKubeClient, namespace: string, name: string, timeoutMs = 120_000): Promise<StackView> {
   return eventually(
     `${namespace}/${name} to be Ready`,
     async () => {
       const stack = await getStack(client, namespace, name);
-      const ready = condition(stack, 'Ready');
-      return ready?.status === 'True' && stack.status?.observedGeneration === stack.metadata.generation ? stack : undefined;
+      const current = stack.status?.observedGeneration === stack.metadata.generation;
+      const stuck = current ? stack.status?.conditions?.find((candidate) => candidate.status === 'False' && NEEDS_A_PERSON.includes(candidate.reason)) : undefined;
+      if (stuck) throw new GiveUp(`it will not become Ready without a person: ${stuck.type} ${stuck.reason}: ${stuck.message}`);
+      return condition(stack, 'Ready')?.status === 'True' && current ? stack : undefined;
     },
     timeoutMs,
     250,
