@@ -48,6 +48,7 @@ describe('the Docker-less Dockerfile build', () => {
     expect(image.stages.map((stage) => stage.name)).toEqual(['build', '1']);
     expect(readFileSync(image.hostPath('out/a.txt'), 'utf8')).toBe('from src\nhello\n');
     expect(readFileSync(image.hostPath('package.json'), 'utf8')).toBe('{}');
+    expect(image.entrypoint).toEqual(['node', image.hostPath('out/a.txt')]);
     expect(image.argv).toEqual(['node', image.hostPath('out/a.txt'), 'operator']);
     expect(image.final).toMatchObject({ user: '1000:1000', expose: [8080], workdir: '/app' });
   });

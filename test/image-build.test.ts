@@ -25,10 +25,16 @@ let image: DockerfileBuild;
 let cluster: TestCluster;
 const buildLog: string[] = [];
 
-/** Runs the image's program (ENTRYPOINT) with these arguments instead of CMD, on this Node. */
-function runImage(args: string[], input?: string) {
-  const [, script] = image.final.entrypoint.map((arg) => (arg.startsWith('/') ? image.hostPath(arg) : arg));
-  const result = spawnSync(process.execPath, [script!, ...args], { cwd: image.hostPath('.'), encoding: 'utf8', env: { ...process.env, ...image.final.env }, ...(input === undefined ? {} : { input }) });
+/** The image's ENTRYPOINT on this process's Node (whose major the first test checks), then `args` in place of CMD. */
+function imageCommand(args: string[]): string[] {
+  const [program, ...rest] = image.entrypoint;
+  if (program !== 'node') throw new Error(`the image's ENTRYPOINT starts with ${program}, not node`);
+  return [process.execPath, ...rest, ...args];
+}
+
+function runImage(args: string[]) {
+  const [program, ...rest] = imageCommand(args);
+  const result = spawnSync(program!, rest, { cwd: image.hostPath('.'), encoding: 'utf8', env: { ...process.env, ...image.final.env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -107,8 +113,7 @@ describe('the operator image, built from the Dockerfile', () => {
     const admin = clientFor(cluster.kubeConfig);
     await applyCrd(admin);
     await createNamespace(admin, TEAM);
-    const [node, script] = [process.execPath, image.hostPath(image.final.entrypoint[1]!)];
-    const operator = await startChildOperator(cluster.kubeconfigPath, ['--namespace', TEAM], { argv: [node, script!, ...image.final.cmd], cwd: image.hostPath('.') });
+    const operator = await startChildOperator(cluster.kubeconfigPath, ['--namespace', TEAM], { argv: imageCommand(image.final.cmd), cwd: image.hostPath('.') });
     try {
       await applyStack(admin, TEAM, STACK, { grafana: { enabled: true } });
       const stack = await eventually('status for the current generation', async () => {

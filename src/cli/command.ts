@@ -1,5 +1,6 @@
 /** The shape every `telemetry-stack` command has, so main.ts only dispatches. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isNamespaceName } from '../api/constants.ts';
 import { UserError } from './errors.ts';
 
 /** Where a command reads and writes; tests pass in-memory streams, main.ts passes the process's. */
@@ -30,4 +31,11 @@ export function parseCommandArgs<T extends Options>(args: string[], options: T, 
   } catch (error) {
     throw new UserError(`${(error as Error).message}\n\n${usage}`, 2);
   }
+}
+
+/** Namespace names given to a flag (operator --namespace, --watch-namespace): each valid, none twice. */
+export function checkNamespaceNames(flag: string, names: readonly string[]): void {
+  const bad = names.find((name) => !isNamespaceName(name));
+  if (bad !== undefined) throw new UserError(`${flag}: "${bad}" is not a namespace name (lower-case letters, digits and "-")`, 2);
+  if (new Set(names).size !== names.length) throw new UserError(`${flag}: a namespace is listed twice`, 2);
 }

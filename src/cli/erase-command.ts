@@ -10,7 +10,7 @@ import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
+import { withUserTarget } from './journey/stack-data.ts';
 import { findStack } from './journey/stacks.ts';
 import { formatRows } from './report-output.ts';
 
@@ -64,30 +64,23 @@ export function makeEraseCommand(deps: JourneyDeps): Command {
       if (admin && admin.role !== 'admin') {
         throw new UserError(`erasing needs a user whose role is admin; ${values.as} has role ${admin.role} in stack ${found.namespace}/${found.name}`);
       }
-      const target = await openAsUser(kube, found, values.as);
       const context = ddlContext(found.stack);
-      try {
-        const rows = values.yes ? await eraseUserRows(target, context, user) : await countUserRows(target, context, user);
-        io.stdout.write(formatRows(rows.map(({ table, rows: count }) => ({ table, rows: count })), ['table', 'rows'], 'table'));
-        const where = `stack ${found.namespace}/${found.name}`;
-        if (!values.yes) {
-          io.stderr.write(
-            total(rows) === 0
-              ? `no rows of ${user}'s in ${where}\n`
-              : `would delete ${total(rows)} rows of ${user}'s from ${where}; nothing was deleted. Run again with --yes to delete them.\n`,
-          );
-        } else {
-          io.stderr.write(`deleted ${total(rows)} rows of ${user}'s from ${where}\n`);
-        }
-        if (found.stack.spec.access.users.some((entry) => entry.name === user)) {
-          io.stderr.write(`note: ${user} is still in spec.access.users, so their next events arrive again; remove the entry to stop that.\n`);
-        }
-        return 0;
-      } catch (error) {
-        throw clusterQueryError(error, found);
-      } finally {
-        await target.close();
+      const rows = await withUserTarget(kube, found, values.as, (target) => (values.yes ? eraseUserRows(target, context, user) : countUserRows(target, context, user)));
+      io.stdout.write(formatRows(rows.map(({ table, rows: count }) => ({ table, rows: count })), ['table', 'rows'], 'table'));
+      const where = `stack ${found.namespace}/${found.name}`;
+      if (!values.yes) {
+        io.stderr.write(
+          total(rows) === 0
+            ? `no rows of ${user}'s in ${where}\n`
+            : `would delete ${total(rows)} rows of ${user}'s from ${where}; nothing was deleted. Run again with --yes to delete them.\n`,
+        );
+      } else {
+        io.stderr.write(`deleted ${total(rows)} rows of ${user}'s from ${where}\n`);
       }
+      if (found.stack.spec.access.users.some((entry) => entry.name === user)) {
+        io.stderr.write(`note: ${user} is still in spec.access.users, so their next events arrive again; remove the entry to stop that.\n`);
+      }
+      return 0;
     },
   };
 }

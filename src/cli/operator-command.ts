@@ -1,9 +1,8 @@
 /** `telemetry-stack operator`: runs the controller from the command line (local development, or the container's entry point). */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isNamespaceName } from '../api/constants.ts';
 import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
+import { checkNamespaceNames, parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { HttpKubeClient } from '../operator/kube.ts';
 import { KubeConfigError, loadKubeConfig, podNamespace } from '../operator/kubeconfig.ts';
@@ -65,8 +64,7 @@ export const operatorCommand: Command = {
     const resyncSeconds = integer(values.resync, '--resync', 300);
     const shutdownSeconds = integer(values['shutdown-timeout'], '--shutdown-timeout', 20);
     const namespaces = (values.namespace ?? '').split(',').map((name) => name.trim()).filter(Boolean);
-    const badNamespace = namespaces.find((name) => !isNamespaceName(name));
-    if (badNamespace !== undefined) throw new UserError(`--namespace: "${badNamespace}" is not a namespace name (lower-case letters, digits and "-"); separate several with commas`, 2);
+    checkNamespaceNames('--namespace', namespaces);
     if (values['clickhouse-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['clickhouse-url'])) {
       throw new UserError(`--clickhouse-url must be an http(s) URL such as http://127.0.0.1:8123, got "${values['clickhouse-url']}"`, 2);
     }

@@ -7,7 +7,7 @@ import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
+import { withUserTarget } from './journey/stack-data.ts';
 import { findStack } from './journey/stacks.ts';
 import { formatRows, REPORT_FORMATS, type ReportFormat } from './report-output.ts';
 
@@ -58,17 +58,10 @@ export function makeQueryCommand(deps: JourneyDeps): Command {
 
       const kube = await deps.connect(io.env, { context: values.context });
       const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
-      const target = await openAsUser(kube, found, values.user);
-      try {
-        const rows = await target.query(sql);
-        const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
-        io.stdout.write(formatRows(rows, columns, format));
-        return 0;
-      } catch (error) {
-        throw clusterQueryError(error, found);
-      } finally {
-        await target.close();
-      }
+      const rows = await withUserTarget(kube, found, values.user, (target) => target.query(sql));
+      const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
+      io.stdout.write(formatRows(rows, columns, format));
+      return 0;
     },
   };
 }

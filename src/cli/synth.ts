@@ -1,8 +1,8 @@
 /** `telemetry-stack synth`: print or write the manifests of a stack, like `helm template`. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isNamespaceName } from '../api/constants.ts';
 import { validateStack } from '../api/validate.ts';
+import { checkNamespaceNames } from './command.ts';
 import { installManifests } from '../charts/install/install-chart.ts';
 import { render, toYaml } from '../charts/render.ts';
 import { generateSecrets } from '../charts/secrets.ts';
@@ -65,13 +65,6 @@ function checkWithCollector(binary: string, yaml: string, source: string): void 
 
 /** `synth --install`: the CRD and the operator, cluster-wide (dist/install.yaml) or watching only the given namespaces. */
 export function synthInstall(watchNamespaces: readonly string[]): string {
-  checkWatchNamespaces(watchNamespaces);
+  checkNamespaceNames('--watch-namespace', watchNamespaces);
   return toYaml(installManifests({ watchNamespaces }));
-}
-
-/** --watch-namespace values (synth --install, up): namespace names, each once. */
-export function checkWatchNamespaces(watchNamespaces: readonly string[]): void {
-  const bad = watchNamespaces.find((name) => !isNamespaceName(name));
-  if (bad !== undefined) throw new UserError(`--watch-namespace: "${bad}" is not a namespace name (lower-case letters, digits and "-")`, 2);
-  if (new Set(watchNamespaces).size !== watchNamespaces.length) throw new UserError('--watch-namespace: a namespace is listed twice', 2);
 }

@@ -4,10 +4,9 @@
  * is missing and how to get it.
  */
 import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
+import { checkNamespaceNames, parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { type ApplyObject, ResourcePaths } from './journey/apply.ts';
-import { checkWatchNamespaces } from './synth.ts';
 import { installManifests } from '../charts/install/install-chart.ts';
 import { waitForReady } from './journey/conditions.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
@@ -70,7 +69,7 @@ export function makeUpCommand(deps: JourneyDeps): Command {
       // Everything that can be checked without the cluster is checked first.
       const stack = loadStackToApply(values.file ?? deps.files.defaultStack);
       const watchNamespaces = values['watch-namespace'] ?? [];
-      checkWatchNamespaces(watchNamespaces);
+      checkNamespaceNames('--watch-namespace', watchNamespaces);
       if (watchNamespaces.length > 0 && !watchNamespaces.includes(stack.namespace)) {
         throw new UserError(`--watch-namespace: the stack's namespace "${stack.namespace}" is not among ${watchNamespaces.join(', ')}, so the operator would never see it.\nFix: add --watch-namespace ${stack.namespace}.`, 2);
       }

@@ -232,7 +232,7 @@ async function growVolumes(deps: ReconcileDeps, raw: StackObject, stack: Telemet
  * the operator holds every rule of the Role it names, so that Role must already exist (applied
  * in the same wave, the binding was refused with 404 now and then).
  */
-export function applyWaves(desired: readonly KubeObject[]): KubeObject[][] {
+function applyWaves(desired: readonly KubeObject[]): KubeObject[][] {
   const bindings = desired.filter((object) => object.kind === 'RoleBinding');
   return [desired.filter((object) => object.kind !== 'RoleBinding'), bindings].filter((wave) => wave.length > 0);
 }

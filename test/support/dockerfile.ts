@@ -27,7 +27,9 @@ export interface DockerfileStage {
 export interface DockerfileBuild {
   stages: DockerfileStage[];
   final: DockerfileStage;
-  /** ENTRYPOINT + CMD of the final stage with container paths mapped into its root. */
+  /** ENTRYPOINT of the final stage with container paths mapped into its root. */
+  entrypoint: string[];
+  /** ENTRYPOINT + CMD, mapped the same way: what `docker run IMAGE` runs. */
   argv: string[];
   /** A container path of the final stage, as a path on this machine. */
   hostPath(containerPath: string): string;
@@ -160,8 +162,9 @@ export function buildDockerfile(options: { dockerfile: string; context: string; 
   if (!stage) throw new Error(`${options.dockerfile}: no FROM`);
   const final = stage;
   const hostPath = (containerPath: string) => join(final.root, posix.resolve(final.workdir, containerPath));
-  const argv = [...final.entrypoint, ...final.cmd].map((arg) => (isAbsolute(arg) && arg.startsWith(`${final.workdir}/`) ? hostPath(arg) : arg));
-  return { stages, final, argv, hostPath };
+  const mapped = (args: string[]) => args.map((arg) => (isAbsolute(arg) && arg.startsWith(`${final.workdir}/`) ? hostPath(arg) : arg));
+  const entrypoint = mapped(final.entrypoint);
+  return { stages, final, entrypoint, argv: [...entrypoint, ...mapped(final.cmd)], hostPath };
 }
 
 function execForm(args: string, where: string): string[] {

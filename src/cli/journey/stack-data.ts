@@ -81,6 +81,21 @@ export async function openAsUser(kube: Kube, found: ClusterStack, user: string):
   return clusterClickHouse(kube, found, { username: user, password });
 }
 
+/**
+ * Runs `use` on the stack's ClickHouse as `user` (openAsUser), explains its failures in the
+ * person's terms (clusterQueryError), and always closes the port-forward.
+ */
+export async function withUserTarget<T>(kube: Kube, found: ClusterStack, user: string, use: (target: SqlTarget) => Promise<T>): Promise<T> {
+  const target = await openAsUser(kube, found, user);
+  try {
+    return await use(target);
+  } catch (error) {
+    throw clusterQueryError(error, found);
+  } finally {
+    await target.close();
+  }
+}
+
 /** What a failed query through the port-forward means to the person who ran it. */
 export function clusterQueryError(error: unknown, found: ClusterStack): UserError {
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
