@@ -2,9 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmedShortening, SHORTEN_RETENTION_ANNOTATION } from '../src/api/constants.ts';
 import { changedNothing, reconcileClickHouse } from '../src/clickhouse/reconcile.ts';
-import { planPartitionDrops, tableTtl, ttlDays, TTL_TABLES } from '../src/clickhouse/retention.ts';
+import { diskCapToken, floorPartitionId, planPartitionDrops, RAW_FLOOR_DAYS, tableTtl, ttlDays, TTL_TABLES } from '../src/clickhouse/retention.ts';
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
+import { withheldMessage } from '../src/operator/reconcile.ts';
 import { stackFrom } from './support/stacks.ts';
 
 const NO_USERS = { users: {} };
@@ -114,5 +115,101 @@ describe('retention', () => {
   it('runs the disk cap check against system.parts (under the cap: nothing dropped)', async () => {
     const report = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500, maxDiskGiB: 1 }), NO_USERS, options);
     expect(report.retention!.partitionsDropped).toEqual([]);
+  });
+
+  it('the disk cap never drops a partition of the last RAW_FLOOR_DAYS days', () => {
+    const now = new Date('2026-11-30T12:00:00Z');
+    const floor = floorPartitionId(now);
+    expect(floor).toBe('20261123');
+    const partitions = ['20261101', '20261122', '20261123', '20261129', '20261130'].map((id) => ({ table: RAW_TABLES.logs, partition_id: id, bytes: 100 }));
+    // A cap of 1 byte would take every partition but the newest; the floor keeps the last week.
+    expect(planPartitionDrops(partitions, 1, floor).map((drop) => drop.partition)).toEqual(['20261101', '20261122']);
+  });
+});
+
+describe('the disk cap on the engine: confirmation for a new or lower cap, a floor', () => {
+  const KiB = 1024;
+  const now = new Date();
+  const database = 'diskcap';
+  // Caps in KiB (capUnitBytes) so that a few small partitions exercise the cap; a large volume so that the spec validates.
+  const stack = (maxDiskGiB?: number) =>
+    stackFrom({ clickhouse: { database, storage: { size: '2000Ti' } }, retention: { eventsDays: 365, metricsDays: 365, rollupsDays: 400, ...(maxDiskGiB ? { maxDiskGiB } : {}) } });
+  const run = (maxDiskGiB: number | undefined, confirmed: string[]) =>
+    reconcileClickHouse(target, stack(maxDiskGiB), NO_USERS, { ...options, shortening: new Set(confirmed), retention: { now, capUnitBytes: KiB } });
+  const day = (daysAgo: number) => new Date(now.getTime() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+  async function insertDay(daysAgo: number): Promise<void> {
+    // Random text does not compress: each partition holds a few KiB on disk.
+    await target.exec(`INSERT INTO ${database}.otel_logs (Timestamp, ServiceName, Body) SELECT toDateTime64('${day(daysAgo)} 12:00:00', 9), 'claude-code', randomPrintableASCII(4000) FROM numbers(4)`);
+  }
+  async function partitionIds(): Promise<string[]> {
+    const rows = await target.query<{ id: string }>(`SELECT DISTINCT partition_id AS id FROM system.parts WHERE database = '${database}' AND table = 'otel_logs' AND active ORDER BY id`);
+    return rows.map((row) => row.id);
+  }
+  async function totalBytes(): Promise<number> {
+    const [row] = await target.query<{ bytes: number }>(`SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = '${database}' AND active`);
+    return Number(row!.bytes);
+  }
+
+  it('withholds a first cap that would drop data until confirmed, then drops only what it needs', async () => {
+    await reconcileClickHouse(target, stack(), NO_USERS, options);
+    for (const daysAgo of [40, 30, 20, 2]) await insertDay(daysAgo);
+    const before = await partitionIds();
+    expect(before).toHaveLength(4);
+    // A cap just under the total: dropping the oldest partition is enough.
+    const cap = Math.floor((await totalBytes()) / KiB) - 1;
+
+    const unconfirmed = await run(cap, []);
+    expect(unconfirmed.retention!.partitionsDropped).toEqual([]);
+    expect(unconfirmed.retention!.diskCap.withheld).toMatchObject({ fromGiB: undefined, toGiB: cap, partitions: 1 });
+    expect(unconfirmed.retention!.diskCap.inForceGiB).toBeUndefined();
+    expect(await partitionIds()).toEqual(before);
+
+    const confirmed = await run(cap, [diskCapToken(cap)]);
+    expect(confirmed.retention!.partitionsDropped.map((drop) => drop.partition)).toEqual([before[0]]);
+    expect(confirmed.retention!.diskCap).toMatchObject({ inForceGiB: cap, shortfallBytes: 0 });
+    expect(confirmed.retention!.diskCap.withheld).toBeUndefined();
+    expect(await partitionIds()).toEqual(before.slice(1));
+  });
+
+  it('keeps enforcing the confirmed cap without a new confirmation, and withholds a lower one', async () => {
+    const cap = (await run(undefined, [])).retention!.diskCap.inForceGiB;
+    // Removing the cap from the spec clears it; set it again (confirmed) for this test.
+    expect(cap).toBeUndefined();
+    const current = Math.floor((await totalBytes()) / KiB) + 1;
+    expect((await run(current, [diskCapToken(current)])).retention!.diskCap.inForceGiB).toBe(current);
+    // New data arrives: the cap in force drops the oldest partition with no confirmation.
+    await insertDay(35);
+    const enforced = await run(current, []);
+    expect(enforced.retention!.partitionsDropped.map((drop) => drop.partition)).toEqual([day(35).replaceAll('-', '')]);
+    expect(enforced.retention!.diskCap.withheld).toBeUndefined();
+
+    // A lower cap that would drop data waits; the one in force stays.
+    const lower = Math.floor((await totalBytes()) / KiB / 2);
+    const lowered = await run(lower, []);
+    expect(lowered.retention!.diskCap).toMatchObject({ inForceGiB: current, withheld: { fromGiB: current, toGiB: lower } });
+    expect(lowered.retention!.partitionsDropped).toEqual([]);
+  });
+
+  it('a cap below what the floor keeps drops nothing of the last week and reports the shortfall', async () => {
+    const floorOnly = await partitionIds();
+    await insertDay(RAW_FLOOR_DAYS - 2);
+    const tiny = await run(1, [diskCapToken(1)]);
+    const kept = await partitionIds();
+    expect(kept).toContain(day(2).replaceAll('-', ''));
+    expect(kept).toContain(day(RAW_FLOOR_DAYS - 2).replaceAll('-', ''));
+    expect(kept.every((id) => id >= floorPartitionId(now))).toBe(true);
+    expect(tiny.retention!.partitionsDropped.length).toBe(floorOnly.filter((id) => id < floorPartitionId(now)).length);
+    expect(tiny.retention!.diskCap.shortfallBytes).toBeGreaterThan(0);
+  });
+});
+
+
+describe('the operator\'s message for a withheld disk cap', () => {
+  it('names the cap, what it would drop, the cap that stays and the one command that confirms it', () => {
+    const stack = stackFrom({ retention: { maxDiskGiB: 5 } }, 'local', 'telemetry');
+    const message = withheldMessage(stack, [{ signal: 'maxDiskGiB', fromDays: 8, toDays: 5, tables: [], partitions: 3, bytes: 3 * 1024 ** 3 }]);
+    expect(message).toContain('retention.maxDiskGiB 8 -> 5 would drop 3 daily partition(s) (3.00 GiB) at once');
+    expect(message).toContain('(the cap of 8 GiB stays in force)');
+    expect(message).toContain(`kubectl annotate telemetrystack local -n telemetry ${SHORTEN_RETENTION_ANNOTATION}=maxDiskGiB=5 --overwrite`);
   });
 });

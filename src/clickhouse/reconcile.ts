@@ -11,7 +11,7 @@
 import type { TelemetryStack } from '../api/resource.ts';
 import { applyAccess, type AccessCredentials, type AccessReport } from './access.ts';
 import { LATEST_SCHEMA_VERSION, migrate, type AppliedMigration } from './migrate.ts';
-import { applyRetention, type AppliedRetention, type RetentionReport, type Shortening } from './retention.ts';
+import { applyRetention, type AppliedRetention, type RetentionOptions, type RetentionReport, type Shortening } from './retention.ts';
 import type { DdlContext } from './sql.ts';
 import type { SqlTarget } from './target.ts';
 
@@ -22,8 +22,10 @@ export interface ReconcileOptions {
   readonly skipAccess?: boolean;
   /** Skip retention (same). */
   readonly skipRetention?: boolean;
-  /** Which shorter TTLs may be applied (default: all; the operator passes what the stack confirms). */
+  /** Which shorter TTLs and lower disk caps may be applied (default: all; the operator passes what the stack confirms). */
   readonly shortening?: Shortening;
+  /** Retention's clock and disk cap unit (tests). */
+  readonly retention?: Omit<RetentionOptions, 'shortening'>;
 }
 
 export interface ClickHouseReport {
@@ -56,7 +58,7 @@ export async function reconcileClickHouse(
 ): Promise<ClickHouseReport> {
   const context = ddlContext(stack);
   const migrationsApplied = await migrate(target, context);
-  const retention = options.skipRetention ? undefined : await applyRetention(target, context, stack, options.shortening);
+  const retention = options.skipRetention ? undefined : await applyRetention(target, context, stack, { ...options.retention, ...(options.shortening ? { shortening: options.shortening } : {}) });
   const access = options.skipAccess ? undefined : await applyAccess(target, context, stack, credentials);
   return {
     target: target.kind,

@@ -1,7 +1,10 @@
 /**
  * Retention in place: each telemetry table's TTL is read back from ClickHouse and
  * changed (ALTER TABLE ... MODIFY TTL) only where it differs from the spec. The
- * optional disk cap drops the oldest daily partitions of the raw tables first.
+ * optional disk cap drops the oldest daily partitions of the raw tables first, never the
+ * last RAW_FLOOR_DAYS days; a lowered cap that would drop data waits for the same
+ * confirmation as a shorter TTL (the cap in force is kept in the raw logs table's comment,
+ * read back like the TTLs).
  */
 import type { TelemetryStack } from '../api/resource.ts';
 import { DERIVED, RAW_TABLES } from './tables.ts';
@@ -72,7 +75,7 @@ export type AppliedRetention = Partial<Record<RetentionSignal, number>>;
  */
 export type Shortening = 'allowed' | ReadonlySet<string>;
 
-export const shorteningToken = (change: Pick<TtlChange, 'signal' | 'toDays'>) => `${change.signal}=${change.toDays}`;
+export const shorteningToken = (change: { readonly signal: RetentionSignal | 'maxDiskGiB'; readonly toDays: number }) => `${change.signal}=${change.toDays}`;
 
 /** A change that would delete rows: a TTL we wrote, made shorter. A TTL we cannot read is not judged. */
 function isShortening(change: TtlChange): boolean {
@@ -88,8 +91,87 @@ export interface RetentionReport {
   /** Per table TTL days read back after the changes. */
   readonly tables: Record<string, number | null>;
   readonly partitionsDropped: DroppedPartition[];
+  /** The disk cap in force after the run, and a lowered cap that waits for its confirmation. */
+  readonly diskCap: DiskCapReport;
   /** TTL days on ClickHouse's own log tables (set by the server config in-cluster; read-only here). */
   readonly systemLogTtlDays: Record<string, number | null>;
+}
+
+export interface DiskCapReport {
+  /** `retention.maxDiskGiB` in force after the run (read back), undefined for no cap. */
+  readonly inForceGiB: number | undefined;
+  /** A new or lower cap that would drop partitions, not applied until `maxDiskGiB=<toGiB>` is confirmed. */
+  readonly withheld?: { readonly fromGiB: number | undefined; readonly toGiB: number; readonly partitions: number; readonly bytes: number };
+  /** Bytes over the cap in force that only the floor (RAW_FLOOR_DAYS of raw data, and the rollups) keeps. */
+  readonly shortfallBytes: number;
+}
+
+/** Options of the retention step beyond the stack itself. */
+export interface RetentionOptions {
+  /** Which shorter TTLs and lower disk caps may be applied (default: all). */
+  readonly shortening?: Shortening;
+  /** The clock the disk cap's floor counts from. */
+  readonly now?: Date;
+  /** Bytes in one unit of `maxDiskGiB`: 1 GiB; tests shrink it to exercise the cap on small data. */
+  readonly capUnitBytes?: number;
+}
+
+/** The token that confirms a disk cap which drops data, in the same annotation as shorter TTLs. */
+export const diskCapToken = (gib: number) => `maxDiskGiB=${gib}`;
+
+const CAP_COMMENT = /^telemetry-stack maxDiskGiB=(\d+)$/;
+const capComment = (gib: number | undefined) => (gib === undefined ? '' : `telemetry-stack maxDiskGiB=${gib}`);
+
+/** The cap in force, kept as the raw logs table's comment (so that it lives with the data it limits). */
+async function capInForce(target: SqlTarget, context: DdlContext): Promise<number | undefined> {
+  const rows = await target.query<{ comment: string }>('SELECT comment FROM system.tables WHERE database = {database:String} AND name = {table:String}', {
+    database: context.database,
+    table: RAW_TABLES.logs,
+  });
+  const match = CAP_COMMENT.exec(rows[0]?.comment ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The disk cap: drops what the cap asks for when the cap is the one in force or a higher one;
+ * a new or lower cap that would drop data is withheld (the cap in force, if any, still applies)
+ * until confirmed. Dropping a partition is immediate and for good, so it gets the same
+ * confirmation as a shorter TTL.
+ */
+async function applyDiskCap(target: SqlTarget, context: DdlContext, stack: TelemetryStack, options: RetentionOptions): Promise<{ dropped: DroppedPartition[]; report: DiskCapReport }> {
+  const desired = stack.spec.retention.maxDiskGiB;
+  const before = await capInForce(target, context);
+  const record = async (gib: number | undefined) => {
+    if (gib !== before) await target.exec(`ALTER TABLE ${qualified(context, RAW_TABLES.logs)}${onCluster(context)} MODIFY COMMENT ${quoteString(capComment(gib))}`);
+  };
+  if (desired === undefined) {
+    await record(undefined);
+    return { dropped: [], report: { inForceGiB: undefined, shortfallBytes: 0 } };
+  }
+  const unit = options.capUnitBytes ?? 1024 ** 3;
+  const floorId = floorPartitionId(options.now ?? new Date());
+  const partitions = await target.query<PartitionRow>(
+    `SELECT table, partition_id, sum(bytes_on_disk) AS bytes FROM system.parts
+     WHERE database = {database:String} AND active GROUP BY table, partition_id`,
+    { database: context.database },
+  );
+  const shortening = options.shortening ?? 'allowed';
+  let cap: number | undefined = desired;
+  let drops = planPartitionDrops(partitions, desired * unit, floorId);
+  let withheld: DiskCapReport['withheld'];
+  const lowered = before === undefined || desired < before;
+  if (drops.length > 0 && lowered && shortening !== 'allowed' && !shortening.has(diskCapToken(desired))) {
+    withheld = { fromGiB: before, toGiB: desired, partitions: drops.length, bytes: drops.reduce((sum, drop) => sum + drop.bytes, 0) };
+    cap = before;
+    drops = before === undefined ? [] : planPartitionDrops(partitions, before * unit, floorId);
+  }
+  for (const drop of drops) {
+    await target.exec(`ALTER TABLE ${qualified(context, drop.table)}${onCluster(context)} DROP PARTITION ID ${quoteString(drop.partition)}`);
+  }
+  await record(cap);
+  const remaining = partitions.reduce((sum, row) => sum + Number(row.bytes), 0) - drops.reduce((sum, drop) => sum + drop.bytes, 0);
+  const shortfallBytes = cap === undefined ? 0 : Math.max(0, remaining - cap * unit);
+  return { dropped: drops, report: { inForceGiB: cap, ...(withheld ? { withheld } : {}), shortfallBytes } };
 }
 
 async function currentTtls(target: SqlTarget, context: DdlContext): Promise<Map<string, string | undefined>> {
@@ -138,8 +220,24 @@ interface PartitionRow {
   bytes: number;
 }
 
-/** Oldest daily partitions of the raw tables to drop until the database fits in `capBytes`; never a table's newest. */
-export function planPartitionDrops(partitions: readonly PartitionRow[], capBytes: number): DroppedPartition[] {
+/**
+ * The disk cap never drops the raw data of the last week, whatever the cap: with rollups (which
+ * are never dropped) larger than the cap, a cap alone would otherwise leave one day of raw data.
+ * When the floor is what keeps the database above the cap, the report says so (capShortfallBytes).
+ */
+export const RAW_FLOOR_DAYS = 7;
+
+/** `YYYYMMDD`, the partition id of a daily partition (`PARTITION BY toDate(...)`), of the day `days` before `now` (UTC). */
+export function floorPartitionId(now: Date, days: number = RAW_FLOOR_DAYS): string {
+  const day = new Date(now.getTime() - days * 86_400_000);
+  return day.toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+/**
+ * Oldest daily partitions of the raw tables to drop until the database fits in `capBytes`; never a
+ * table's newest, and never one of the floor's days (partition id >= `floorId`).
+ */
+export function planPartitionDrops(partitions: readonly PartitionRow[], capBytes: number, floorId = ''): DroppedPartition[] {
   let total = partitions.reduce((sum, row) => sum + Number(row.bytes), 0);
   if (total <= capBytes) return [];
   const daily = new Set(TTL_TABLES.filter((entry) => entry.dailyPartitions).map((entry) => entry.table));
@@ -149,7 +247,7 @@ export function planPartitionDrops(partitions: readonly PartitionRow[], capBytes
     if ((newest.get(row.table) ?? '') < row.partition_id) newest.set(row.table, row.partition_id);
   }
   const candidates = partitions
-    .filter((row) => daily.has(row.table) && newest.get(row.table) !== row.partition_id)
+    .filter((row) => daily.has(row.table) && newest.get(row.table) !== row.partition_id && (floorId === '' || row.partition_id < floorId))
     .sort((a, b) => a.partition_id.localeCompare(b.partition_id) || a.table.localeCompare(b.table));
   const drops: DroppedPartition[] = [];
   for (const row of candidates) {
@@ -160,26 +258,15 @@ export function planPartitionDrops(partitions: readonly PartitionRow[], capBytes
   return drops;
 }
 
-export async function applyRetention(target: SqlTarget, context: DdlContext, stack: TelemetryStack, shortening: Shortening = 'allowed'): Promise<RetentionReport> {
+export async function applyRetention(target: SqlTarget, context: DdlContext, stack: TelemetryStack, options: RetentionOptions = {}): Promise<RetentionReport> {
+  const shortening = options.shortening ?? 'allowed';
   const planned = planTtlChanges(context, stack, await currentTtls(target, context));
   const confirmed = (change: TtlChange) => shortening === 'allowed' || !isShortening(change) || shortening.has(shorteningToken(change));
   const changes = planned.filter(confirmed);
   const withheld = planned.filter((change) => !confirmed(change));
   for (const change of changes) await target.exec(change.statement);
 
-  const partitionsDropped: DroppedPartition[] = [];
-  const capGiB = stack.spec.retention.maxDiskGiB;
-  if (capGiB !== undefined) {
-    const partitions = await target.query<PartitionRow>(
-      `SELECT table, partition_id, sum(bytes_on_disk) AS bytes FROM system.parts
-       WHERE database = {database:String} AND active GROUP BY table, partition_id`,
-      { database: context.database },
-    );
-    for (const drop of planPartitionDrops(partitions, capGiB * 1024 ** 3)) {
-      await target.exec(`ALTER TABLE ${qualified(context, drop.table)}${onCluster(context)} DROP PARTITION ID ${quoteString(drop.partition)}`);
-      partitionsDropped.push(drop);
-    }
-  }
+  const { dropped: partitionsDropped, report: diskCap } = await applyDiskCap(target, context, stack, options);
 
   const after = await currentTtls(target, context);
   const tables: Record<string, number | null> = {};
@@ -195,5 +282,5 @@ export async function applyRetention(target: SqlTarget, context: DdlContext, sta
     const [only] = [...values];
     if (values.size === 1 && only !== null && only !== undefined) inForce[signal] = only;
   }
-  return { changes, withheld, inForce, tables, partitionsDropped, systemLogTtlDays: await systemLogTtls(target) };
+  return { changes, withheld, inForce, tables, partitionsDropped, diskCap, systemLogTtlDays: await systemLogTtls(target) };
 }

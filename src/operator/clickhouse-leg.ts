@@ -27,12 +27,10 @@ export interface ClickHouseCredentials {
   readonly grafana?: ClickHouseAccount;
 }
 
-export interface WithheldRetention {
-  readonly signal: RetentionSignal;
-  readonly fromDays: number;
-  readonly toDays: number;
-  readonly tables: readonly string[];
-}
+/** A shorter TTL (days) or a new or lower disk cap (`maxDiskGiB`, GiB; from undefined: no cap before) waiting for its confirmation. */
+export type WithheldRetention =
+  | { readonly signal: RetentionSignal; readonly fromDays: number; readonly toDays: number; readonly tables: readonly string[] }
+  | { readonly signal: 'maxDiskGiB'; readonly fromDays: number | undefined; readonly toDays: number; readonly tables: readonly string[]; readonly partitions: number; readonly bytes: number };
 
 export interface ClickHouseOutcome {
   readonly appliedRetention: AppliedRetention;

@@ -47,6 +47,8 @@ export function sqlClickHouseLeg(connect: Connect = connectToServer): ClickHouse
           const known = withheld.get(change.signal);
           withheld.set(change.signal, { signal: change.signal, fromDays: change.fromDays!, toDays: change.toDays, tables: [...(known?.tables ?? []), change.table] });
         }
+        const cap = report.retention?.diskCap.withheld;
+        if (cap) withheld.set('maxDiskGiB', { signal: 'maxDiskGiB', fromDays: cap.fromGiB, toDays: cap.toGiB, tables: [], partitions: cap.partitions, bytes: cap.bytes });
         return {
           appliedRetention: report.appliedRetention,
           users: report.access?.users ?? stack.spec.access.users.length,

@@ -249,10 +249,20 @@ async function reportFailure(deps: ReconcileDeps, raw: StackObject, stack: Telem
 
 /** Why a shorter retention waits, what it would delete, and the one command that confirms it. */
 export function withheldMessage(stack: TelemetryStack, withheld: readonly WithheldRetention[]): string {
-  const what = withheld.map((entry) => `retention.${entry.signal} ${entry.fromDays} -> ${entry.toDays} days (${entry.tables.join(', ')})`).join(' and ');
+  const ttls = withheld.filter((entry) => entry.signal !== 'maxDiskGiB');
+  const cap = withheld.find((entry) => entry.signal === 'maxDiskGiB');
+  const parts: string[] = [];
+  if (ttls.length > 0) {
+    const what = ttls.map((entry) => `retention.${entry.signal} ${entry.fromDays} -> ${entry.toDays} days (${entry.tables.join(', ')})`).join(' and ');
+    parts.push(`${what} would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied.`);
+  }
+  if (cap && 'partitions' in cap) {
+    const gib = (cap.bytes / 1024 ** 3).toFixed(2);
+    parts.push(`retention.maxDiskGiB ${cap.fromDays ?? 'none'} -> ${cap.toDays} would drop ${cap.partitions} daily partition(s) (${gib} GiB) at once, for good; it is not applied${cap.fromDays === undefined ? '' : ` (the cap of ${cap.fromDays} GiB stays in force)`}.`);
+  }
   const tokens = withheld.map(shorteningToken).join(',');
   return (
-    `${what} would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied. ` +
+    `${parts.join(' ')} ` +
     `To go ahead: kubectl annotate telemetrystack ${stack.metadata.name} -n ${stack.metadata.namespace} ${SHORTEN_RETENTION_ANNOTATION}=${tokens} --overwrite`
   );
 }
