@@ -18,6 +18,8 @@ git diff --quiet -- package-lock.json 2>/dev/null || { echo "npm install changed
 PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/collector.ts
 # The control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok) the real-cluster tests run; same cache.
 PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/control-plane.ts
+# The real Claude Code client (npm @anthropic-ai/claude-code, pinned, native binary from the npm registry) the end-to-end tests drive; same cache, never a package dependency.
+PATH="$PWD/node_modules/.bin:$PATH" node scripts/test-binaries/claude-code.ts
 # Headless Chromium for the `report --html` page test: Debian's package, never a browser download.
 if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   echo "Installing Debian's chromium package (the report --html test renders the page in it)"

@@ -1,5 +1,5 @@
 -- name: cost-by-model-source
--- description: Spend and requests by model and query source (main, subagent, auxiliary).
+-- description: Team spend and requests by model and query source (main, subagent, auxiliary); every role may run it.
 -- param: from Date = 1970-01-01 -- first day, inclusive
 -- param: to Date = 2999-12-31 -- last day, inclusive
 SELECT
@@ -7,7 +7,7 @@ SELECT
   query_source,
   round(sum(cost_usd), 6) AS cost_usd,
   sum(requests) AS requests
-FROM claude_code_daily_usage
+FROM claude_code_team_daily_usage
 WHERE day BETWEEN {from:Date} AND {to:Date}
 GROUP BY model, query_source
 ORDER BY model, query_source

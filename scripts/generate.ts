@@ -15,6 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import YAML from 'yaml';
 import { crdManifest, editorJsonSchema, type JsonSchema } from '../src/api/crd.ts';
 import { privacyDocument } from '../src/sanitizer/privacy.ts';
+import { accessDocument } from '../src/clickhouse/access-model.ts';
 import { exportText, SAMPLE_EXPORT_OPTIONS, SAMPLE_EXPORT_PATH } from '../src/fixtures/claude-code.ts';
 import { installManifests } from '../src/charts/install/install-chart.ts';
 import { HELM_CHART_NAME, helmChartFiles } from '../src/charts/install/helm.ts';
@@ -58,9 +59,12 @@ export const ARTIFACTS: readonly Artifact[] = [
   { path: 'crds/telemetrystack.yaml', render: () => renderYamlDocuments([crdManifest()]) },
   { path: 'schema/telemetrystack.schema.json', render: () => renderJsonSchema(editorJsonSchema()) },
   { path: 'docs/PRIVACY.md', render: privacyDocument },
+  // Who can read what: from the table the access plan applies.
+  { path: 'docs/ACCESS.md', render: () => accessDocument(GENERATED_NOTICE) },
   // OTLP/JSON lines cannot carry a header; examples/sample-export/README.md says it is generated.
   { path: SAMPLE_EXPORT_PATH, render: () => exportText(SAMPLE_EXPORT_OPTIONS) },
   { path: 'dist/install.yaml', render: () => renderYamlDocuments(installManifests()) },
+  { path: 'dist/install-cluster-wide.yaml', render: () => renderYamlDocuments(installManifests({ clusterWide: true })) },
   // The operator as a Helm chart, from the same install chart (templates are Helm, not plain YAML).
   ...Object.entries(helmChartFiles(GENERATED_NOTICE)).map(([file, contents]) => ({ path: `dist/helm/${HELM_CHART_NAME}/${file}`, render: () => contents })),
 ];

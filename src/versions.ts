@@ -18,6 +18,8 @@ export const VERSIONS = {
   /** Grafana (optional dashboards component) and the official ClickHouse data source plugin it installs at start. */
   grafana: '12.4.0',
   grafanaClickhousePlugin: '4.15.0',
+  /** Claude Code (npm @anthropic-ai/claude-code), the real client the end-to-end tests drive; never a package dependency (scripts/test-binaries/claude-code.ts). */
+  claudeCode: '2.1.328',
 } as const;
 
 export const DEFAULT_IMAGES = {

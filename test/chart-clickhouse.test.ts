@@ -16,7 +16,7 @@ import { CONFIG_HASH_ANNOTATION, contentHash } from '../src/charts/hash.ts';
 import { selectorLabels } from '../src/charts/labels.ts';
 import { stackNames } from '../src/charts/naming.ts';
 import { generateSecrets } from '../src/charts/secrets.ts';
-import { ADMIN_USER, INGEST_USER } from '../src/clickhouse/tables.ts';
+import { ADMIN_USER, INGEST_USER, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
 
 // ---------------------------------------------------------------- helpers
@@ -278,7 +278,7 @@ describe('ClickHouse server configuration files', () => {
     }
   });
 
-  it('give the admin access management and the ingest user only INSERT and SHOW COLUMNS on the telemetry database', () => {
+  it('give the admin access management and the ingest user only INSERT and SHOW COLUMNS on the raw tables', () => {
     const stack = stackFrom({ clickhouse: { database: 'team_telemetry' } });
     const users = child(parseXml(usersConfigXml(stack)), 'users');
     const admin = child(users, ADMIN_USER);
@@ -291,7 +291,7 @@ describe('ClickHouse server configuration files', () => {
       expect(ingest.children.map((c) => c.name)).not.toContain(setting);
     }
     const grants = child(ingest, 'grants').children.map((query) => query.text);
-    expect(grants).toEqual(['GRANT INSERT, SHOW COLUMNS ON `team_telemetry`.*']);
+    expect(grants).toEqual(Object.values(RAW_TABLES).map((table) => `GRANT INSERT, SHOW COLUMNS ON \`team_telemetry\`.\`${table}\``));
 
     expect(users.children.map((c) => c.name).sort()).toEqual([ADMIN_USER, 'default', INGEST_USER].sort());
   });

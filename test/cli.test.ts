@@ -79,8 +79,8 @@ describe('telemetry-stack synth', () => {
     expect(docs((await run(['synth'])).stdout).some((o) => o.kind === 'Secret')).toBe(false);
     const first = docs((await run(['synth', '--with-secrets'])).stdout).filter((o) => o.kind === 'Secret');
     const second = docs((await run(['synth', '--with-secrets'])).stdout).filter((o) => o.kind === 'Secret');
-    expect(first.map((s) => s.metadata.name)).toContain('telemetry-user-owner');
-    const password = (list: typeof first) => list.find((s) => s.metadata.name === 'telemetry-user-owner')!.stringData.password;
+    expect(first.map((s) => s.metadata.name)).toContain('telemetry.user.owner');
+    const password = (list: typeof first) => list.find((s) => s.metadata.name === 'telemetry.user.owner')!.stringData.password;
     expect(password(first)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(password(first)).not.toBe(password(second));
   });

@@ -53,6 +53,16 @@ function systemTables(state: ReturnType<typeof convergedAccessState> | undefined
     if (sql.includes('FROM system.users')) return [...state.users.map((user) => ({ name: user.name })), { name: OPERATOR }];
     if (sql.includes('telemetry_access_state')) return state.users.map((user) => ({ user: user.name, fingerprint: user.credentialFingerprint }));
     if (sql.includes('FROM system.row_policies')) return state.policies.map((policy) => ({ name: policy.name, table: policy.table, filter: policy.filter, applies_to: policy.appliesTo }));
+    if (sql.includes('FROM system.settings_profiles')) return state.profiles.map((profile) => ({ name: profile.name, applies_to: profile.appliesTo }));
+    if (sql.includes('FROM system.settings_profile_elements')) {
+      // The columns the server reports: one row per setting, values as strings, max NULL when unset.
+      return state.profiles.flatMap((profile) =>
+        profile.settings.split(', ').map((entry) => {
+          const [, name, value, max] = /^(\w+)=(\S*)(?: MAX (\S+))?$/.exec(entry)!;
+          return { profile: profile.name, name, value, max: max ?? null };
+        }),
+      );
+    }
     return [];
   };
 }
@@ -69,7 +79,7 @@ describe('access on a server', () => {
     expect(report.mode).toBe('executed');
     const sent = writes();
     expect(sent.some((sql) => sql.startsWith('CREATE USER IF NOT EXISTS `alice` IDENTIFIED WITH sha256_hash'))).toBe(true);
-    expect(sent.some((sql) => sql.includes(`TO \`ts_claude_code_viewer\`, \`ts_claude_code_coordinator\`, \`ts_claude_code_admin\`, \`${OPERATOR}\``))).toBe(true);
+    expect(sent.some((sql) => sql.includes(`TO \`ts_claude_code_coordinator\`, \`ts_claude_code_admin\`, \`${OPERATOR}\``))).toBe(true);
     const insert = sent.find((sql) => sql.startsWith('INSERT INTO claude_code.telemetry_access_state'))!;
     expect(insert).toBeDefined();
     expect(insert).not.toContain('a'.repeat(64));

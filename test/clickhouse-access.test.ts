@@ -54,12 +54,13 @@ describe('access plan', () => {
     for (const role of ['viewer', 'contributor', 'coordinator', 'admin'] as const) expect(sql).toContain(`CREATE ROLE IF NOT EXISTS \`${roleName('claude_code', role)}\``);
     expect(sql).toContain(`CREATE USER IF NOT EXISTS \`platform-admin\` IDENTIFIED WITH sha256_hash BY '${hash('e')}'`);
     expect(sql).toContain('GRANT `ts_claude_code_contributor` TO `bob`');
-    expect(sql).toContain('GRANT SELECT ON `claude_code`.`claude_code_daily_usage` TO `ts_claude_code_viewer`');
+    // Viewers read team totals only (docs/ACCESS.md).
+    expect(sql).toContain('GRANT SELECT ON `claude_code`.`claude_code_team_daily_usage` TO `ts_claude_code_viewer`');
     expect(sql.filter((s) => s.includes('TO `ts_claude_code_viewer`') && s.startsWith('GRANT SELECT'))).toHaveLength(1);
     for (const [table, column] of Object.entries(USER_ROW_TABLES)) {
       expect(sql).toContain(`CREATE ROW POLICY OR REPLACE \`ts_claude_code_own_rows\` ON \`claude_code\`.\`${table}\` AS PERMISSIVE FOR SELECT USING ${column} = currentUser() TO \`ts_claude_code_contributor\``);
       expect(sql).toContain(
-        `CREATE ROW POLICY OR REPLACE \`ts_claude_code_all_rows\` ON \`claude_code\`.\`${table}\` AS PERMISSIVE FOR SELECT USING 1 TO \`ts_claude_code_viewer\`, \`ts_claude_code_coordinator\`, \`ts_claude_code_admin\`, \`telemetry_admin\``,
+        `CREATE ROW POLICY OR REPLACE \`ts_claude_code_all_rows\` ON \`claude_code\`.\`${table}\` AS PERMISSIVE FOR SELECT USING 1 TO \`ts_claude_code_coordinator\`, \`ts_claude_code_admin\`, \`telemetry_admin\``,
       );
     }
     for (const statement of sql) await checkSyntax(target, statement);
@@ -112,9 +113,30 @@ describe('access plan', () => {
       grants: [...state.grants.filter((grant) => !(grant.role === 'ts_claude_code_viewer')), { role: 'ts_claude_code_viewer', access: 'SELECT', table: 'otel_logs' }],
     };
     expect(sqlOf(drifted)).toEqual([
-      'GRANT SELECT ON `claude_code`.`claude_code_daily_usage` TO `ts_claude_code_viewer`',
+      'GRANT SELECT ON `claude_code`.`claude_code_team_daily_usage` TO `ts_claude_code_viewer`',
       'REVOKE SELECT ON `claude_code`.`otel_logs` FROM `ts_claude_code_viewer`',
     ]);
+  });
+
+  it('drops row policies and settings profiles of ours the model no longer wants; the statements parse, ON CLUSTER too', async () => {
+    const state = convergedAccessState(context, stack, credentials, options);
+    const stale: AccessState = {
+      ...state,
+      policies: [...state.policies, { name: 'ts_claude_code_team_rows', table: 'otel_logs', filter: '1', appliesTo: ['ts_claude_code_viewer'] }],
+      profiles: [...state.profiles, { name: 'ts_claude_code_ingest_limits', settings: 'max_execution_time=5', appliesTo: ['ts_claude_code_ingest'] }],
+    };
+    expect(sqlOf(stale)).toEqual([
+      'DROP ROW POLICY IF EXISTS `ts_claude_code_team_rows` ON `claude_code`.`otel_logs`',
+      'DROP SETTINGS PROFILE IF EXISTS `ts_claude_code_ingest_limits`',
+    ]);
+    const clustered = { database: 'claude_code', cluster: 'telemetry' };
+    const onCluster = planAccess(clustered, stack, credentials, { ...stale, users: [] }, options).statements.map((statement) => statement.sql);
+    const drops = onCluster.filter((sql) => sql.startsWith('DROP'));
+    expect(drops).toHaveLength(2);
+    for (const statement of drops) {
+      expect(statement).toContain('ON CLUSTER `telemetry`');
+      await checkSyntax(target, statement);
+    }
   });
 
   it('refuses a user without a valid password hash, naming the user', () => {

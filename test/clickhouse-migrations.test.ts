@@ -111,7 +111,8 @@ describe('migrations', () => {
     }
     const stack = stackFrom({ clickhouse: { mode: 'external', external: { endpoint: 'https://ch.example:8443', cluster: 'telemetry', credentialsSecret: { name: 'ch' } } }, access: { users: [{ name: 'alice' }] } });
     const ttl = planTtlChanges(context, stack, new Map([[RAW_TABLES.logs, undefined]]));
-    const access = planAccess(context, stack, { users: { alice: { passwordSha256: 'a'.repeat(64) } } }, EMPTY_ACCESS_STATE);
+    // External mode: the collector's ingest user is created too, from its Secret's hash.
+    const access = planAccess(context, stack, { users: { alice: { passwordSha256: 'a'.repeat(64) }, otel_ingest: { passwordSha256: 'b'.repeat(64) } } }, EMPTY_ACCESS_STATE);
     for (const statement of [...ttl.map((change) => change.statement), ...access.statements.map((s) => s.sql)]) {
       await checkSyntax(target, statement);
       expect(statement).toContain('ON CLUSTER `telemetry`');

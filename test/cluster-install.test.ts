@@ -1,7 +1,8 @@
 /**
- * dist/install.yaml on a real API server: it applies cleanly with server-side apply (and a
- * second apply changes nothing), and the operator's ServiceAccount, impersonated, can do
- * each thing the operator does and is denied what it does not need.
+ * The install manifests on a real API server. dist/install-cluster-wide.yaml applies cleanly
+ * with server-side apply (and a second apply changes nothing), and the operator's
+ * ServiceAccount, impersonated, can do each thing the operator does and is denied what it does
+ * not need. dist/install.yaml, the default, grants the same only in the `telemetry` namespace.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import type { KubeConfig, KubernetesObject, V1PodSpec } from '@kubernetes/client
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_GROUP_VERSION, CRD_NAME, KIND, PLURAL } from '../src/api/constants.ts';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/charts/install/install-chart.ts';
+import { DEFAULT_WATCH_NAMESPACE, OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/charts/install/install-chart.ts';
 import { REPO_ROOT } from '../scripts/generate.ts';
 import { applyObjects, crdEstablished, impersonateServiceAccount, kubeRequest, startCluster, type TestCluster } from './support/cluster.ts';
 
@@ -19,7 +20,8 @@ let cluster: TestCluster;
 let admin: KubeConfig;
 let operator: KubeConfig;
 
-const documents = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'dist', 'install.yaml'), 'utf8')).map((document) => document.toJS() as KubernetesObject);
+const manifest = (file: string) => YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'dist', file), 'utf8')).map((document) => document.toJS() as KubernetesObject);
+const documents = manifest('install-cluster-wide.yaml');
 
 const applyAll = (kubeConfig: KubeConfig) => applyObjects(kubeConfig, documents, 'telemetry-stack-install');
 
@@ -39,7 +41,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('dist/install.yaml', () => {
+describe('dist/install-cluster-wide.yaml', () => {
   it('applies cleanly with server-side apply, and applying it again changes nothing', async () => {
     const first = await applyAll(admin);
     expect(first.map((object) => object.kind)).toEqual(documents.map((document) => document.kind));
@@ -185,5 +187,30 @@ describe('the operator ServiceAccount (impersonated)', () => {
       ['list namespaces', 'GET', '/api/v1/namespaces'],
     ];
     for (const [what, method, path, body] of denied) await expectStatus(what, kubeRequest(operator, method, path, body), 403);
+  });
+});
+
+describe('dist/install.yaml, the default: the operator\'s rights in the telemetry namespace only', () => {
+  it('reads and creates Secrets and applies workloads in telemetry, and nothing of the sort in another namespace', async () => {
+    // Take the cluster-wide grant of the tests above away first: only the default install's RBAC remains.
+    await expectStatus('remove the ClusterRoleBinding', kubeRequest(admin, 'DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${OPERATOR_NAME}`), 200);
+    await expectStatus('create namespace telemetry', kubeRequest(admin, 'POST', '/api/v1/namespaces', { metadata: { name: DEFAULT_WATCH_NAMESPACE } }), 201);
+    const objects = manifest('install.yaml');
+    expect(objects.map((object) => object.kind)).not.toContain('ClusterRoleBinding');
+    await applyObjects(admin, objects, 'telemetry-stack-install');
+    const secrets = (namespace: string) => `/api/v1/namespaces/${namespace}/secrets`;
+    await expectStatus('list Secrets in telemetry', kubeRequest(operator, 'GET', secrets(DEFAULT_WATCH_NAMESPACE)), 200);
+    await expectStatus('create a Secret in telemetry', kubeRequest(operator, 'POST', secrets(DEFAULT_WATCH_NAMESPACE), { metadata: { name: 'telemetry.user.alice' }, stringData: { password: 'x' } }), 201);
+    const statefulSet = (namespace: string) => `/apis/apps/v1/namespaces/${namespace}/statefulsets`;
+    await expectStatus('list StatefulSets in telemetry', kubeRequest(operator, 'GET', statefulSet(DEFAULT_WATCH_NAMESPACE)), 200);
+    for (const [what, method, path, body] of [
+      ['list Secrets in team', 'GET', secrets(TEAM)],
+      ['read a Secret in team', 'GET', `${secrets(TEAM)}/telemetry-user-alice`],
+      ['create a Secret in team', 'POST', secrets(TEAM), { metadata: { name: 'x' }, stringData: { a: 'b' } }],
+      ['list StatefulSets in team', 'GET', statefulSet(TEAM)],
+      ['list Secrets of the cluster', 'GET', '/api/v1/secrets'],
+    ] as [string, string, string, object?][]) {
+      await expectStatus(what, kubeRequest(operator, method, path, body), 403);
+    }
   });
 });

@@ -4,20 +4,14 @@
  * benign ones, at the levels that keep events, with the presets and with custom rules of every
  * action. The preview reads and writes JSON Lines `{"body": string, "attributes": {string: string}}`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { Level, TelemetryStackSpecInput } from '../src/api/spec.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
-import { HASH_KEY_ENV } from '../src/sanitizer/compile.ts';
-import { run } from '../src/cli/main.ts';
-import { logRecords, type PlainRecord, sendEventRecords } from './support/claude-code-client.ts';
+import type { PlainRecord } from './support/claude-code-client.ts';
 import { benignEvents, secretEvents } from './support/claude-code-corpus.ts';
-import { startCollector, stopAllCollectors } from './support/collector.ts';
-import { OtlpSink, waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stopAllCollectors } from './support/collector.ts';
+import type { OtlpSink } from './support/otlp-sink.ts';
+import { storedAndPreviewed } from './support/parity.ts';
 
 const sinks: OtlpSink[] = [];
 afterAll(async () => {
@@ -91,41 +85,12 @@ const CASES: Case[] = [
   },
 ];
 
-function byId(records: PlainRecord[]): Record<string, PlainRecord> {
-  return Object.fromEntries(records.map((record) => [String(record.attributes[ID]), record]));
-}
-
 describe('parity: collector output equals `telemetry-stack sanitize`', () => {
   it.each(CASES)('$label', async ({ level, sanitizer, records, contains, absent }) => {
     const spec = { level, access: { users: [{ name: 'erin' }] }, ...(sanitizer ? { sanitizer } : {}) };
-    const stack = stackFrom(spec);
-
-    const sink = await new OtlpSink().start();
-    sinks.push(sink);
-    const collector = await startCollector({ stack, sinkEndpoint: sink.endpoint });
-    const target = { protocol: 'http' as const, endpoint: collector.httpEndpoint, authorization: collector.secrets.authorization.erin };
-    expect((await sendEventRecords(target, await logRecords(records))).error?.message).toBeUndefined();
-    expect(await waitFor(() => sink.logs.length >= records.length, 30_000), collector.log()).toBe(true);
-    await collector.stop();
-
-    const dir = mkdtempSync(join(tmpdir(), 'tstack-parity-'));
-    const stackFile = join(dir, 'stack.yaml');
-    writeFileSync(stackFile, stringify(spec));
-    const preview = await run(['sanitize', '-f', stackFile, '--user', 'erin'], {
-      stdin: `${records.map((record) => JSON.stringify(record)).join('\n')}\n`,
-      env: { ...process.env, [HASH_KEY_ENV]: collector.secrets.env[HASH_KEY_ENV] },
-    });
-    rmSync(dir, { recursive: true, force: true });
-    expect(preview.stderr).toBe('');
-    expect(preview.code).toBe(0);
-    const previewed = byId(preview.stdout.trim().split('\n').map((line) => JSON.parse(line) as PlainRecord));
-
-    const stored = byId(
-      sink.logs.map((log) => {
-        expect(log.attributes[IDENTITY_ATTRIBUTE]).toBe('erin');
-        return { body: String(log.body), attributes: log.attributes as Record<string, string> };
-      }),
-    );
+    const { stored, previewed, previewStderr } = await storedAndPreviewed(spec, records, 'erin', ID, sinks);
+    expect(previewStderr).toBe('');
+    for (const record of Object.values(stored)) expect(record.attributes[IDENTITY_ATTRIBUTE]).toBe('erin');
     expect(Object.keys(stored).sort()).toEqual(records.map((record) => String(record.attributes[ID])).sort());
     for (const id of Object.keys(stored)) expect(stored[id], id).toEqual(previewed[id]);
     // The comparison is not between two unchanged copies: the rules did their work.

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEVELS } from '../src/api/spec.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
-import { basicAuthorization } from '../src/charts/secrets.ts';
+import { stackNames } from '../src/charts/naming.ts';
+import { basicAuthorization, SECRET_KEYS } from '../src/charts/secrets.ts';
 import { LEVEL_POLICIES } from '../src/sanitizer/levels.ts';
 import { type ClaudeCodeEvent, failureCode, type Protocol, sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
 import { benignEvents, claudeCodeMetrics } from './support/claude-code-corpus.ts';
@@ -75,7 +76,11 @@ describe('identity: per-user basic auth', () => {
     const refusedCode = protocol === 'grpc' ? GRPC_UNAUTHENTICATED : 401;
     const aliceWithBobsPassword = collector.secrets.authorization.bob!.replace(/^Basic /, '');
     const bobsPassword = Buffer.from(aliceWithBobsPassword, 'base64').toString().split(':')[1]!;
+    // The ClickHouse query password is a separate credential: it does not open the collector (nor the token ClickHouse).
+    const aliceSecret = collector.secrets.secrets.find((secret) => secret.metadata.name === stackNames(stack.metadata.name).userSecret('alice'))!.stringData;
+    expect(aliceSecret[SECRET_KEYS.ingestToken]).not.toBe(aliceSecret[SECRET_KEYS.password]);
     const attempts: Record<string, string | undefined> = {
+      'query password instead of the ingestion token': basicAuthorization('alice', aliceSecret[SECRET_KEYS.password]!),
       'wrong password': basicAuthorization('alice', bobsPassword),
       'unknown user': basicAuthorization('mallory', 'not-a-password'),
       'no credentials': undefined,

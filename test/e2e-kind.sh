@@ -49,7 +49,7 @@ done_step
 
 step "env: the exports for $USER_NAME"
 tstack env --context "$CONTEXT" --user "$USER_NAME" -n "$NS" --stack "$STACK" > "$work/env.sh"
-grep -q "OTEL_EXPORTER_OTLP_HEADERS='Authorization=Basic%20" "$work/env.sh"
+grep -q "OTEL_EXPORTER_OTLP_HEADERS='Authorization=Basic " "$work/env.sh"
 tstack env --context "$CONTEXT" --user "$USER_NAME" -n "$NS" --stack "$STACK" --managed-settings | "$NODE" -e 'JSON.parse(require("fs").readFileSync(0, "utf8")).env.CLAUDE_CODE_ENABLE_TELEMETRY === "1" || process.exit(1)'
 done_step
 

@@ -41,9 +41,15 @@ const key = (object: KubeObject) => `${object.kind}/${object.metadata.namespace 
 const byKey = (objects: readonly KubeObject[]) => Object.fromEntries(objects.map((object) => [key(object), object]));
 
 describe('the Helm chart, rendered by helm', { timeout: 60_000 }, () => {
-  it('with default values installs exactly what synth --install does (cluster-wide)', () => {
+  it('with default values installs exactly what synth --install does (the telemetry namespace only)', () => {
     const rendered = template(OPERATOR_NAMESPACE);
     expect(byKey(rendered)).toEqual(byKey(expected(OPERATOR_NAMESPACE)));
+    expect(rendered.some((object) => object.kind.startsWith('Cluster'))).toBe(false);
+  });
+
+  it('with watchNamespaces emptied: the cluster-wide install (synth --install --cluster-wide)', () => {
+    const rendered = template(OPERATOR_NAMESPACE, ['watchNamespaces=null']);
+    expect(byKey(rendered)).toEqual(byKey(expected(OPERATOR_NAMESPACE, { clusterWide: true })));
     expect(rendered.some((object) => object.kind === 'ClusterRole')).toBe(true);
   });
 

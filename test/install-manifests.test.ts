@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CRD_NAME } from '../src/api/constants.ts';
 import {
+  DEFAULT_WATCH_NAMESPACE,
   installManifests,
   OPERATOR_IMAGE,
   OPERATOR_METRICS_PORT,
@@ -29,7 +30,8 @@ import { generateSecrets } from '../src/charts/secrets.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
 import { exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
 
-const objects = operatorInstallObjects();
+/** The cluster-wide install (dist/install-cluster-wide.yaml); the default, namespaced one is below. */
+const objects = operatorInstallObjects({ clusterWide: true });
 const find = (kind: string) => {
   const found = objects.filter((object) => object.kind === kind);
   expect(found, kind).toHaveLength(1);
@@ -117,15 +119,30 @@ describe('install chart', () => {
   });
 });
 
-describe('dist/install.yaml', () => {
-  const text = readFileSync(join(REPO_ROOT, 'dist', 'install.yaml'), 'utf8');
+describe.each([
+  ['install.yaml', {}],
+  ['install-cluster-wide.yaml', { clusterWide: true }],
+] as const)('dist/%s', (file, options) => {
+  const text = readFileSync(join(REPO_ROOT, 'dist', file), 'utf8');
 
   it('is the CRD followed by the install chart, under the generated header', () => {
     expect(text.startsWith(`# ${GENERATED_NOTICE}\n`)).toBe(true);
     const documents = YAML.parseAllDocuments(text).map((document) => document.toJS() as KubeObject);
-    expect(documents).toEqual(installManifests());
+    expect(documents).toEqual(installManifests(options));
     expect(documents[0]).toMatchObject({ kind: 'CustomResourceDefinition', metadata: { name: CRD_NAME } });
     expect(documents[1]?.kind).toBe('Namespace');
+  });
+});
+
+describe('the default install (dist/install.yaml): no rights outside the telemetry namespace', () => {
+  it('has no ClusterRole; the stack rules are a Role in telemetry, and the operator watches only it', () => {
+    const defaults = operatorInstallObjects();
+    expect(defaults.filter((object) => object.kind.startsWith('Cluster'))).toEqual([]);
+    const role = defaults.find((object) => object.kind === 'Role' && object.metadata.namespace === DEFAULT_WATCH_NAMESPACE) as KubeObject & Record<string, any>;
+    expect(role.rules).toEqual(OPERATOR_STACK_RULES);
+    const deployment = defaults.find((object) => object.kind === 'Deployment') as KubeObject & Record<string, any>;
+    expect(deployment.spec.template.spec.containers[0].args).toContain(`--namespace=${DEFAULT_WATCH_NAMESPACE}`);
+    expect(() => operatorInstallObjects({ clusterWide: true, watchNamespaces: ['a'] })).toThrow('either cluster-wide or watches namespaces');
   });
 });
 
@@ -153,12 +170,15 @@ describe('a namespaced install (synth --install --watch-namespace)', () => {
     expect(clusterWide.spec.template.spec.containers[0].args.some((arg: string) => arg.startsWith('--namespace'))).toBe(false);
   });
 
-  it('is what `synth --install` prints, and without namespaces that is dist/install.yaml', async () => {
+  it('is what `synth --install` prints; without namespaces that is dist/install.yaml, with --cluster-wide dist/install-cluster-wide.yaml', async () => {
     const printed = await run(['synth', '--install', '--watch-namespace', 'team-a', '--watch-namespace', 'team-b']);
     expect(printed.code).toBe(0);
     expect(YAML.parseAllDocuments(printed.stdout).map((document) => document.toJS())).toEqual(installManifests({ watchNamespaces: watched }));
-    const everything = await run(['synth', '--install']);
-    expect(YAML.parseAllDocuments(everything.stdout).map((document) => document.toJS())).toEqual(YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'dist', 'install.yaml'), 'utf8')).map((document) => document.toJS()));
+    const committed = (file: string) => YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'dist', file), 'utf8')).map((document) => document.toJS());
+    const defaults = await run(['synth', '--install']);
+    expect(YAML.parseAllDocuments(defaults.stdout).map((document) => document.toJS())).toEqual(committed('install.yaml'));
+    const everything = await run(['synth', '--install', '--cluster-wide']);
+    expect(YAML.parseAllDocuments(everything.stdout).map((document) => document.toJS())).toEqual(committed('install-cluster-wide.yaml'));
   });
 
   it('refuses what does not belong: stack flags, a bad or repeated namespace, --watch-namespace alone', async () => {
@@ -168,6 +188,9 @@ describe('a namespaced install (synth --install --watch-namespace)', () => {
     const alone = await run(['synth', '--watch-namespace', 'a']);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--watch-namespace goes with --install');
+    const both = await run(['synth', '--install', '--cluster-wide', '--watch-namespace', 'a']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--cluster-wide and --watch-namespace exclude each other');
   });
 });
 

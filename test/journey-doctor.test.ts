@@ -61,7 +61,7 @@ beforeAll(async () => {
   env = { KUBECONFIG: cluster.kubeconfigPath };
   admin = await connect(env);
   const paths = new ResourcePaths(admin);
-  await installOperator(admin, paths, readInstallManifest(projectFiles(ROOT).installManifest), silent, { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), pollMs: 50, timeoutMs: 30_000 });
+  await installOperator(admin, paths, readInstallManifest(projectFiles(ROOT).clusterWideInstallManifest), silent, { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), pollMs: 50, timeoutMs: 30_000 });
   await applyStack(admin, paths, loadStackToApply(join(ROOT, 'examples/local.yaml')), silent);
 }, 180_000);
 afterAll(async () => {
@@ -183,7 +183,7 @@ describe('telemetry-stack doctor', () => {
   it('finds an operator installed in another namespace (a Helm release) by its labels, and says when there is none', async () => {
     const paths = new ResourcePaths(admin);
     const isDeployment = (object: { kind: string }) => object.kind === 'Deployment';
-    const standard = readInstallManifest(projectFiles(ROOT).installManifest).find(isDeployment)!;
+    const standard = readInstallManifest(projectFiles(ROOT).clusterWideInstallManifest).find(isDeployment)!;
     const elsewhere = operatorInstallObjects({ namespace: 'platform' }).find(isDeployment)! as ApplyObject;
     await applyObject(admin, paths, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'platform' } });
     const remove = async (object: ApplyObject) => expect((await admin.request('DELETE', await paths.path(object))).status).toBeLessThan(300);

@@ -19,7 +19,7 @@ import { ROOT, stackFrom } from './support/stacks.ts';
 const local = parse(readFileSync(join(ROOT, 'examples/local.yaml'), 'utf8')) as { spec: object };
 const stack = stackFrom(local.spec, 'local', 'telemetry');
 const secrets = stackSecrets(stack);
-const userSecret = secrets.secrets.find((s) => s.metadata.name === 'local-user-me')!;
+const userSecret = secrets.secrets.find((s) => s.metadata.name === 'local.user.me')!;
 
 let api: FakeApiServer;
 let sink: OtlpSink;
@@ -32,7 +32,7 @@ beforeAll(async () => {
     'GET /apis/telemetrystack.io/v1alpha1/namespaces/telemetry/telemetrystacks': {
       body: { items: [{ apiVersion: 'telemetrystack.io/v1alpha1', kind: 'TelemetryStack', metadata: { name: 'local', namespace: 'telemetry' }, spec: local.spec }] },
     },
-    'GET /api/v1/namespaces/telemetry/secrets/local-user-me': {
+    'GET /api/v1/namespaces/telemetry/secrets/local.user.me': {
       body: { data: Object.fromEntries(Object.entries(userSecret.stringData).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) },
     },
   });

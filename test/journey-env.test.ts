@@ -67,9 +67,12 @@ describe('telemetry-stack env', () => {
       OTEL_LOGS_EXPORT_INTERVAL: '5000',
       OTEL_LOG_USER_PROMPTS: '0',
     });
-    expect(exported.OTEL_EXPORTER_OTLP_HEADERS).toMatch(/^Authorization=Basic%20/);
+    // Raw, not percent-encoded: the real client sends the value verbatim (test/real-client.test.ts).
+    expect(exported.OTEL_EXPORTER_OTLP_HEADERS).toBe(`Authorization=${authorization}`);
     expect(parseKeyPairsIntoRecord(exported.OTEL_EXPORTER_OTLP_HEADERS)).toEqual({ Authorization: authorization });
-    expect(Buffer.from(authorization.slice('Basic '.length), 'base64').toString()).toBe(`me:${password}`);
+    // The header carries the write-only ingestion token, never the ClickHouse query password.
+    expect(Buffer.from(authorization.slice('Basic '.length), 'base64').toString()).toBe(`me:${userSecret.stringData[SECRET_KEYS.ingestToken]}`);
+    expect(result.stdout).not.toContain(Buffer.from(`me:${password}`).toString('base64'));
   });
 
   it('--managed-settings prints the env block as JSON; --protocol grpc uses the gRPC node port; -n/--stack pick the stack', async () => {
@@ -85,9 +88,9 @@ describe('telemetry-stack env', () => {
 
   it('a ClusterIP stack gets the Service DNS name with a note on stderr; level full turns on prompts; basic turns logs off', async () => {
     const spec = { level: 'full', access: { users: [{ name: 'me' }] } };
-    const secret = generateSecrets(stackFrom(spec, 'team', 'obs')).find((s) => s.metadata.name === 'team-user-me')!;
+    const secret = generateSecrets(stackFrom(spec, 'team', 'obs')).find((s) => s.metadata.name === 'team.user.me')!;
     api.routes.set(`GET ${nsStacks('obs')}`, { body: { items: [rawStack('team', 'obs', spec)] } });
-    api.routes.set('GET /api/v1/namespaces/obs/secrets/team-user-me', { body: asApiSecret(secret) });
+    api.routes.set('GET /api/v1/namespaces/obs/secrets/team.user.me', { body: asApiSecret(secret) });
     const result = await run(['env', '--user', 'me', '-n', 'obs'], { env: env() });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`export OTEL_EXPORTER_OTLP_ENDPOINT='http://team-collector.obs.svc.cluster.local:4318'`);
@@ -147,7 +150,7 @@ describe('telemetry-stack env', () => {
       expect(missing.stderr).toContain(`Secret telemetry/${userSecret.metadata.name} with me's credentials does not exist yet`);
       expect(missing.stderr).toContain('operator is running');
 
-      api.routes.set(path, { status: 403, body: { kind: 'Status', message: 'secrets "local-user-me" is forbidden', code: 403 } });
+      api.routes.set(path, { status: 403, body: { kind: 'Status', message: 'secrets "local.user.me" is forbidden', code: 403 } });
       const forbidden = await run(['env', '--user', 'me'], { env: env() });
       expect(forbidden.stderr).toContain('subject');
       noSecretIn(forbidden.stderr + forbidden.stdout);

@@ -36,16 +36,16 @@ describe('telemetry-stack query', () => {
 
   it('reads the password from the user\'s own Secret: missing and forbidden are explained', async () => {
     const missing = await run(['query', 'SELECT 1', '-u', 'alice', '-n', 'obs'], { env: env() });
-    expect(missing.stderr).toContain("Secret obs/team-user-alice with alice's credentials does not exist yet");
-    api.routes.set('GET /api/v1/namespaces/obs/secrets/team-user-alice', { status: 403, body: { message: 'forbidden' } });
+    expect(missing.stderr).toContain("Secret obs/team.user.alice with alice's credentials does not exist yet");
+    api.routes.set('GET /api/v1/namespaces/obs/secrets/team.user.alice', { status: 403, body: { message: 'forbidden' } });
     const forbidden = await run(['query', 'SELECT 1', '-u', 'alice', '-n', 'obs'], { env: env() });
     expect(forbidden.stderr).toContain('spec.access.users[name=alice].subject');
-    api.routes.delete('GET /api/v1/namespaces/obs/secrets/team-user-alice');
+    api.routes.delete('GET /api/v1/namespaces/obs/secrets/team.user.alice');
   });
 
   it('a stack on an external ClickHouse points at report --url', async () => {
     api.routes.set(LIST, stack({ access: { users: [{ name: 'alice' }] }, clickhouse: { mode: 'external', external: { endpoint: 'https://ch.example.internal:8443', credentialsSecret: { name: 'ch' } } } }));
-    api.routes.set('GET /api/v1/namespaces/obs/secrets/team-user-alice', { body: { data: { password: Buffer.from('pw-not-printed').toString('base64') } } });
+    api.routes.set('GET /api/v1/namespaces/obs/secrets/team.user.alice', { body: { data: { password: Buffer.from('pw-not-printed').toString('base64') } } });
     const result = await run(['query', 'SELECT 1', '-u', 'alice', '-n', 'obs'], { env: env() });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('uses an external ClickHouse (https://ch.example.internal:8443)');

@@ -21,6 +21,7 @@ import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import type { ClickHouseCredentials, ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
 import { accessCredentials, sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
 import { FINALIZER } from '../src/operator/reconcile.ts';
+import { REFERENCEABLE_LABEL } from '../src/api/constants.ts';
 import { ownerReference } from '../src/operator/credentials.ts';
 import { HttpKubeClient, KubeApiError, MUTATING, type KubeObject } from '../src/operator/kube.ts';
 import { jsonLogger } from '../src/operator/log.ts';
@@ -300,6 +301,15 @@ describe('edits', { timeout: 180_000 }, () => {
     expect(await rejected({ access: { users: [] } })).toMatch(/spec\.access\.users.*nobody could send telemetry/s);
     expect(await rejected({ clickhouse: { mode: 'external' } })).toMatch(/spec\.clickhouse\.external/);
     expect(await rejected({ collector: { service: { type: 'NodePort' } }, clickhouse: { service: { type: 'NodePort', nodePort: 30317 } } })).toMatch(/clickhouse\.service\.nodePort must differ from the collector's node ports/);
+    // Security issue 11: a queue volume too small for its byte budget; plain-text upstream without opting in.
+    expect(await rejected({ collector: { persistentQueue: { size: '64Mi' } } })).toMatch(/spec\.collector\.persistentQueue\.size.*at least 66Mi/s);
+    expect(await rejected({ upstream: { endpoint: 'central.example.internal:4317' }, collector: { persistentQueue: { size: '100Mi' } } })).toMatch(/109Mi with upstream/);
+    expect(await rejected({ upstream: { endpoint: 'http://central.example.internal:4318', protocol: 'http' } })).toMatch(/spec\.upstream\.endpoint.*plain text/s);
+    expect(await rejected({ upstream: { endpoint: 'https://central.example.internal:4317', insecure: true } })).toMatch(/spec\.upstream\.insecure/);
+    expect(await rejected({ upstream: { endpoint: 'https://central.example.internal:4317/otlp' } })).toMatch(/without a path when protocol is grpc/);
+    // ...while an https:// gRPC endpoint, which the old path rule refused, passes schema and CEL (a dry run stores nothing).
+    const https = { apiVersion: STACKS.apiVersion, kind: STACKS.kind, metadata: { name: 'https-grpc', namespace: TEAM }, spec: { upstream: { endpoint: 'https://central.example.internal:4317' } } };
+    await admin.request('POST', resourcePath(STACKS, TEAM), { query: { dryRun: 'All' }, body: https });
     expect(await objectExists(admin, resourcePath(STACKS, TEAM, 'invalid'))).toBe(false);
   });
 
@@ -408,18 +418,24 @@ describe('edits', { timeout: 180_000 }, () => {
     await waitForReady(admin, TEAM, name);
     for (const ordinal of [0, 1]) await eventually(`queue claim ${ordinal} to be Bound`, async () => (await admin.request<KubeObject & { status?: { phase?: string } }>('GET', claimPath(ordinal))).status?.phase === 'Bound');
     const before = await admin.request<KubeObject>('GET', statefulSetPath);
-    const pods = await Promise.all([0, 1].map((ordinal) => admin.request<KubeObject>('GET', `/api/v1/namespaces/${TEAM}/pods/${names.collector}-${ordinal}`)));
+    const queueBytes = async () => {
+      const configMap = await admin.request<KubeObject & { data: Record<string, string> }>('GET', `/api/v1/namespaces/${TEAM}/configmaps/${names.collectorConfig}`);
+      return Object.values(configMap.data).join('\n').match(/queue_size: (\d+)/)?.[1];
+    };
+    const bytesBefore = await queueBytes();
     await applyStack(admin, TEAM, name, { collector: { replicas: 2, persistentQueue: { size: '3Gi' } } });
     await waitForReady(admin, TEAM, name);
     const after = await admin.request<KubeObject>('GET', statefulSetPath);
     expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    // The queue is sized in bytes from its volume (security review #4): a larger volume is a larger
+    // queue, so the collector's configuration changes with the claims and its pods roll onto it.
+    expect(Number(await queueBytes())).toBeGreaterThan(Number(bytesBefore));
     for (const ordinal of [0, 1]) {
       expect((await admin.request<KubeObject & { spec: { resources: { requests: { storage: string } } } }>('GET', claimPath(ordinal))).spec.resources.requests.storage).toBe('3Gi');
-      const pod = await eventually(`collector pod ${ordinal} adopted`, async () => {
+      await eventually(`collector pod ${ordinal} owned by the new StatefulSet`, async () => {
         const current = await admin.request<KubeObject>('GET', `/api/v1/namespaces/${TEAM}/pods/${names.collector}-${ordinal}`);
         return current.metadata.ownerReferences?.some((reference) => reference.controller && reference.uid === after.metadata.uid) ? current : undefined;
       });
-      expect(pod.metadata.uid).toBe(pods[ordinal]!.metadata.uid);
     }
     await admin.request('DELETE', resourcePath(STACKS, TEAM, name));
   });
@@ -550,7 +566,8 @@ describe('an external ClickHouse', { timeout: 180_000 }, () => {
     const endpoint = 'https://clickhouse.example.internal:8443';
     await apply(
       admin,
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'external-admin', namespace: TEAM }, stringData: { username: 'admin', password: 'not-a-real-password' } },
+      // Marked as a Secret a stack may send to its endpoint (docs/OPERATIONS.md, "Secret references and subjects").
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'external-admin', namespace: TEAM, labels: { [REFERENCEABLE_LABEL]: 'true' } }, stringData: { username: 'admin', password: 'not-a-real-password' } },
       `/api/v1/namespaces/${TEAM}/secrets/external-admin`,
     );
     await applyStack(admin, TEAM, 'external', { clickhouse: { mode: 'external', external: { endpoint, credentialsSecret: { name: 'external-admin' } } } });
@@ -655,7 +672,7 @@ describe('operator processes', { timeout: 240_000 }, () => {
   }, 120_000);
 
   it('as its own ServiceAccount with the shipped ClusterRole it reconciles, and it is denied outside that role', async () => {
-    const install = parseAllDocuments(readFileSync(new URL('../dist/install.yaml', import.meta.url), 'utf8')).map((document) => document.toJS() as KubeObject);
+    const install = parseAllDocuments(readFileSync(new URL('../dist/install-cluster-wide.yaml', import.meta.url), 'utf8')).map((document) => document.toJS() as KubeObject);
     const rbacKinds = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
     const paths: Record<string, (object: KubeObject) => string> = {
       Namespace: (o) => `/api/v1/namespaces/${o.metadata.name}`,

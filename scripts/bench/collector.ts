@@ -3,7 +3,7 @@
  * rules and with every preset on, and the ratio, measured in one run (rounds alternate between
  * the two so machine noise hits both alike):
  *
- *   node scripts/bench/collector.ts [--records 100000] [--rounds 3] [--core 1]
+ *   node scripts/bench/collector.ts [--records 100000] [--rounds 3] [--core 1] [--drop-rules 25]
  *
  * The collector (the test binary, scripts/test-binaries/collector.ts) runs pinned to one core
  * (taskset, GOMAXPROCS=1) with the configuration the chart renders at level `full` (every
@@ -32,8 +32,11 @@ const { values } = parseArgs({
     records: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '3' },
     core: { type: 'string', default: '1' },
+    // Instead of the presets, measure N custom drop rules (each checked under every known attribute key).
+    'drop-rules': { type: 'string', default: '0' },
   },
 });
+const DROP_RULES = Number(values['drop-rules']);
 const RECORDS = Number(values.records);
 const ROUNDS = Number(values.rounds);
 const BATCH = 1_000;
@@ -43,8 +46,16 @@ const CLOCK_TICKS = 100;
 
 const VARIANTS = {
   'no sanitizer rules': { disabledPresets: [...PRESET_NAMES] },
-  'all presets': {},
+  'all presets':
+    DROP_RULES > 0
+      ? {
+          disabledPresets: [...PRESET_NAMES],
+          rules: Array.from({ length: DROP_RULES }, (_, i) => ({ name: `drop-${i}`, pattern: `project-${i}-[a-z]+`, action: 'drop' as const })),
+        }
+      : {},
 } as const;
+/** What the second variant is called in the output. */
+const RULES_LABEL = DROP_RULES > 0 ? `${DROP_RULES} drop rules` : 'all presets';
 type Variant = keyof typeof VARIANTS;
 
 /** One request body of BATCH events: mostly benign, one in five with secrets, as a real mix. */
@@ -153,14 +164,14 @@ for (let round = 1; round <= ROUNDS; round++) {
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
 const line = (variant: Variant) => {
   const rates = results[variant];
-  return `${variant}: ${Math.round(median(rates.map((r) => r.cpu)))} records per CPU second (runs ${rates.map((r) => Math.round(r.cpu)).join(', ')}); wall ${Math.round(median(rates.map((r) => r.wall)))} records/s`;
+  return `${variant === 'all presets' ? RULES_LABEL : variant}: ${Math.round(median(rates.map((r) => r.cpu)))} records per CPU second (runs ${rates.map((r) => Math.round(r.cpu)).join(', ')}); wall ${Math.round(median(rates.map((r) => r.wall)))} records/s`;
 };
 process.stdout.write(
   [
     `records per run: ${Math.ceil(RECORDS / BATCH) * BATCH} (requests of ${BATCH}, ${CONCURRENCY} in flight), rounds: ${ROUNDS}, collector on core ${values.core} with GOMAXPROCS=1, level full`,
     line('no sanitizer rules'),
     line('all presets'),
-    `ratio all presets / no rules (median of per-round CPU ratios): ${median(ratios).toFixed(3)} (rounds ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
+    `ratio ${RULES_LABEL} / no rules (median of per-round CPU ratios): ${median(ratios).toFixed(3)} (rounds ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
     '',
   ].join('\n'),
 );

@@ -31,6 +31,21 @@ export const IDENTITY_ATTRIBUTE = 'enduser.id';
  */
 export const SHORTEN_RETENTION_ANNOTATION = `${API_GROUP}/shorten-retention`;
 
+/**
+ * A Secret the spec names (upstream.headersSecret, clickhouse.external.credentialsSecret) is read
+ * or referenced only when it carries this label with the value "true". Editing a stack must not
+ * be a way to send any Secret of the namespace to an endpoint of the editor's choosing: the
+ * label is set by whoever may write that Secret (docs/OPERATIONS.md, "Secret references and subjects").
+ */
+export const REFERENCEABLE_LABEL = `${API_GROUP}/referenceable`;
+
+/**
+ * Deleting an external-mode stack first removes its users from the external ClickHouse; with this
+ * annotation set to "true" the operator skips that (ClickHouse is gone or unreachable for good)
+ * and lets the stack go, leaving the users for a person to drop.
+ */
+export const SKIP_CLEANUP_ANNOTATION = `${API_GROUP}/skip-clickhouse-cleanup`;
+
 /** The `<signal>=<days>` pairs the annotation confirms (unparseable entries confirm nothing). */
 export function confirmedShortening(annotations: Readonly<Record<string, string>> | undefined): Set<string> {
   const value = annotations?.[SHORTEN_RETENTION_ANNOTATION] ?? '';

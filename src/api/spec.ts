@@ -10,7 +10,9 @@ import { DEFAULT_IMAGES } from '../versions.ts';
 import { MAX_USER_NAME_LENGTH } from './constants.ts';
 import { withRules } from './cross-field.ts';
 import { PRESET_NAMES } from './presets.ts';
+import { canMatchEmpty, hasLoneSurrogate } from './pattern-checks.ts';
 import { GiB, MiB, parseQuantity, QUANTITY_PATTERN } from './quantity.ts';
+import { MAX_REQUEST_BYTES, MIN_QUEUED_REQUESTS, minimumQueueVolumeMiB } from './collector-limits.ts';
 
 // ---------------------------------------------------------------- building blocks
 
@@ -118,6 +120,9 @@ function resources(what: string, defaults: ResourceDefaults) {
 
 // ---------------------------------------------------------------- collector
 
+/** Smallest persistent queue volume (MiB) for the ClickHouse exporter alone and with the upstream exporter too. */
+const MIN_QUEUE_VOLUME_MIB = { clickhouse: minimumQueueVolumeMiB(1), withUpstream: minimumQueueVolumeMiB(2) } as const;
+
 const nodePort = (fallback: number, what: string) =>
   z
     .number()
@@ -174,6 +179,17 @@ export const Collector = z
       limits: { memory: '512Mi' },
     }),
     service: CollectorService,
+    tls: z
+      .object({
+        secretName: secretName.describe(
+          'Secret in the stack\'s namespace with the certificate (tls.crt, with any intermediates) and key (tls.key): a kubernetes.io/tls Secret, as cert-manager writes it. Renewals are picked up without a restart.',
+        ),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Serve OTLP (gRPC and HTTP) over TLS. Without it the receivers speak plain text, and each client\'s credential crosses the network readable: use it whenever clients reach the collector over a network you do not control.',
+      ),
     persistentQueue: z
       .object({
         enabled: z
@@ -182,9 +198,12 @@ export const Collector = z
           .describe(
             'Keep the export queue on a volume so that a ClickHouse outage or a collector restart loses nothing. Turn off only for throwaway stacks.',
           ),
-        size: quantity('persistent queue volume', { bytes: 64 * MiB, label: '64Mi' })
+        // The smallest size depends on whether upstream is set: a rule on the spec checks it.
+        size: quantity('persistent queue volume')
           .default('2Gi')
-          .describe('Size of each replica\'s queue volume.'),
+          .describe(
+            `Size of each replica's queue volume: at least ${MIN_QUEUE_VOLUME_MIB.clickhouse}Mi, ${MIN_QUEUE_VOLUME_MIB.withUpstream}Mi with upstream. The queue accepts data up to a share of it in bytes, keeping room for the filesystem and for compaction; beyond that, clients are asked to retry.`,
+          ),
         storageClassName,
       })
       .strict()
@@ -197,7 +216,21 @@ export const Collector = z
 
 // ---------------------------------------------------------------- clickhouse
 
-export const ExternalClickHouse = z
+/**
+ * A rule for a field where "$" has no business (endpoints). The chart escapes every value it
+ * writes into the collector configuration (src/sanitizer/confmap.ts), so "${env:...}" could not
+ * expand anyway; refusing it says so at apply time instead of leaving an endpoint that cannot work.
+ */
+function withoutDollar<T extends Record<string, unknown>>(field: keyof T & string, what: string) {
+  return {
+    cel: `!self.${field}.contains('$')`,
+    holds: (value: T) => !String(value[field]).includes('$'),
+    message: `${field} must not contain "$": write ${what} literally (the collector reads "\${...}" as a reference to its environment, such as the ingest password)`,
+    path: [field],
+  };
+}
+
+export const ExternalClickHouse = withRules(z
   .object({
     endpoint: z
       .string()
@@ -208,13 +241,13 @@ export const ExternalClickHouse = z
       .describe('HTTP(S) endpoint of the external ClickHouse (scheme, host and port only).'),
     credentialsSecret: z
       .object({
-        name: secretName.describe('Name of a Secret in the stack\'s namespace.'),
+        name: secretName.describe('Name of a Secret in the stack\'s namespace, labelled telemetrystack.io/referenceable=true by whoever may write it (otherwise the stack is not applied).'),
         usernameKey: secretKey.default('username').describe('Key holding the user name.'),
         passwordKey: secretKey.default('password').describe('Key holding the password.'),
       })
       .strict()
       .describe(
-        'Secret with an administrative ClickHouse user (able to create databases, tables, users and roles). Never put credentials in the TelemetryStack itself.',
+        'Secret with an administrative ClickHouse user (able to create databases, tables, views with SQL SECURITY DEFINER, users, roles, row policies and settings profiles; ClickHouse 24.4 or later). The views run with its rights, so keep this account. Never put credentials in the TelemetryStack itself.',
       ),
     cluster: z
       .string()
@@ -224,7 +257,7 @@ export const ExternalClickHouse = z
       .optional()
       .describe('ClickHouse cluster name. When set, DDL runs ON CLUSTER and tables use Replicated engines.'),
   })
-  .strict()
+  .strict(), [withoutDollar('endpoint', 'the ClickHouse endpoint')])
   .describe('Connection to a ClickHouse the team already runs (mode: external).');
 
 export const ClickHouse = withRules(
@@ -334,9 +367,12 @@ export const RULE_TARGETS = ['body', 'attributes', 'resourceAttributes', 'metric
 
 /** RE2 is what the collector's regexp engine accepts; re2js implements the same syntax. */
 function re2Problem(pattern: string): string | undefined {
+  if (hasLoneSurrogate(pattern)) return 'holds a lone UTF-16 surrogate (half of a character), which the collector configuration cannot carry; write the whole character or a \\x{...} escape';
   try {
-    const compiled = RE2JS.compile(pattern);
-    if (compiled.matches('')) return 'matches the empty string, so it would rewrite every value; make it match at least one character';
+    RE2JS.compile(pattern);
+    if (canMatchEmpty(pattern)) {
+      return 'can match an empty string (e.g. "\\b", "^", "x*" or an empty alternative), so it would write its marker between the characters of every value; make every match consume at least one character, e.g. "\\bsecret\\b" instead of "\\b"';
+    }
     return undefined;
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
@@ -467,8 +503,12 @@ export const Access = withRules(
 
 // ---------------------------------------------------------------- upstream
 
-/** gRPC addresses a host and port only; a URL path (valid for OTLP/HTTP) makes the collector's gRPC exporter refuse the configuration. */
-const GRPC_ENDPOINT_WITH_PATH = '^(https?://)?[^/]+/';
+/**
+ * gRPC addresses a host and port only; a URL path (valid for OTLP/HTTP) makes the collector's gRPC
+ * exporter refuse the configuration. The host may not hold ":" and a port must have digits, so the
+ * scheme of "https://host:4317" is not read as a host followed by a path.
+ */
+const GRPC_ENDPOINT_WITH_PATH = '^(https?://)?[^/:]+(:[0-9]+)?/';
 
 export const Upstream = withRules(
   z
@@ -481,10 +521,25 @@ export const Upstream = withRules(
         })
         .describe('OTLP endpoint of the central stack: host:port for gRPC, a URL for HTTP.'),
       protocol: z.enum(['grpc', 'http']).default('grpc').describe('OTLP transport to the central stack.'),
-      insecure: z.boolean().default(false).describe('Send without TLS. Only for a central stack inside a trusted network.'),
+      insecure: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Send without TLS, in plain text (the Authorization header too). Required for an http:// endpoint or a plaintext gRPC one; only for a central stack inside a trusted network.',
+        ),
+      caSecret: z
+        .object({
+          name: secretName.describe("Secret in the stack's namespace."),
+          key: secretKey.default('ca.crt').describe('Key holding the PEM certificate(s) of the certificate authority.'),
+        })
+        .strict()
+        .optional()
+        .describe(
+          "Certificate authority that signed the central stack's certificate, when it is not one the system trusts (e.g. a cert-manager CA Issuer: its Secrets carry ca.crt).",
+        ),
       headersSecret: z
         .object({
-          name: secretName.describe('Secret in the stack\'s namespace.'),
+          name: secretName.describe('Secret in the stack\'s namespace, labelled telemetrystack.io/referenceable=true by whoever may write it (otherwise the stack is not applied).'),
           key: secretKey.default('authorization').describe('Key whose value is sent as the Authorization header.'),
         })
         .strict()
@@ -499,6 +554,26 @@ export const Upstream = withRules(
       message: 'endpoint must be host:port without a path when protocol is grpc (a path such as /otlp is only valid with protocol: http)',
       path: ['endpoint'],
     },
+    {
+      cel: "self.insecure || !self.endpoint.startsWith('http://')",
+      holds: (u) => u.insecure || !u.endpoint.startsWith('http://'),
+      message:
+        'endpoint is http://, which sends telemetry and the Authorization header in plain text: use https://, or set upstream.insecure: true for a central stack inside a trusted network',
+      path: ['endpoint'],
+    },
+    {
+      cel: "!self.insecure || !self.endpoint.startsWith('https://')",
+      holds: (u) => !u.insecure || !u.endpoint.startsWith('https://'),
+      message: 'insecure: true contradicts an https:// endpoint (the collector would use TLS anyway): remove insecure, or use http:// for plain text',
+      path: ['insecure'],
+    },
+    {
+      cel: '!self.insecure || !has(self.caSecret)',
+      holds: (u) => !u.insecure || u.caSecret === undefined,
+      message: 'caSecret is only used with TLS: remove it, or remove insecure: true',
+      path: ['caSecret'],
+    },
+    withoutDollar('endpoint', 'the upstream endpoint'),
   ],
 )
   .describe('Also forward sanitized telemetry to a central team stack: the path from a laptop stack to a shared one.');
@@ -576,6 +651,20 @@ export const TelemetryStackSpec = withRules(
         (s.clickhouse.service.nodePort !== s.collector.service.nodePorts.otlpGrpc && s.clickhouse.service.nodePort !== s.collector.service.nodePorts.otlpHttp),
       message: "clickhouse.service.nodePort must differ from the collector's node ports",
       path: ['clickhouse', 'service', 'nodePort'],
+    },
+    {
+      cel:
+        '!self.collector.persistentQueue.enabled || quantity(self.collector.persistentQueue.size).compareTo(' +
+        `quantity(has(self.upstream) ? '${MIN_QUEUE_VOLUME_MIB.withUpstream}Mi' : '${MIN_QUEUE_VOLUME_MIB.clickhouse}Mi')) >= 0`,
+      holds: (s) =>
+        !s.collector.persistentQueue.enabled ||
+        // An unparsable quantity is reported by its own pattern.
+        (parseQuantity(s.collector.persistentQueue.size) ?? Infinity) >=
+          (s.upstream ? MIN_QUEUE_VOLUME_MIB.withUpstream : MIN_QUEUE_VOLUME_MIB.clickhouse) * MiB,
+      message:
+        `collector.persistentQueue.size is too small: each queue must hold ${MIN_QUEUED_REQUESTS} requests of ${MAX_REQUEST_BYTES / MiB} MiB beside room for the filesystem and compaction; ` +
+        `set it to at least ${MIN_QUEUE_VOLUME_MIB.clickhouse}Mi (${MIN_QUEUE_VOLUME_MIB.withUpstream}Mi with upstream)`,
+      path: ['collector', 'persistentQueue', 'size'],
     },
   ],
 ).describe('Desired state of a team\'s telemetry stack. Every field has a default: an empty spec is a working local stack.');

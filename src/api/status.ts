@@ -73,4 +73,4 @@ export type Condition = z.output<typeof Condition>;
  * something (the spec, a StorageClass, an annotation); each such condition's message says what.
  * `telemetry-stack up` stops waiting on them.
  */
-export const NEEDS_A_PERSON: readonly string[] = ['InvalidSpec', 'ApplyFailed', 'StorageShrinkRefused', 'StorageResizeFailed', 'RetentionShorteningUnconfirmed'];
+export const NEEDS_A_PERSON: readonly string[] = ['InvalidSpec', 'ApplyFailed', 'StorageShrinkRefused', 'StorageResizeFailed', 'RetentionShorteningUnconfirmed', 'ObjectConflict', 'SecretNotReferenceable', 'InvalidHashKey'];

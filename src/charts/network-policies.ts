@@ -1,7 +1,8 @@
 /**
  * Ingress rules: only the collector reaches ClickHouse's native (insert) port; queries
- * reach the HTTP port from inside the namespace and from the operator; OTLP is open to
- * clients. Egress stays open: the collector must reach DNS, an external ClickHouse and
+ * reach the HTTP port from inside the namespace and from the operator's pods in the
+ * operator's namespace (a pod elsewhere with the operator's labels is not the operator);
+ * OTLP is open to clients. Egress stays open: the collector must reach DNS, an external ClickHouse and
  * an upstream stack whose addresses the chart cannot know.
  */
 import { Construct } from 'constructs';
@@ -10,13 +11,18 @@ import type { TelemetryStack } from '../api/resource.ts';
 import { componentLabels, selectorLabels } from './labels.ts';
 import { PORTS, stackNames } from './naming.ts';
 
-/** Pods with this label (the operator, in whatever namespace it runs) may reach ClickHouse's HTTP port. */
+/** Pods with this label in the operator's namespace may reach ClickHouse's HTTP port. */
 export const OPERATOR_POD_LABELS = { 'app.kubernetes.io/name': 'telemetry-stack-operator' } as const;
+/** Where the install puts the operator unless told otherwise (the Helm chart: its release namespace). */
+export const DEFAULT_OPERATOR_NAMESPACE = 'telemetry-stack-system';
+/** The label the API server sets on every Namespace (since Kubernetes 1.22); nobody can change it. */
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
 
 export class NetworkPolicies extends Construct {
-  constructor(scope: Construct, id: string, stack: TelemetryStack) {
+  /** `operatorNamespace`: where the operator's pods run (the operator passes its own; synth the default). */
+  constructor(scope: Construct, id: string, stack: TelemetryStack, operatorNamespace: string = DEFAULT_OPERATOR_NAMESPACE) {
     super(scope, id);
     const name = stack.metadata.name;
     const names = stackNames(name);
@@ -46,7 +52,7 @@ export class NetworkPolicies extends Construct {
           {
             from: [
               { podSelector: {} },
-              { namespaceSelector: {}, podSelector: { matchLabels: { ...OPERATOR_POD_LABELS } } },
+              { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: operatorNamespace } }, podSelector: { matchLabels: { ...OPERATOR_POD_LABELS } } },
             ],
             ports: [tcp(PORTS.clickhouseHttp)],
           },

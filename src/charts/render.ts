@@ -32,6 +32,8 @@ export interface Rendered {
 export interface RenderInputs {
   /** Digest of the collector's htpasswd Secret content (see INGEST_AUTH_ANNOTATION). */
   readonly ingestAuthDigest?: string;
+  /** The namespace the operator runs in, for the NetworkPolicy that lets it query ClickHouse (default telemetry-stack-system). */
+  readonly operatorNamespace?: string;
 }
 
 export function render(stack: TelemetryStack, inputs: RenderInputs = {}): Rendered {

@@ -19,6 +19,13 @@ export const SECRET_KEYS = {
   passwordSha256: 'password_sha256_hex',
   hashKey: 'hash-key',
   htpasswd: 'htpasswd',
+  /**
+   * A user's ingestion credential: what the collector's basic auth checks, separate from their
+   * ClickHouse query `password`, so the `Authorization` header `env` prints for shell profiles
+   * and managed settings can send telemetry but cannot query or delete anything.
+   */
+  ingestToken: 'ingest-token',
+  /** `Basic base64(user:ingest-token)`: the OTLP header `env` prints. */
   otlpAuthorization: 'otlp-authorization',
   /** Grafana's own admin login (the <stack>-grafana Secret). */
   adminPassword: 'admin-password',
@@ -60,6 +67,12 @@ export function basicAuthorization(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
+/** A user's write-only ingestion credential: a fresh token and the OTLP header made of it. */
+export function ingestionCredential(user: string, random: RandomSource = randomBytes): { [SECRET_KEYS.ingestToken]: string; [SECRET_KEYS.otlpAuthorization]: string } {
+  const token = newPassword(random);
+  return { [SECRET_KEYS.ingestToken]: token, [SECRET_KEYS.otlpAuthorization]: basicAuthorization(user, token) };
+}
+
 export function generateSecrets(stack: TelemetryStack, random: RandomSource = randomBytes): SecretObject[] {
   const name = stack.metadata.name;
   const names = stackNames(name);
@@ -90,14 +103,9 @@ export function generateSecrets(stack: TelemetryStack, random: RandomSource = ra
 
   const htpasswd: string[] = [];
   for (const user of stack.spec.access.users) {
-    const credentials = account(user.name);
-    htpasswd.push(htpasswdLine(user.name, credentials.password));
-    out.push(
-      secret(names.userSecret(user.name), {
-        ...credentials,
-        [SECRET_KEYS.otlpAuthorization]: basicAuthorization(user.name, credentials.password),
-      }),
-    );
+    const ingestion = ingestionCredential(user.name, random);
+    htpasswd.push(htpasswdLine(user.name, ingestion[SECRET_KEYS.ingestToken]));
+    out.push(secret(names.userSecret(user.name), { ...account(user.name), ...ingestion }));
   }
   out.push(secret(names.ingestAuthSecret, { [SECRET_KEYS.htpasswd]: htpasswd.length > 0 ? `${htpasswd.join('\n')}\n` : '' }));
   return out;

@@ -19,7 +19,7 @@ export class TelemetryStackChart extends Chart {
     });
     this.collector = new Collector(this, 'collector', stack, inputs);
     if (stack.spec.clickhouse.mode === 'inCluster') new ClickHouseServer(this, 'clickhouse', stack);
-    new NetworkPolicies(this, 'network', stack);
+    new NetworkPolicies(this, 'network', stack, inputs.operatorNamespace);
     if (stack.spec.grafana.enabled) new GrafanaServer(this, 'grafana', stack);
   }
 }

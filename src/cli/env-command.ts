@@ -39,6 +39,30 @@ Options:
       --managed-settings          Print the {"env": {...}} block for managed-settings.json instead of shell exports
 `;
 
+/** Hosts whose traffic never leaves the machine (a port-forward, kind's node ports). */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * A warning for an OTLP endpoint that sends the credential and the telemetry in plain text over
+ * a network: http:// to anything but loopback. Undefined when the endpoint is https:// or local.
+ */
+export function plainTextWarning(endpoint: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' || isLoopback(url.hostname)) return undefined;
+  return (
+    `warning: ${endpoint} is plain HTTP: the Authorization header (your ingestion credential) and your telemetry cross the network unencrypted. ` +
+    'Enable TLS on the collector (spec.collector.tls) and use https://, or reach it through "kubectl port-forward" on localhost.'
+  );
+}
+
 export const envCommand: Command = {
   name: 'env',
   summary: 'Print the exports that send Claude Code telemetry to a stack with your credentials',
@@ -85,6 +109,8 @@ export const envCommand: Command = {
           `(or "kubectl port-forward -n ${found.namespace} svc/${stackNames(found.name).collector} 4318" and --endpoint http://localhost:4318).\n`,
       );
     }
+    const warning = plainTextWarning(endpoint);
+    if (warning) io.stderr.write(`${warning}\n`);
     const env = clientEnv({ stack: found.stack, authorization, endpoint, protocol, ...(resourceAttributes ? { resourceAttributes } : {}) });
     io.stdout.write(
       values['managed-settings']

@@ -85,6 +85,8 @@ export const operatorCommand: Command = {
       client: new HttpKubeClient(loaded.config),
       log,
       inCluster: loaded.inCluster,
+      // Outside the cluster it reaches ClickHouse through a port-forward, which no NetworkPolicy filters.
+      ...(loaded.inCluster && podNamespace(io.env) ? { operatorNamespace: podNamespace(io.env)! } : {}),
       metricsPort,
       resyncMs: Math.max(resyncSeconds, 1) * 1000,
       ...(namespaces.length > 0 ? { namespaces } : {}),

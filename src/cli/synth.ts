@@ -1,10 +1,11 @@
 /** `telemetry-stack synth`: print or write the manifests of a stack, like `helm template`. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateStack } from '../api/validate.ts';
 import { checkNamespaceNames } from './command.ts';
 import { installManifests } from '../charts/install/install-chart.ts';
 import { render, toYaml } from '../charts/render.ts';
+import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
 import { generateSecrets } from '../charts/secrets.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { validateCollectorYaml } from './collector-validate.ts';
@@ -39,18 +40,40 @@ export function loadStack(options: Pick<SynthOptions, 'file' | 'set' | 'name' | 
   return result.stack;
 }
 
+/** render(), with a spec that validates but cannot deploy reported like a validation problem. */
+function renderChecked(stack: TelemetryStack, source: string): ReturnType<typeof render> {
+  try {
+    return render(stack);
+  } catch (error) {
+    if (error instanceof CollectorConfigTooLargeError) throw new UserError(`${source}: invalid TelemetryStack (1 problem):\n  ${error.path}: ${error.message}`);
+    throw error;
+  }
+}
+
 export function synth(options: SynthOptions): string {
   const stack = loadStack(options);
-  const rendered = render(stack);
+  const rendered = renderChecked(stack, options.file ?? '<defaults>');
   if (options.validateWith) checkWithCollector(options.validateWith, rendered.collectorConfigYaml, options.file ?? '<defaults>');
   const objects: object[] = [...rendered.objects];
   if (options.withSecrets) objects.push(...generateSecrets(stack));
   if (!options.outDir) return toYaml(objects);
   mkdirSync(options.outDir, { recursive: true });
   for (const object of objects as { kind: string; metadata: { name: string } }[]) {
-    writeFileSync(join(options.outDir, `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`), toYaml([object]));
+    const file = join(options.outDir, `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`);
+    if (object.kind === 'Secret') writePrivate(file, toYaml([object]));
+    else writeFileSync(file, toYaml([object]));
   }
   return '';
+}
+
+/**
+ * A file only its owner can read (0600), for generated credentials. Created afresh: writeFileSync's
+ * mode applies only to a new file, so an earlier run's world-readable file is removed first
+ * rather than rewritten with its old permissions.
+ */
+function writePrivate(file: string, content: string): void {
+  rmSync(file, { force: true });
+  writeFileSync(file, content, { mode: 0o600, flag: 'wx' });
 }
 
 function checkWithCollector(binary: string, yaml: string, source: string): void {
@@ -63,8 +86,12 @@ function checkWithCollector(binary: string, yaml: string, source: string): void 
   }
 }
 
-/** `synth --install`: the CRD and the operator, cluster-wide (dist/install.yaml) or watching only the given namespaces. */
-export function synthInstall(watchNamespaces: readonly string[]): string {
+/**
+ * `synth --install`: the CRD and the operator watching the given namespaces (default: `telemetry`,
+ * which is dist/install.yaml), or with `clusterWide` every namespace (dist/install-cluster-wide.yaml).
+ */
+export function synthInstall(watchNamespaces: readonly string[], clusterWide = false): string {
   checkNamespaceNames('--watch-namespace', watchNamespaces);
-  return toYaml(installManifests({ watchNamespaces }));
+  if (clusterWide && watchNamespaces.length > 0) throw new UserError('--cluster-wide and --watch-namespace exclude each other: drop one', 2);
+  return toYaml(installManifests(clusterWide ? { clusterWide } : { watchNamespaces }));
 }

@@ -25,10 +25,12 @@ Options:
       --name CLUSTER     kind cluster name (default: ${DEFAULT_CLUSTER}; its context is kind-CLUSTER)
       --context CTX      Use this kubeconfig context (an existing cluster); skips kind and the image build
       --operator-image IMAGE  Use this published operator image instead of building one (kind: still loaded into the node)
-      --watch-namespace NS  Install the operator for NS only (repeatable; must include the stack's namespace):
-                         a Role in each instead of the ClusterRole, so it reads no Secret elsewhere
-                         (what a shared cluster wants). Without it the install is cluster-wide. Either
-                         way, operator RBAC of an earlier install that this one lacks is removed.
+      --watch-namespace NS  Install the operator for NS only (repeatable; must include the stack's namespace;
+                         default: the stack's namespace): a Role in each, so it reads no Secret and
+                         changes no workload elsewhere. The namespaces are created.
+      --cluster-wide     Install the operator for every namespace instead (a ClusterRole: it can read
+                         every Secret of the cluster). Either way, operator RBAC of an earlier install
+                         that this one lacks is removed.
       --timeout SECONDS  How long to wait for Ready (default: 600)
 
 Needs (kind path): Docker with about 4 GiB of memory, and kind.
@@ -59,6 +61,7 @@ export function makeUpCommand(deps: JourneyDeps): Command {
           context: { type: 'string' },
           'operator-image': { type: 'string' },
           'watch-namespace': { type: 'string', multiple: true, default: [] },
+          'cluster-wide': { type: 'boolean', default: false },
           timeout: { type: 'string', default: '600' },
         },
         USAGE,
@@ -68,13 +71,16 @@ export function makeUpCommand(deps: JourneyDeps): Command {
       const cluster = values.name ?? DEFAULT_CLUSTER;
       // Everything that can be checked without the cluster is checked first.
       const stack = loadStackToApply(values.file ?? deps.files.defaultStack);
-      const watchNamespaces = values['watch-namespace'] ?? [];
-      checkNamespaceNames('--watch-namespace', watchNamespaces);
-      if (watchNamespaces.length > 0 && !watchNamespaces.includes(stack.namespace)) {
-        throw new UserError(`--watch-namespace: the stack's namespace "${stack.namespace}" is not among ${watchNamespaces.join(', ')}, so the operator would never see it.\nFix: add --watch-namespace ${stack.namespace}.`, 2);
+      const clusterWide = values['cluster-wide'] ?? false;
+      const requested = values['watch-namespace'] ?? [];
+      checkNamespaceNames('--watch-namespace', requested);
+      if (clusterWide && requested.length > 0) throw new UserError('--cluster-wide and --watch-namespace exclude each other: drop one', 2);
+      if (requested.length > 0 && !requested.includes(stack.namespace)) {
+        throw new UserError(`--watch-namespace: the stack's namespace "${stack.namespace}" is not among ${requested.join(', ')}, so the operator would never see it.\nFix: add --watch-namespace ${stack.namespace}.`, 2);
       }
-      // The committed dist/install.yaml, or the same install generated for the watched namespaces.
-      let objects = watchNamespaces.length > 0 ? (installManifests({ watchNamespaces }) as ApplyObject[]) : readInstallManifest(deps.files.installManifest);
+      // By default the operator gets rights in the stack's namespace only (for examples/local.yaml, dist/install.yaml).
+      const watchNamespaces = clusterWide ? [] : requested.length > 0 ? requested : [stack.namespace];
+      let objects = clusterWide ? readInstallManifest(deps.files.clusterWideInstallManifest) : (installManifests({ watchNamespaces }) as ApplyObject[]);
       const runner = deps.runner(io);
 
       let context = values.context;

@@ -1,22 +1,22 @@
 /**
- * Per-user access: four roles, one ClickHouse user per `access.users` entry (password
- * stored as SHA-256), grants per role, and row policies. The plan is a pure diff of the
- * desired state against the state read from the system tables, so applying it twice
- * issues nothing the second time.
+ * Per-user access: four roles and the collector's ingest role, one ClickHouse user per
+ * `access.users` entry (password stored as SHA-256), grants, row policies and settings
+ * profiles per role, all from ACCESS_MODEL (access-model.ts). In an external ClickHouse the
+ * collector's ingest user is created here too (in-cluster, the server config defines it).
+ * The plan is a pure diff of the desired state against the state read from the system
+ * tables, so applying it twice issues nothing the second time.
  *
- * Ownership: roles and row policies carry the `ts_<database>_` prefix; a user is ours
- * when it holds one of our roles. Nothing else is ever altered or dropped.
+ * Ownership: roles, row policies and settings profiles carry the `ts_<database>_` prefix; a
+ * user is ours when it holds one of our roles. Nothing else is ever altered or dropped.
  *
  * Because a table with any row policy hides every row from a user no policy names,
- * every role that reads a table gets an explicit policy: contributors their own rows,
- * the others (and the operator's own user) all rows.
+ * every role that reads a per-user table gets an explicit policy: contributors their own
+ * rows, coordinators and admins (and the operator's own user) all rows.
  */
 import { createHash } from 'node:crypto';
 import type { TelemetryStack } from '../api/resource.ts';
-import type { Role } from '../api/spec.ts';
-import { ROLES } from '../api/spec.ts';
-import { TYPED_VIEWS } from './schema.ts';
-import { DERIVED, GRAFANA_USER, GRAFANA_USER_ROLE, RAW_TABLES } from './tables.ts';
+import { ACCESS_MODEL, PRINCIPALS, USER_ROW_TABLES, type Grant, type Principal, type SettingLimit } from './access-model.ts';
+import { DERIVED, GRAFANA_USER, GRAFANA_USER_ROLE, INGEST_USER } from './tables.ts';
 import { onCluster, qualified, quoteIdentifier, quoteString, type DdlContext } from './sql.ts';
 import type { SqlTarget } from './target.ts';
 
@@ -26,56 +26,53 @@ export interface UserCredential {
 }
 
 export interface AccessCredentials {
-  /** By ClickHouse user name: every spec user, and GRAFANA_USER when Grafana is enabled. */
+  /** By ClickHouse user name: every spec user, GRAFANA_USER when Grafana is enabled, INGEST_USER in external mode. */
   readonly users: Readonly<Record<string, UserCredential>>;
 }
 
+export { USER_ROW_TABLES } from './access-model.ts';
+
 /**
  * The ClickHouse users a stack wants: one per spec user, plus Grafana's read-only data
- * source user when Grafana is on (its name has an underscore, which spec names cannot).
- * Turning Grafana off removes it like any user no longer wanted.
+ * source user when Grafana is on (its name has an underscore, which spec names cannot),
+ * plus the collector's ingest user in an external ClickHouse (in-cluster, the server config
+ * defines it). Turning Grafana off removes it like any user no longer wanted.
  */
-export function desiredUsers(stack: TelemetryStack): { name: string; role: Role }[] {
-  const users = stack.spec.access.users.map((user) => ({ name: user.name, role: user.role }));
-  return stack.spec.grafana.enabled ? [...users, { name: GRAFANA_USER, role: GRAFANA_USER_ROLE }] : users;
+export function desiredUsers(stack: TelemetryStack): { name: string; role: Principal }[] {
+  const users: { name: string; role: Principal }[] = stack.spec.access.users.map((user) => ({ name: user.name, role: user.role }));
+  if (stack.spec.grafana.enabled) users.push({ name: GRAFANA_USER, role: GRAFANA_USER_ROLE });
+  if (stack.spec.clickhouse.mode === 'external') users.push({ name: INGEST_USER, role: 'ingest' });
+  return users;
 }
 
 export function rolePrefix(database: string): string {
   return `ts_${database}_`;
 }
 
-export function roleName(database: string, role: Role): string {
+export function roleName(database: string, role: Principal): string {
   return `${rolePrefix(database)}${role}`;
 }
 
-const RAW_DATA_TABLES = Object.values(RAW_TABLES);
-const VIEWS = [DERIVED.events, ...TYPED_VIEWS.map((view) => view.view), DERIVED.metricIncrements];
+/** The settings profile assigned to a role (none when ACCESS_MODEL lists no settings for it). */
+export function profileName(database: string, role: Principal): string {
+  return `${rolePrefix(database)}${role}_limits`;
+}
 
-/** Tables whose rows belong to a user, and the column naming that user. */
-export const USER_ROW_TABLES: Readonly<Record<string, string>> = {
-  ...Object.fromEntries(RAW_DATA_TABLES.map((table) => [table, 'EndUser'])),
-  [DERIVED.dailyUsage]: 'user',
-};
+/** What each role may do (ACCESS_MODEL). Invoker views run with the reader's rights, so row policies apply through them. */
+export function roleGrants(role: Principal): readonly Grant[] {
+  return ACCESS_MODEL[role].grants;
+}
 
-/** What each role may read. Views run with the reader's rights, so row policies apply through them. */
-export function roleGrants(role: Role): { access: string; table: string }[] {
-  const select = (tables: readonly string[]) => tables.map((table) => ({ access: 'SELECT', table }));
-  switch (role) {
-    case 'viewer':
-      return select([DERIVED.dailyUsage]);
-    case 'contributor':
-    case 'coordinator':
-      return select([...RAW_DATA_TABLES, ...VIEWS, DERIVED.dailyUsage]);
-    case 'admin':
-      return [
-        ...select([...RAW_DATA_TABLES, ...VIEWS, DERIVED.dailyUsage]),
-        // Erasure requests and housekeeping on the data; access management stays with the operator.
-        ...[...RAW_DATA_TABLES, DERIVED.dailyUsage].flatMap((table) => [
-          { access: 'ALTER DELETE', table },
-          { access: 'OPTIMIZE', table },
-        ]),
-      ];
-  }
+/** The SETTINGS clause of a profile: each setting's value, and its MAX constraint when it has one. */
+function settingsClause(settings: readonly SettingLimit[]): string {
+  return settings.map((setting) => `${setting.name} = ${setting.value}${setting.max !== undefined ? ` MAX ${setting.max}` : ''}`).join(', ');
+}
+/** Settings as one comparable string, whether from ACCESS_MODEL or from system.settings_profile_elements (strings, NULL max). */
+function settingsKey(settings: readonly { name: string; value: string | number | null; max?: string | number | null }[]): string {
+  return settings
+    .map((setting) => `${setting.name}=${setting.value ?? ''}${setting.max !== undefined && setting.max !== null ? ` MAX ${setting.max}` : ''}`)
+    .sort()
+    .join(', ');
 }
 
 // ---------------------------------------------------------------- state
@@ -95,6 +92,13 @@ export interface ObservedPolicy {
   readonly appliesTo: readonly string[];
 }
 
+export interface ObservedProfile {
+  readonly name: string;
+  /** Canonical `name=value MAX max` list, sorted (settingsKey). */
+  readonly settings: string;
+  readonly appliesTo: readonly string[];
+}
+
 export interface AccessState {
   readonly roles: readonly string[];
   readonly grants: readonly { role: string; access: string; table: string }[];
@@ -102,9 +106,11 @@ export interface AccessState {
   /** Users that exist but are not ours: never touched, reported as conflicts if the spec names them. */
   readonly foreignUsers: readonly string[];
   readonly policies: readonly ObservedPolicy[];
+  /** Our settings profiles (prefixed). */
+  readonly profiles: readonly ObservedProfile[];
 }
 
-export const EMPTY_ACCESS_STATE: AccessState = { roles: [], grants: [], users: [], foreignUsers: [], policies: [] };
+export const EMPTY_ACCESS_STATE: AccessState = { roles: [], grants: [], users: [], foreignUsers: [], policies: [], profiles: [] };
 
 /** Not a credential: a one-way fingerprint of the stored hash, to notice a rotated password. */
 export function credentialFingerprint(user: string, passwordSha256: string): string {
@@ -129,6 +135,8 @@ export interface AccessPlan {
 export interface AccessOptions {
   /** Users that must see all rows besides the roles (the operator's own user, so its backfills read everything). */
   readonly allRowsUsers?: readonly string[];
+  /** The stack is going away: want no user at all (the ingest user included), so every user of ours is dropped. */
+  readonly removeAllUsers?: boolean;
 }
 
 const OWN_ROWS = 'own_rows';
@@ -138,12 +146,23 @@ function policyName(database: string, kind: string): string {
   return `${rolePrefix(database)}${kind}`;
 }
 
+/** The row policies of the per-user tables: each role with userRows own or all is named by one. */
 function desiredPolicies(context: DdlContext, options: AccessOptions): ObservedPolicy[] {
-  const others = [...ROLES.filter((role) => role !== 'contributor').map((role) => roleName(context.database, role)), ...(options.allRowsUsers ?? [])];
+  const holding = (rows: 'own' | 'all') => PRINCIPALS.filter((role) => ACCESS_MODEL[role].userRows === rows).map((role) => roleName(context.database, role));
+  const own = holding('own');
+  const all = [...holding('all'), ...(options.allRowsUsers ?? [])];
   return Object.entries(USER_ROW_TABLES).flatMap(([table, column]) => [
-    { name: policyName(context.database, OWN_ROWS), table, filter: `${column} = currentUser()`, appliesTo: [roleName(context.database, 'contributor')] },
-    { name: policyName(context.database, ALL_ROWS), table, filter: '1', appliesTo: others },
+    ...(own.length > 0 ? [{ name: policyName(context.database, OWN_ROWS), table, filter: `${column} = currentUser()`, appliesTo: own }] : []),
+    ...(all.length > 0 ? [{ name: policyName(context.database, ALL_ROWS), table, filter: '1', appliesTo: all }] : []),
   ]);
+}
+
+function desiredProfiles(database: string): ObservedProfile[] {
+  return PRINCIPALS.filter((role) => ACCESS_MODEL[role].settings.length > 0).map((role) => ({
+    name: profileName(database, role),
+    settings: settingsKey(ACCESS_MODEL[role].settings),
+    appliesTo: [roleName(database, role)],
+  }));
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\0') === [...b].sort().join('\0');
@@ -155,14 +174,14 @@ export function planAccess(context: DdlContext, stack: TelemetryStack, credentia
   const cluster = onCluster(context);
   const statements: AccessStatement[] = [];
   const add = (sql: string, display = sql) => statements.push({ sql, display });
-  const ours = new Set(ROLES.map((role) => roleName(db, role)));
+  const ours = new Set(PRINCIPALS.map((role) => roleName(db, role)));
 
-  for (const role of ROLES) {
+  for (const role of PRINCIPALS) {
     const name = roleName(db, role);
     if (!state.roles.includes(name)) add(`CREATE ROLE IF NOT EXISTS ${quoteIdentifier(name)}${cluster}`);
     const desired = roleGrants(role);
     const current = state.grants.filter((grant) => grant.role === name);
-    const key = (grant: { access: string; table: string }) => `${grant.access}\0${grant.table}`;
+    const key = (grant: Grant) => `${grant.access}\0${grant.table}`;
     const currentKeys = new Set(current.map(key));
     const desiredKeys = new Set(desired.map(key));
     for (const grant of desired) {
@@ -175,7 +194,7 @@ export function planAccess(context: DdlContext, stack: TelemetryStack, credentia
 
   const conflicts: string[] = [];
   const fingerprints: { user: string; fingerprint: string }[] = [];
-  const wanted = desiredUsers(stack);
+  const wanted = options.removeAllUsers ? [] : desiredUsers(stack);
   const specUsers = new Set(wanted.map((user) => user.name));
   for (const user of wanted) {
     if (state.foreignUsers.includes(user.name)) {
@@ -219,6 +238,23 @@ export function planAccess(context: DdlContext, stack: TelemetryStack, credentia
       `CREATE ROW POLICY OR REPLACE ${quoteIdentifier(policy.name)}${cluster} ON ${qualified(context, policy.table)} AS PERMISSIVE FOR SELECT USING ${policy.filter} TO ${policy.appliesTo.map(quoteIdentifier).join(', ')}`,
     );
   }
+  // A policy of ours the model no longer wants (e.g. the viewer's, before viewers lost per-user rows) is
+  // replaced above or, when no role needs its kind any more, dropped here.
+  const wantedPolicies = new Set(desiredPolicies(context, options).map((policy) => `${policy.name}\0${policy.table}`));
+  for (const policy of state.policies) {
+    if (!wantedPolicies.has(`${policy.name}\0${policy.table}`)) add(`DROP ROW POLICY IF EXISTS ${quoteIdentifier(policy.name)} ON ${qualified(context, policy.table)}${cluster}`);
+  }
+
+  const profiles = desiredProfiles(db);
+  for (const profile of profiles) {
+    const current = state.profiles.find((candidate) => candidate.name === profile.name);
+    if (current && current.settings === profile.settings && sameSet(current.appliesTo, profile.appliesTo)) continue;
+    const role = PRINCIPALS.find((candidate) => profileName(db, candidate) === profile.name)!;
+    add(`CREATE SETTINGS PROFILE OR REPLACE ${quoteIdentifier(profile.name)}${cluster} SETTINGS ${settingsClause(ACCESS_MODEL[role].settings)} TO ${profile.appliesTo.map(quoteIdentifier).join(', ')}`);
+  }
+  for (const profile of state.profiles) {
+    if (!profiles.some((candidate) => candidate.name === profile.name)) add(`DROP SETTINGS PROFILE IF EXISTS ${quoteIdentifier(profile.name)}${cluster}`);
+  }
   return { statements, fingerprints, conflicts };
 }
 
@@ -246,6 +282,15 @@ export async function readAccessState(target: SqlTarget, context: DdlContext): P
      WHERE database = {database:String} AND startsWith(short_name, {prefix:String})`,
     params,
   );
+  const profiles = await target.query<{ name: string; applies_to: string[] }>(
+    'SELECT name, apply_to_list AS applies_to FROM system.settings_profiles WHERE startsWith(name, {prefix:String})',
+    params,
+  );
+  const profileSettings = await target.query<{ profile: string; name: string; value: string | null; max: string | null }>(
+    `SELECT profile_name AS profile, setting_name AS name, value, max FROM system.settings_profile_elements
+     WHERE startsWith(profile_name, {prefix:String}) AND setting_name != ''`,
+    params,
+  );
   const rolesByUser = new Map<string, string[]>();
   for (const row of roleGrantRows) rolesByUser.set(row.user, [...(rolesByUser.get(row.user) ?? []), row.role]);
   const fingerprintByUser = new Map(fingerprints.map((row) => [row.user, row.fingerprint]));
@@ -255,6 +300,11 @@ export async function readAccessState(target: SqlTarget, context: DdlContext): P
     users: [...rolesByUser].map(([name, held]) => ({ name, roles: held, credentialFingerprint: fingerprintByUser.get(name) })),
     foreignUsers: allUsers.map((row) => row.name).filter((name) => !rolesByUser.has(name)),
     policies: policies.map((row) => ({ name: row.name, table: row.table, filter: row.filter ?? '', appliesTo: row.applies_to })),
+    profiles: profiles.map((row) => ({
+      name: row.name,
+      settings: settingsKey(profileSettings.filter((setting) => setting.profile === row.name)),
+      appliesTo: row.applies_to,
+    })),
   };
 }
 
@@ -285,17 +335,18 @@ export async function applyAccess(
   context: DdlContext,
   stack: TelemetryStack,
   credentials: AccessCredentials,
+  options: Pick<AccessOptions, 'removeAllUsers'> = {},
 ): Promise<AccessReport> {
   if (target.kind === 'embedded') {
     // No access control in the embedded engine: plan against an empty state, parse every statement.
-    const plan = planAccess(context, stack, credentials, EMPTY_ACCESS_STATE, { allRowsUsers: ['default'] });
+    const plan = planAccess(context, stack, credentials, EMPTY_ACCESS_STATE, { ...options, allRowsUsers: ['default'] });
     for (const statement of plan.statements) await checkSyntax(target, statement.sql);
     return { mode: 'planned', statements: plan.statements.map((s) => s.display), users: stack.spec.access.users.length, conflicts: plan.conflicts };
   }
   await target.exec(accessStateTable(context));
   const [me] = await target.query<{ user: string }>('SELECT currentUser() AS user');
   const state = await readAccessState(target, context);
-  const plan = planAccess(context, stack, credentials, state, { allRowsUsers: me ? [me.user] : [] });
+  const plan = planAccess(context, stack, credentials, state, { ...options, allRowsUsers: me ? [me.user] : [] });
   for (const statement of plan.statements) await target.exec(statement.sql);
   if (plan.fingerprints.length > 0) {
     await target.insert(`${context.database}.${DERIVED.accessState}`, plan.fingerprints);
@@ -314,8 +365,8 @@ export async function applyAccess(
  */
 export function convergedAccessState(context: DdlContext, stack: TelemetryStack, credentials: AccessCredentials, options: AccessOptions = {}): AccessState {
   return {
-    roles: ROLES.map((role) => roleName(context.database, role)),
-    grants: ROLES.flatMap((role) => roleGrants(role).map((grant) => ({ role: roleName(context.database, role), ...grant }))),
+    roles: PRINCIPALS.map((role) => roleName(context.database, role)),
+    grants: PRINCIPALS.flatMap((role) => roleGrants(role).map((grant) => ({ role: roleName(context.database, role), ...grant }))),
     users: desiredUsers(stack).map((user) => ({
       name: user.name,
       roles: [roleName(context.database, user.role)],
@@ -323,5 +374,6 @@ export function convergedAccessState(context: DdlContext, stack: TelemetryStack,
     })),
     foreignUsers: [],
     policies: desiredPolicies(context, options),
+    profiles: desiredProfiles(context.database),
   };
 }

@@ -381,12 +381,44 @@ SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'telemetry-stack-m
   return [table, view, backfill];
 }
 
+// ---------------------------------------------------------------- v6: views with the definer's rights
+
+/**
+ * A materialized view created without SQL SECURITY runs with the rights of whoever inserts
+ * into its source (ClickHouse leaves it empty: ignore_empty_sql_security_in_create_view_query),
+ * so the collector's insert-only user would need SELECT on every raw row to fill the rollup.
+ * Running it as its definer (the operator's user, which runs migrations) lets that user insert
+ * and nothing more. The team view reads the rollup the same way: viewers get team totals
+ * without any right on per-user rows (docs/ACCESS.md).
+ */
+function definerViews(context: DdlContext): string[] {
+  const rollup = qualified(context, DERIVED.dailyUsage);
+  return [
+    `ALTER TABLE ${qualified(context, DERIVED.dailyUsageView)}${onCluster(context)} MODIFY DEFINER = CURRENT_USER SQL SECURITY DEFINER`,
+    `CREATE VIEW IF NOT EXISTS ${qualified(context, DERIVED.teamDailyUsage)}${onCluster(context)} DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT
+  day,
+  model,
+  query_source,
+  uniqExact(user) AS users,
+  sum(requests) AS requests,
+  sum(cost_usd) AS cost_usd,
+  sum(input_tokens) AS input_tokens,
+  sum(output_tokens) AS output_tokens,
+  sum(cache_read_tokens) AS cache_read_tokens,
+  sum(cache_creation_tokens) AS cache_creation_tokens
+FROM ${rollup}
+GROUP BY day, model, query_source`,
+  ];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'raw tables the collector exporter writes', statements: rawTables },
   { version: 2, name: 'EndUser: the authenticated user, from the enduser.id attribute', statements: endUserColumns },
   { version: 3, name: 'typed Claude Code event views and metric increments', statements: typedViews },
   { version: 4, name: 'daily cost and token rollup per user and model', statements: rollups },
   { version: 5, name: 'stored event name and session id for the event views', statements: storedEventColumns },
+  { version: 6, name: 'rollup view and team totals run with the definer\'s rights', statements: definerViews },
 ];
 
 /** Table that records applied migrations. */

@@ -11,7 +11,10 @@ export const RAW_TABLES = {
   metricsSummary: 'otel_metrics_summary',
 } as const;
 
-/** The insert-only ClickHouse user the collector authenticates as (in-cluster mode). */
+/**
+ * The insert-only ClickHouse user the collector authenticates as: defined by the in-cluster
+ * server's config, and created by the operator's access plan in an external ClickHouse.
+ */
 export const INGEST_USER = 'otel_ingest';
 /** The administrative ClickHouse user the operator uses for migrations and access control (in-cluster mode). */
 export const ADMIN_USER = 'telemetry_admin';
@@ -36,5 +39,7 @@ export const DERIVED = {
   metricIncrements: 'claude_code_metric_increments',
   dailyUsage: 'claude_code_daily_usage',
   dailyUsageView: 'claude_code_daily_usage_mv',
+  /** Team totals of the daily rollup (no user column), readable by viewers: SQL SECURITY DEFINER. */
+  teamDailyUsage: 'claude_code_team_daily_usage',
   accessState: 'telemetry_access_state',
 } as const;

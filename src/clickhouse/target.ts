@@ -85,6 +85,12 @@ export class EmbeddedEngineMissingError extends Error {
 export interface EmbeddedTargetOptions {
   /** Data directory kept between runs; omitted: a temporary one removed on close. */
   path?: string;
+  /**
+   * A ClickHouse config file for the engine. Its users.xml decides what the engine's one user
+   * (`default`) may do: tests give it a role's grants, row filters and limits this way, since
+   * the embedded engine has no SQL access control.
+   */
+  configFile?: string;
 }
 
 /**
@@ -101,7 +107,7 @@ export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promi
   const { Session, drainPending } = chdb;
   if (options.path) mkdirSync(options.path, { recursive: true });
   const settingArgs = Object.entries(OUTPUT_SETTINGS).map(([name, value]) => `--${name}=${value}`);
-  const session = new Session(options.path, { connectionArgs: settingArgs });
+  const session = new Session(options.path, { connectionArgs: [...settingArgs, ...(options.configFile ? [`--config-file=${options.configFile}`] : [])] });
   return {
     kind: 'embedded',
     async exec(sql) {

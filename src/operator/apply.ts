@@ -4,11 +4,22 @@
  * since (its resourceVersion moved): a steady-state resync sends no write at all, while drift
  * is still corrected. The API server would also persist nothing for an identical apply; this
  * only saves the round trips.
+ *
+ * Ownership: the operator writes only objects this stack controls (a controller owner
+ * reference with the stack's uid) or objects it creates. A same-named object that exists
+ * without that reference (made by a person, another tool or another stack) is a conflict:
+ * nothing is written, and the reconcile reports it. `preflight` finds these before any write:
+ * the objects listed by the stack label are checked as listed; every desired object missing
+ * from that list is fetched by name (an unlabelled object is invisible to the list). An
+ * object the preflight found absent is then created by a server-side apply *without* force,
+ * so one that appears between the check and the write (a race of milliseconds) makes the
+ * API server answer 409 on any field it sets differently, instead of being taken over;
+ * that 409 is checked again by name.
  */
 import { contentHash } from '../charts/hash.ts';
 import { STACK_LABEL } from '../charts/labels.ts';
 import type { KubeClient, KubeObject, ObjectList, OwnerReference } from './kube.ts';
-import { isNotFound } from './kube.ts';
+import { isConflict, isNotFound } from './kube.ts';
 import { OWNED, resourceOf, resourcePath } from './resources.ts';
 
 export const FIELD_MANAGER = 'telemetry-stack-operator';
@@ -24,6 +35,44 @@ export function isControlledBy(object: KubeObject, ownerUid: string): boolean {
 
 export function withOwner(object: KubeObject, owner: OwnerReference): KubeObject {
   return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
+}
+
+/** A name this stack wants that an object it does not control already has. */
+export interface OwnershipConflict {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string | undefined;
+  /** `Kind/name` of the object's controller, or undefined when it has none. */
+  readonly controller: string | undefined;
+}
+
+export function ownershipConflict(existing: KubeObject, kind = existing.kind): OwnershipConflict {
+  const controller = (existing.metadata.ownerReferences ?? []).find((reference) => reference.controller === true);
+  return { kind, name: existing.metadata.name, namespace: existing.metadata.namespace, controller: controller ? `${controller.kind}/${controller.name}` : undefined };
+}
+
+/** One line per conflict: the object, who holds it, and the fix. */
+export function conflictMessage(conflicts: readonly OwnershipConflict[]): string {
+  const each = conflicts.map((conflict) => {
+    const holder = conflict.controller ? `is controlled by ${conflict.controller}` : 'has no controller';
+    const namespace = conflict.namespace ? ` -n ${conflict.namespace}` : '';
+    return `${conflict.kind} "${conflict.name}" already exists and ${holder}, not this stack (kubectl delete ${conflict.kind.toLowerCase()} ${conflict.name}${namespace}, if nothing else needs it)`;
+  });
+  return `${each.join('; ')}. The operator never takes over an object it did not create; delete or rename ${conflicts.length === 1 ? 'it' : 'them'}, or give the stack another name`;
+}
+
+/** Desired objects whose names are taken by objects this stack does not control; nothing was written. */
+export class ObjectConflictError extends Error {
+  override readonly name = 'ObjectConflictError';
+  readonly conflicts: readonly OwnershipConflict[];
+  constructor(conflicts: readonly OwnershipConflict[]) {
+    super(conflictMessage(conflicts));
+    this.conflicts = conflicts;
+  }
+}
+
+function controllerUid(object: KubeObject): string | undefined {
+  return (object.metadata.ownerReferences ?? []).find((reference) => reference.controller === true)?.uid;
 }
 
 export class Applier {
@@ -51,17 +100,53 @@ export class Applier {
     return out;
   }
 
-  /** Applies one object unless neither it nor the live object changed since our last apply. Returns the live object. */
+  /**
+   * The desired objects whose names are held by an object `ownerUid` does not control. Those in
+   * `live` (listed by the stack label) are checked as they are; the others are fetched by name.
+   * Call it before writing anything: a workload applied next to a foreign ConfigMap or Secret
+   * would run with that object's content.
+   */
+  async preflight(desired: readonly KubeObject[], live: ReadonlyMap<string, KubeObject>, ownerUid: string): Promise<OwnershipConflict[]> {
+    const found = await Promise.all(
+      desired.map(async (object) => {
+        const path = pathOf(object);
+        let existing = live.get(path);
+        if (!existing) {
+          try {
+            existing = await this.client.request<KubeObject>('GET', path);
+          } catch (error) {
+            if (isNotFound(error)) return undefined;
+            throw error;
+          }
+        }
+        return isControlledBy(existing, ownerUid) ? undefined : ownershipConflict(existing, object.kind);
+      }),
+    );
+    return found.filter((conflict) => conflict !== undefined);
+  }
+
+  /**
+   * Applies one object unless neither it nor the live object changed since our last apply. Returns the live object.
+   * `live` is the object as listed (this stack's, after `preflight`); without it the object is created, without force.
+   */
   async apply(desired: KubeObject, live: KubeObject | undefined): Promise<{ object: KubeObject; wrote: boolean }> {
     const path = pathOf(desired);
     const intent = contentHash(JSON.stringify(desired));
     const last = this.lastApplied.get(path);
     if (live && last && last.intent === intent && last.resourceVersion === live.metadata.resourceVersion) return { object: live, wrote: false };
-    const object = await this.client.request<KubeObject>('PATCH', path, {
-      body: desired,
-      contentType: APPLY_PATCH,
-      query: { fieldManager: FIELD_MANAGER, force: true },
-    });
+    const send = (force: boolean) => this.client.request<KubeObject>('PATCH', path, { body: desired, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force } });
+    let object: KubeObject;
+    try {
+      // Force only over an object that is ours: it takes back fields someone else changed (drift).
+      object = await send(live !== undefined);
+    } catch (error) {
+      if (live || !isConflict(error)) throw error;
+      // Someone else holds fields of an object we did not see: ours (its label was removed) or not ours at all.
+      const current = await this.client.request<KubeObject>('GET', path);
+      const ownerUid = controllerUid(desired);
+      if (ownerUid === undefined || !isControlledBy(current, ownerUid)) throw new ObjectConflictError([ownershipConflict(current, desired.kind)]);
+      object = await send(true);
+    }
     this.lastApplied.set(path, { intent, resourceVersion: object.metadata.resourceVersion });
     return { object, wrote: last === undefined || object.metadata.resourceVersion !== live?.metadata.resourceVersion };
   }

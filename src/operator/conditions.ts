@@ -32,6 +32,14 @@ export const REASON = {
   asExpected: 'AsExpected',
   componentsNotReady: 'ComponentsNotReady',
   retentionShorteningUnconfirmed: 'RetentionShorteningUnconfirmed',
+  /** An object with a name this stack wants exists and is not controlled by the stack: nothing was written. */
+  objectConflict: 'ObjectConflict',
+  /** The spec names a Secret that does not carry REFERENCEABLE_LABEL (or does not exist): it is not read or referenced. */
+  secretNotReferenceable: 'SecretNotReferenceable',
+  /** Deleting an external-mode stack waits to remove its users from the external ClickHouse. */
+  cleanupBlocked: 'CleanupBlocked',
+  /** The sanitizer's hash key Secret holds characters the collector would not read literally: nothing written. */
+  invalidHashKey: 'InvalidHashKey',
 } as const;
 
 export interface ConditionInput {

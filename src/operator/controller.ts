@@ -30,6 +30,8 @@ export interface ControllerOptions {
   readonly clickhouseUrl?: string;
   readonly clickhouseForwards?: ClickHouseForwards;
   readonly inCluster: boolean;
+  /** The namespace the operator's pods run in (the ClickHouse NetworkPolicy admits the operator from there only). */
+  readonly operatorNamespace?: string;
   readonly watchSilenceMs?: number;
   readonly backoff?: BackoffPolicy;
 }
@@ -98,6 +100,7 @@ export class Controller {
       events: new EventRecorder(this.options.client, this.options.log),
       log: this.options.log,
       inCluster: this.options.inCluster,
+      ...(this.options.operatorNamespace ? { operatorNamespace: this.options.operatorNamespace } : {}),
       ...(this.options.clickhouse ? { clickhouse: this.options.clickhouse } : {}),
       ...(this.options.clickhouseUrl ? { clickhouseUrl: this.options.clickhouseUrl } : {}),
       ...(this.options.clickhouseForwards ? { clickhouseForwards: this.options.clickhouseForwards } : {}),

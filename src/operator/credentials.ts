@@ -3,11 +3,17 @@
  * overwritten (a credential, once handed out, stays valid). The one derived Secret, the
  * collector's htpasswd file, is recomputed from the users' Secrets and applied like any
  * other desired object. Values are read here and handed on; they are never logged.
+ *
+ * A generated Secret is used only when this stack controls it (controller owner reference
+ * with the stack's uid): a same-named Secret made by anyone else is never adopted, read or
+ * handed to a pod; it is an ObjectConflictError. Secrets the spec names (headersSecret,
+ * credentialsSecret) are read or referenced only when labelled REFERENCEABLE_LABEL=true.
  */
-import { API_GROUP_VERSION } from '../api/constants.ts';
+import { API_GROUP_VERSION, REFERENCEABLE_LABEL } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { stackNames } from '../charts/naming.ts';
-import { generateSecrets, htpasswdDigest, htpasswdLine, type RandomSource, SECRET_KEYS, type SecretObject } from '../charts/secrets.ts';
+import { generateSecrets, htpasswdDigest, htpasswdLine, ingestionCredential, type RandomSource, SECRET_KEYS, type SecretObject } from '../charts/secrets.ts';
+import { isControlledBy, ObjectConflictError, type OwnershipConflict, ownershipConflict } from './apply.ts';
 import { isConflict, isNotFound, type KubeClient, type KubeObject, type OwnerReference } from './kube.ts';
 import { OWNED, resourcePath } from './resources.ts';
 
@@ -60,6 +66,8 @@ export async function ensureSecrets(
   const data = new Map<string, SecretData>();
   const created: string[] = [];
   const paths: string[] = [];
+  const conflicts: OwnershipConflict[] = [];
+  const userBySecret = new Map(stack.spec.access.users.map((user) => [names.userSecret(user.name), user.name]));
   let ingestAuth: SecretObject | undefined;
   for (const secret of generated) {
     const path = resourcePath(SECRETS, namespace, secret.metadata.name);
@@ -70,37 +78,135 @@ export async function ensureSecrets(
     }
     const existing = live.get(path);
     if (existing) {
-      data.set(secret.metadata.name, decodeSecretData(existing));
+      // Listed by the stack label, which anyone who can write Secrets can set: the owner reference decides.
+      if (isControlledBy(existing, owner.uid)) data.set(secret.metadata.name, await withIngestionCredential(client, stack, path, existing, random));
+      else conflicts.push(ownershipConflict(existing, 'Secret'));
       continue;
     }
+    const user = userBySecret.get(secret.metadata.name);
+    const carried = user === undefined ? undefined : legacyUserData(live.get(resourcePath(SECRETS, namespace, names.legacyUserSecret(user))), user, owner.uid);
+    const values = { ...secret.stringData, ...carried };
     try {
-      await client.request('POST', resourcePath(SECRETS, namespace), { body: toObject(secret, owner, secret.stringData) });
-      data.set(secret.metadata.name, secret.stringData);
+      await client.request('POST', resourcePath(SECRETS, namespace), { body: toObject(secret, owner, values) });
+      data.set(secret.metadata.name, values);
       created.push(secret.metadata.name);
     } catch (error) {
-      // Created meanwhile (another replica, or a reconcile that died after the create): keep that one.
       if (!isConflict(error)) throw error;
+      // Created meanwhile (another replica, or a reconcile that died after the create): keep it if it is ours.
       const current = await client.request<KubeObject>('GET', path);
-      data.set(secret.metadata.name, decodeSecretData(current));
+      if (isControlledBy(current, owner.uid)) data.set(secret.metadata.name, await withIngestionCredential(client, stack, path, current, random));
+      else conflicts.push(ownershipConflict(current, 'Secret'));
     }
   }
-  const lines = stack.spec.access.users.map((user) => htpasswdLine(user.name, data.get(names.userSecret(user.name))![SECRET_KEYS.password]!));
+  if (conflicts.length > 0) throw new ObjectConflictError(conflicts);
+  const lines = stack.spec.access.users.map((user) => htpasswdLine(user.name, data.get(names.userSecret(user.name))![SECRET_KEYS.ingestToken]!));
   const htpasswd = lines.length > 0 ? `${lines.join('\n')}\n` : '';
   return { data, created, paths, ingestAuth: toObject(ingestAuth!, owner, { [SECRET_KEYS.htpasswd]: htpasswd }), ingestAuthDigest: htpasswdDigest(htpasswd) };
 }
 
-/** The external ClickHouse's administrative credentials, from the Secret the spec names. */
-export async function readExternalCredentials(client: KubeClient, stack: TelemetryStack): Promise<{ username: string; password: string }> {
-  const external = stack.spec.clickhouse.external!;
-  const secret = external.credentialsSecret;
-  let object: KubeObject;
+/**
+ * A user Secret made before ingestion and query credentials were separate has no ingestion
+ * token: the operator adds one (the query password stays as it was). The collector then accepts
+ * only the token, so that user runs `telemetry-stack env` again; docs/OPERATIONS.md says so.
+ */
+async function withIngestionCredential(client: KubeClient, stack: TelemetryStack, path: string, existing: KubeObject, random?: RandomSource): Promise<SecretData> {
+  const current = decodeSecretData(existing);
+  const user = stack.spec.access.users.find((candidate) => stackNames(stack.metadata.name).userSecret(candidate.name) === existing.metadata.name);
+  if (!user || current[SECRET_KEYS.ingestToken] !== undefined) return current;
+  const added = ingestionCredential(user.name, random);
+  // The resourceVersion makes the patch conditional: a concurrent change (409) retries the reconcile.
+  await client.request('PATCH', path, {
+    body: { metadata: { resourceVersion: existing.metadata.resourceVersion }, data: encode(added) },
+    contentType: 'application/merge-patch+json',
+  });
+  return { ...current, ...added };
+}
+
+/**
+ * A user's credentials under the pre-v0.2 Secret name (`<stack>-user-<user>`), carried over to the
+ * new name so that handed-out passwords stay valid across the upgrade. Only from a Secret this stack
+ * controls and that was made for this user: the old name of one stack's user could be another
+ * stack's Secret. The ingestion token comes along only if it had one (otherwise the new one is
+ * fresh). The prune then deletes the old Secret.
+ */
+function legacyUserData(legacy: KubeObject | undefined, user: string, ownerUid: string): SecretData | undefined {
+  if (!legacy || !isControlledBy(legacy, ownerUid)) return undefined;
+  const values = decodeSecretData(legacy);
+  if (values[SECRET_KEYS.username] !== user || !values[SECRET_KEYS.password]) return undefined;
+  const query = [SECRET_KEYS.username, SECRET_KEYS.password, SECRET_KEYS.passwordSha256];
+  const ingestion = values[SECRET_KEYS.ingestToken] !== undefined ? [SECRET_KEYS.ingestToken, SECRET_KEYS.otlpAuthorization] : [];
+  return Object.fromEntries([...query, ...ingestion].filter((key) => values[key] !== undefined).map((key) => [key, values[key]!]));
+}
+
+/** A Secret the spec names: the field, the Secret, the keys it must hold. */
+export interface SecretReference {
+  readonly field: string;
+  readonly name: string;
+  readonly keys: readonly string[];
+}
+
+export function secretReferences(stack: TelemetryStack): SecretReference[] {
+  const out: SecretReference[] = [];
+  const headers = stack.spec.upstream?.headersSecret;
+  if (headers) out.push({ field: 'spec.upstream.headersSecret', name: headers.name, keys: [headers.key] });
+  const credentials = stack.spec.clickhouse.mode === 'external' ? stack.spec.clickhouse.external?.credentialsSecret : undefined;
+  if (credentials) out.push({ field: 'spec.clickhouse.external.credentialsSecret', name: credentials.name, keys: [credentials.usernameKey, credentials.passwordKey] });
+  // Mounted, not sent: but a private key the collector serves with lets it speak as whatever the certificate names,
+  // and a CA decides whom the collector trusts with the upstream credential; the same mark applies.
+  const tls = stack.spec.collector.tls;
+  if (tls) out.push({ field: 'spec.collector.tls.secretName', name: tls.secretName, keys: ['tls.crt', 'tls.key'] });
+  const ca = stack.spec.upstream?.caSecret;
+  if (ca) out.push({ field: 'spec.upstream.caSecret', name: ca.name, keys: [ca.key] });
+  return out;
+}
+
+/** Why a referenced Secret may not be read or referenced, in one line with the field, the Secret and the fix; undefined when it may. */
+export function refusedReference(reference: SecretReference, namespace: string, secret: KubeObject | undefined): string | undefined {
+  const label = `kubectl label secret ${reference.name} -n ${namespace} ${REFERENCEABLE_LABEL}=true`;
+  const keys = reference.keys.map((key) => `"${key}"`).join(', ');
+  if (!secret) return `${reference.field}: Secret "${reference.name}" does not exist in namespace "${namespace}"; create it with key(s) ${keys}, then: ${label}`;
+  if (secret.metadata.labels?.[REFERENCEABLE_LABEL] !== 'true') {
+    return `${reference.field}: Secret "${reference.name}" is not labelled ${REFERENCEABLE_LABEL}=true, so no stack may read or send it; if it is meant for this stack, whoever may write that Secret runs: ${label}`;
+  }
+  const missing = reference.keys.filter((key) => (secret.data as Record<string, string> | undefined)?.[key] === undefined);
+  if (missing.length > 0) return `${reference.field}: Secret "${reference.name}" lacks key(s) ${missing.map((key) => `"${key}"`).join(', ')}`;
+  return undefined;
+}
+
+/** Every Secret the spec names exists, carries REFERENCEABLE_LABEL=true and has its keys; otherwise a SecretReferenceError naming each. */
+export async function checkSecretReferences(client: KubeClient, stack: TelemetryStack): Promise<void> {
+  const namespace = stack.metadata.namespace!;
+  const problems: string[] = [];
+  for (const reference of secretReferences(stack)) {
+    const problem = refusedReference(reference, namespace, await getSecret(client, namespace, reference.name));
+    if (problem) problems.push(problem);
+  }
+  if (problems.length > 0) throw new SecretReferenceError(problems.join('; '));
+}
+
+async function getSecret(client: KubeClient, namespace: string, name: string): Promise<KubeObject | undefined> {
   try {
-    object = await client.request<KubeObject>('GET', resourcePath(SECRETS, stack.metadata.namespace, secret.name));
+    return await client.request<KubeObject>('GET', resourcePath(SECRETS, namespace, name));
   } catch (error) {
-    if (isNotFound(error)) throw new MissingCredentialsError(`Secret "${secret.name}" (spec.clickhouse.external.credentialsSecret.name) does not exist in namespace "${stack.metadata.namespace}"; create it with keys "${secret.usernameKey}" and "${secret.passwordKey}"`);
+    if (isNotFound(error)) return undefined;
     throw error;
   }
-  const values = decodeSecretData(object);
+}
+
+/** A Secret the spec names may not be read or referenced (missing, not labelled referenceable, or lacking a key). */
+export class SecretReferenceError extends Error {
+  override readonly name = 'SecretReferenceError';
+}
+
+/** The external ClickHouse's administrative credentials, from the Secret the spec names (only when it is referenceable). */
+export async function readExternalCredentials(client: KubeClient, stack: TelemetryStack): Promise<{ username: string; password: string }> {
+  const namespace = stack.metadata.namespace!;
+  const secret = stack.spec.clickhouse.external!.credentialsSecret;
+  const reference = secretReferences(stack).find((candidate) => candidate.field === 'spec.clickhouse.external.credentialsSecret')!;
+  const object = await getSecret(client, namespace, secret.name);
+  const problem = refusedReference(reference, namespace, object);
+  if (problem) throw new SecretReferenceError(problem);
+  const values = decodeSecretData(object!);
   const username = values[secret.usernameKey];
   const password = values[secret.passwordKey];
   if (username === undefined || password === undefined) {

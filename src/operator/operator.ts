@@ -20,6 +20,8 @@ export interface OperatorOptions {
   readonly client: KubeClient;
   readonly log: Logger;
   readonly inCluster: boolean;
+  /** The namespace the operator's pods run in, when in a pod (the ClickHouse NetworkPolicy admits it from there). */
+  readonly operatorNamespace?: string;
   /** Only these namespaces; unset or empty: all. */
   readonly namespaces?: readonly string[];
   /** Port of /metrics, /healthz, /readyz; 0 picks a free one; undefined serves nothing. */
@@ -56,6 +58,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     log,
     metrics,
     inCluster: options.inCluster,
+    ...(options.operatorNamespace ? { operatorNamespace: options.operatorNamespace } : {}),
     ...(options.namespaces?.length ? { namespaces: options.namespaces } : {}),
     ...(options.clickhouse ? { clickhouse: options.clickhouse } : {}),
     ...(options.clickhouseUrl ? { clickhouseUrl: options.clickhouseUrl } : {}),

@@ -4,7 +4,7 @@
  * status. It never asks which event woke it. Every write is skipped when it would change
  * nothing, so a steady-state resync writes nothing.
  */
-import { API_GROUP, SHORTEN_RETENTION_ANNOTATION } from '../api/constants.ts';
+import { API_GROUP, SHORTEN_RETENTION_ANNOTATION, SKIP_CLEANUP_ANNOTATION } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import type { TelemetryStackStatus } from '../api/status.ts';
 import { validateStack } from '../api/validate.ts';
@@ -13,11 +13,11 @@ import { stackNames, PORTS } from '../charts/naming.ts';
 import { render } from '../charts/render.ts';
 import type { RandomSource } from '../charts/secrets.ts';
 import { SECRET_KEYS } from '../charts/secrets.ts';
-import { Applier, FIELD_MANAGER, APPLY_PATCH, pathOf, withOwner } from './apply.ts';
+import { Applier, FIELD_MANAGER, APPLY_PATCH, ObjectConflictError, pathOf, withOwner } from './apply.ts';
 import type { ClickHouseForwards, ClickHouseRoute } from './clickhouse-forward.ts';
 import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl, type WithheldRetention } from './clickhouse-leg.ts';
 import { CONDITION, type ConditionInput, findCondition, mergeConditions, REASON, sameStatus } from './conditions.ts';
-import { ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials } from './credentials.ts';
+import { checkSecretReferences, decodeSecretData, ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials, SecretReferenceError } from './credentials.ts';
 import { ReconcileError } from './errors.ts';
 import type { EventRecorder } from './events.ts';
 import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube.ts';
@@ -26,6 +26,8 @@ import type { ReconcileResult } from './queue.ts';
 import { resourcePath, splitKey, STACKS } from './resources.ts';
 import { resizeStatefulSetClaims, STATEFULSETS } from './storage.ts';
 import { userAccessObjects } from './user-access.ts';
+import { hashKeyProblem } from '../sanitizer/compile.ts';
+import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
 
 /** Held while external ClickHouse users exist, so that deleting the stack removes them first. */
 export const FINALIZER = `${API_GROUP}/clickhouse-users`;
@@ -43,6 +45,8 @@ export interface ReconcileDeps {
   readonly clickhouseForwards?: ClickHouseForwards;
   /** Whether the operator runs in a pod (then in-cluster Service DNS names resolve). */
   readonly inCluster: boolean;
+  /** The namespace the operator's pods run in: the ClickHouse NetworkPolicy admits the operator from there only. */
+  readonly operatorNamespace?: string;
   readonly now?: () => Date;
   readonly random?: RandomSource;
 }
@@ -70,7 +74,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
 
   const validated = validateStack({ apiVersion: raw.apiVersion, kind: raw.kind, metadata: raw.metadata, spec: raw.spec ?? {} });
   if (raw.metadata.deletionTimestamp) {
-    if (validated.ok) await finalize(deps, raw, validated.stack, log);
+    if (validated.ok) await finalize(deps, raw, validated.stack, log, now);
     else await setFinalizer(deps.client, raw, false);
     return {};
   }
@@ -105,12 +109,41 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   await setFinalizer(deps.client, raw, external);
   const owner = ownerReference(raw);
   const live = await deps.applier.listOwned(namespace, name);
-  const secrets = await ensureSecrets(deps.client, stack, owner, live, deps.random);
-  if (secrets.created.length > 0) log.info('created generated Secrets', { names: secrets.created });
-
-  // The htpasswd digest rolls the collector when a credential changes (its basicauth reads the file only at start).
-  const rendered = render(stack, { ingestAuthDigest: secrets.ingestAuthDigest });
-  const desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
+  let secrets: EnsuredSecrets;
+  let desired: KubeObject[];
+  try {
+    // Before anything is rendered: a pod must not be handed a Secret nobody marked as referenceable.
+    await checkSecretReferences(deps.client, stack);
+    secrets = await ensureSecrets(deps.client, stack, owner, live, deps.random);
+    if (secrets.created.length > 0) log.info('created generated Secrets', { names: secrets.created });
+    // A hash key made by hand with "$", '"', "\\" or a newline would break the collector's config or silently change the key.
+    const hashKey = hashKeyProblem(secrets.data.get(stackNames(name).sanitizerKeySecret)?.[SECRET_KEYS.hashKey]);
+    if (hashKey) {
+      const failure = new ReconcileError(REASON.invalidHashKey, `Secret "${stackNames(name).sanitizerKeySecret}" key "${SECRET_KEYS.hashKey}" ${hashKey}; nothing written`);
+      await reportFailure(deps, raw, stack, now, failure);
+      throw failure;
+    }
+    // The upstream header reaches the collector as ${env:...} too, and its resolver expands a "${...}" inside the
+    // value: a hand-written header Secret must not be able to pull the ingest password into a request upstream.
+    const headers = stack.spec.upstream?.headersSecret;
+    if (headers) {
+      const path = resourcePath({ apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }, namespace, headers.name);
+      const value = decodeSecretData(await deps.client.request<KubeObject>('GET', path))[headers.key] ?? '';
+      if (/[$\x00-\x1f\x7f]/.test(value)) {
+        throw new SecretReferenceError(
+          `spec.upstream.headersSecret: Secret "${headers.name}" key "${headers.key}" holds "$" or a control character, which the collector would not send literally (it reads "\${...}" as a reference to its environment); write the header value literally, e.g. "Basic <base64>"`,
+        );
+      }
+    }
+    // The htpasswd digest rolls the collector when a credential changes (its basicauth reads the file only at start).
+    const rendered = render(stack, { ingestAuthDigest: secrets.ingestAuthDigest, ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}) });
+    desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
+    // All or nothing: a workload applied beside a foreign ConfigMap or Secret of the same name would run with its content.
+    const conflicts = await deps.applier.preflight(desired, live, owner.uid);
+    if (conflicts.length > 0) throw new ObjectConflictError(conflicts);
+  } catch (error) {
+    throw await reportIfPersonNeeded(deps, raw, stack, now, error);
+  }
   await growVolumes(deps, raw, stack, desired, live, log, now);
   const applied = new Map<string, KubeObject>();
   try {
@@ -122,6 +155,8 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
       }
     }
   } catch (error) {
+    // An object created between the preflight and its apply by someone else.
+    if (error instanceof ObjectConflictError) throw await reportIfPersonNeeded(deps, raw, stack, now, error);
     // A request the API server rejects (invalid or forbidden object) will not heal by retrying alone: say so in status.
     // Not a 404: something the object refers to is not there yet (or its namespace is going away); a retry heals it.
     if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && ![404, 409, 429].includes(error.status)) {
@@ -164,7 +199,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     } catch (error) {
       const message = route ? route.failure(error as Error) : `ClickHouse at ${url ?? 'a port-forward'}: ${(error as Error).message}`;
       clickhouseProblem = { reason: REASON.clickhouseFailed, message };
-      log.warn('clickhouse leg failed', { error: clickhouseProblem.message, cause: error instanceof MissingCredentialsError ? 'admin Secret' : 'ClickHouse' });
+      log.warn('clickhouse leg failed', { error: clickhouseProblem.message, cause: error instanceof MissingCredentialsError || error instanceof SecretReferenceError ? 'admin Secret' : 'ClickHouse' });
     }
   }
 
@@ -245,6 +280,29 @@ async function reportFailure(deps: ReconcileDeps, raw: StackObject, stack: Telem
   const previous = findCondition(raw.status, CONDITION.ready);
   if (previous?.reason !== error.reason || previous.message !== error.message) await deps.events.record(raw, 'Warning', error.reason, error.message);
   await writeComponentStatus(deps, raw, stack, now, { failure: { reason: error.reason, message: error.message } });
+}
+
+/**
+ * Ownership conflicts and refused Secret references only a person can resolve: they become a
+ * ReconcileError with a constant reason, reported in status and a Warning event. Returns what to throw.
+ */
+async function reportIfPersonNeeded(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, now: string, error: unknown): Promise<unknown> {
+  let failure: ReconcileError | undefined;
+  if (error instanceof ObjectConflictError) failure = new ReconcileError(REASON.objectConflict, error.message);
+  else if (error instanceof SecretReferenceError) failure = new ReconcileError(REASON.secretNotReferenceable, error.message);
+  else if (error instanceof CollectorConfigTooLargeError) failure = new ReconcileError(REASON.invalidSpec, `${error.path}: ${error.message}`);
+  if (!failure) return error;
+  const why =
+    failure.reason === REASON.objectConflict
+      ? 'objects of this name exist and are not this stack\'s; nothing written'
+      : failure.reason === REASON.invalidSpec
+        ? 'the spec validates but cannot be deployed; nothing written'
+        : 'a Secret reference is refused; nothing written';
+  deps.log.warn(why, {
+    stack: `${stack.metadata.namespace}/${stack.metadata.name}`,
+  });
+  await reportFailure(deps, raw, stack, now, failure);
+  return failure;
 }
 
 /** Why a shorter retention waits, what it would delete, and the one command that confirms it. */
@@ -376,14 +434,35 @@ async function setFinalizer(client: KubeClient, raw: StackObject, wanted: boolea
   });
 }
 
-/** The stack is being deleted: remove external ClickHouse users, then let it go. */
-async function finalize(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, log: Logger): Promise<void> {
+/**
+ * The stack is being deleted: remove external ClickHouse users, then let it go. While that fails
+ * (ClickHouse unreachable, its credentials gone) the deletion waits, retried with backoff, and
+ * says why in status (Ready=False, CleanupBlocked) and a Warning event, with the way out: the
+ * SKIP_CLEANUP_ANNOTATION lets the stack go and leaves the users for a person to drop. No
+ * automatic give-up: users left behind in a shared ClickHouse are a decision for a person.
+ */
+async function finalize(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, log: Logger, now: string): Promise<void> {
   if (!(raw.metadata.finalizers ?? []).includes(FINALIZER)) return;
   if (stack.spec.clickhouse.mode === 'external' && deps.clickhouse) {
-    const live = await deps.applier.listOwned(stack.metadata.namespace!, stack.metadata.name);
-    const secrets = await ensureSecrets(deps.client, stack, ownerReference(raw), live, deps.random);
-    await deps.clickhouse.remove(stack, stack.spec.clickhouse.external!.endpoint, await credentialsFor(deps.client, stack, secrets));
-    log.info('removed users from the external ClickHouse');
+    const endpoint = stack.spec.clickhouse.external!.endpoint;
+    const skip = `kubectl annotate telemetrystack ${stack.metadata.name} -n ${stack.metadata.namespace} ${SKIP_CLEANUP_ANNOTATION}=true`;
+    if (raw.metadata.annotations?.[SKIP_CLEANUP_ANNOTATION] === 'true') {
+      log.warn('deleted without removing the stack\'s users from the external ClickHouse', { endpoint });
+      await deps.events.record(raw, 'Warning', 'CleanupSkipped', `${SKIP_CLEANUP_ANNOTATION}=true: the users this stack created in the ClickHouse at ${endpoint} were not removed; drop them there by hand (docs/OPERATIONS.md)`);
+    } else {
+      try {
+        const live = await deps.applier.listOwned(stack.metadata.namespace!, stack.metadata.name);
+        const secrets = await ensureSecrets(deps.client, stack, ownerReference(raw), live, deps.random);
+        await deps.clickhouse.remove(stack, endpoint, await credentialsFor(deps.client, stack, secrets));
+        log.info('removed users from the external ClickHouse');
+      } catch (error) {
+        const message = `deletion waits to remove this stack's users from the ClickHouse at ${endpoint}: ${(error as Error).message}. Once ClickHouse is back it goes on by itself; to delete now and drop the users by hand: ${skip}`;
+        log.warn('deletion waits for the external ClickHouse', { error: (error as Error).message });
+        const failure = new ReconcileError(REASON.cleanupBlocked, message);
+        await reportFailure(deps, raw, stack, now, failure);
+        throw failure;
+      }
+    }
   }
   await setFinalizer(deps.client, raw, false);
 }

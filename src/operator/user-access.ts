@@ -2,10 +2,16 @@
  * Per-user RBAC: a user entry that names a Kubernetes subject gets a Role allowing `get`
  * on exactly their own credential Secret (resourceNames), and a RoleBinding of that Role
  * to the subject. Pure builders, like the chart's.
+ *
+ * Why a stack editor may grant this: the Secret is one the stack generated for that user
+ * (a per-user name no other stack or component can have, see naming.ts) and that the
+ * reconcile has verified this stack controls before anything is applied (apply.ts
+ * preflight, credentials.ts). It holds nothing the editor does not already command: the
+ * editor chooses the users and their roles, and where telemetry is forwarded.
  */
 import type { TelemetryStack } from '../api/resource.ts';
 import { componentLabels } from '../charts/labels.ts';
-import { dnsLabel, stackNames } from '../charts/naming.ts';
+import { stackNames } from '../charts/naming.ts';
 import type { KubeObject } from './kube.ts';
 
 export function userAccessObjects(stack: TelemetryStack): KubeObject[] {
@@ -16,7 +22,7 @@ export function userAccessObjects(stack: TelemetryStack): KubeObject[] {
   const objects: KubeObject[] = [];
   for (const user of stack.spec.access.users) {
     if (!user.subject) continue;
-    const name = dnsLabel(stackName, 'user', user.name, 'credentials');
+    const name = names.userAccess(user.name);
     const metadata = { name, ...(namespace ? { namespace } : {}), labels };
     objects.push({
       apiVersion: 'rbac.authorization.k8s.io/v1',

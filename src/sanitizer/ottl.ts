@@ -1,7 +1,7 @@
 /**
- * Writing OTTL statements into a collector configuration: two layers of escaping.
- * OTTL string literals escape backslashes and double quotes; the collector's config
- * resolver then treats "$" as the start of ${...} expansion, so a literal "$" is "$$".
+ * Writing OTTL statements: string literals. The second layer, the collector's config resolver
+ * that reads "$" as the start of ${...}, is handled once for the whole configuration by
+ * confmap.ts, so the statements here are plain text.
  */
 
 /**
@@ -17,13 +17,3 @@ export function ottlString(value: string): string {
 }
 
 const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** Escapes every "$" for the collector's confmap resolver; callers add ${env:...} references after escaping. */
-export function escapeForConfmap(text: string): string {
-  return text.replace(/\$/g, '$$$$');
-}
-
-/** A string literal holding a regular expression, escaped for both layers. */
-export function ottlPattern(pattern: string): string {
-  return escapeForConfmap(ottlString(pattern));
-}

@@ -3,7 +3,8 @@
  * from the same step table the collector configuration is compiled from (rules.ts), with the
  * semantics of the OTTL functions compile.ts emits:
  *
- *   level (filter/level drops every event; transform/level deletes free-text keys)
+ *   truncate (transform/truncate cuts every value and the body to MAX_ATTRIBUTE_BYTES)
+ *   -> level (filter/level drops every event; transform/level deletes free-text keys)
  *   -> sanitizer steps of the log context, in order:
  *        redact  replace_pattern / replace_all_patterns     = Go ReplaceAllString(template)
  *        hash    ... with SHA256 and a format               = per match: format % sha256hex(Expand(key + input))
@@ -20,6 +21,7 @@ import type { TelemetryStackSpec } from '../api/spec.ts';
 import { IDENTITY_ATTRIBUTE } from './fields.ts';
 import { GoRegexp } from './go-regexp.ts';
 import { LEVEL_POLICIES } from './levels.ts';
+import { truncateValue } from './limits.ts';
 import { sanitizerSteps, type SanitizerStep } from './rules.ts';
 
 /** One input or output line of `telemetry-stack sanitize`. */
@@ -32,9 +34,9 @@ export interface PreviewRecord {
 export interface Firing {
   /** "body" or "attributes.<key>". */
   readonly field: string;
-  /** Rule name, or "level:<level>" / "identity". */
+  /** Rule name, or "truncate" / "level:<level>" / "identity". */
   readonly rule: string;
-  readonly effect: 'redacted' | 'hashed' | 'deleted' | 'replaced by marker' | 'stamped' | 'record dropped';
+  readonly effect: 'truncated' | 'redacted' | 'hashed' | 'deleted' | 'replaced by marker' | 'stamped' | 'record dropped';
   /** Matches replaced (redact, hash). */
   readonly matches?: number;
 }
@@ -123,6 +125,13 @@ export class SanitizerPreview {
       ...(input.body !== undefined ? { body: input.body } : {}),
       ...(input.attributes !== undefined ? { attributes: { ...input.attributes } } : {}),
     };
+    const cut = (field: string, value: string) => {
+      const truncated = truncateValue(value);
+      if (truncated !== value) firings.push({ field, rule: 'truncate', effect: 'truncated' });
+      return truncated;
+    };
+    if (record.body !== undefined) record.body = cut('body', record.body);
+    for (const [key, value] of Object.entries(record.attributes ?? {})) record.attributes![key] = cut(`attributes.${key}`, value);
     const policy = LEVEL_POLICIES[this.spec.level];
     const levelRule = `level:${policy.level}`;
     if (!policy.events) return { record: undefined, firings: [{ field: '*', rule: levelRule, effect: 'record dropped' }] };

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { GoRegexp } from '../../src/sanitizer/go-regexp.ts';
+import { truncateValue } from '../../src/sanitizer/limits.ts';
 
 export interface LogRecord {
   body?: string;
@@ -40,7 +41,7 @@ function resolveAll(value: unknown, env: Record<string, string>): unknown {
 
 // ------------------------------------------------------------------ OTTL statements
 
-type Token = { kind: 'string'; value: string } | { kind: 'word'; value: string } | { kind: 'punct'; value: string };
+type Token = { kind: 'string'; value: string } | { kind: 'number'; value: string } | { kind: 'word'; value: string } | { kind: 'punct'; value: string };
 
 function tokenize(statement: string): Token[] {
   const tokens: Token[] = [];
@@ -74,6 +75,10 @@ function tokenize(statement: string): Token[] {
       }
       i += 1;
       tokens.push({ kind: 'string', value });
+    } else if (/[0-9]/.test(c)) {
+      const number = /^[0-9]+/.exec(statement.slice(i))![0];
+      tokens.push({ kind: 'number', value: number });
+      i += number.length;
     } else if (/[A-Za-z_]/.test(c)) {
       const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(statement.slice(i))![0];
       tokens.push({ kind: 'word', value: word });
@@ -86,9 +91,11 @@ function tokenize(statement: string): Token[] {
   return tokens;
 }
 
-/** The statement's tokens as a compact signature: words and punctuation as is, strings as S. */
-const signature = (tokens: Token[]) => tokens.map((t) => (t.kind === 'string' ? 'S' : t.value)).join(' ');
+/** The statement's tokens as a compact signature: words and punctuation as is, strings as S, numbers as N. */
+const signature = (tokens: Token[]) => tokens.map((t) => (t.kind === 'string' ? 'S' : t.kind === 'number' ? 'N' : t.value)).join(' ');
 const strings = (tokens: Token[]) => tokens.filter((t) => t.kind === 'string').map((t) => t.value);
+const numbers = (tokens: Token[]) => tokens.filter((t) => t.kind === 'number').map((t) => Number(t.value));
+
 
 const regexps = new Map<string, GoRegexp>();
 function regexp(pattern: string): GoRegexp {
@@ -105,12 +112,25 @@ function replace(value: string, pattern: string, replacement: string, format?: s
   return re.replaceAllFunc(value, (match) => format.replace('%s', createHash('sha256').update(re.expandString(replacement, value, match)).digest('hex')));
 }
 
-function runStatement(statement: string, record: LogRecord): void {
+function runStatement(statement: string, record: LogRecord, cache: Record<string, string>): void {
   const tokens = tokenize(statement);
   const sig = signature(tokens);
   const args = strings(tokens);
   const attributes = record.attributes ?? {};
   switch (sig) {
+    case 'truncate_all ( attributes , N , true , S )':
+    case 'truncate_all ( cache , N , true , S )': {
+      const map = sig.includes('cache') ? cache : attributes;
+      for (const [key, value] of Object.entries(map)) map[key] = truncateValue(value, numbers(tokens)[0]!, args[0]!);
+      return;
+    }
+    case 'set ( cache [ S ] , body ) where IsString ( body ) and Len ( body ) > N':
+      if (typeof record.body === 'string' && Buffer.byteLength(record.body, 'utf8') > numbers(tokens)[0]!) cache[args[0]!] = record.body;
+      return;
+    case 'set ( body , cache [ S ] ) where cache [ S ] ! = nil':
+      if (args[0] !== args[1]) throw new Error(`sets from one cache key after testing another: ${statement}`);
+      if (args[0]! in cache) record.body = cache[args[0]!]!;
+      return;
     case 'replace_pattern ( body , S , S ) where IsString ( body )':
     case 'replace_pattern ( body , S , S , SHA256 , S ) where IsString ( body )':
       if (typeof record.body === 'string') record.body = replace(record.body, args[0]!, args[1]!, args[2]);
@@ -153,7 +173,9 @@ function runProcessor(id: string, processor: Processor, record: LogRecord, authU
       // Records here carry no resource; resource statements have nothing to act on.
       if (group.context === 'resource') continue;
       if (group.context !== 'log') throw new Error(`unknown context ${group.context}`);
-      for (const statement of group.statements) runStatement(statement, record);
+      // OTTL's cache lives for one record in one statement group.
+      const cache: Record<string, string> = {};
+      for (const statement of group.statements) runStatement(statement, record, cache);
     }
     return record;
   }

@@ -43,9 +43,9 @@ type Mutable = Record<string, any>;
  */
 export function localConfig(
   rendered: CollectorConfig,
-  options: { dir: string; ports: CollectorPorts; sinkEndpoint: string; htpasswdFile: string },
+  options: { dir: string; ports: CollectorPorts; sinkEndpoint: string; htpasswdFile: string; queueDir?: string; mounts?: Record<string, string> },
 ): Mutable {
-  const config = structuredClone(rendered) as Mutable;
+  const config = relocate(structuredClone(rendered), options.mounts ?? {}) as Mutable;
   const { ports, dir } = options;
   const protocols = config.receivers.otlp.protocols;
   protocols.grpc.endpoint = `127.0.0.1:${ports.grpc}`;
@@ -58,7 +58,7 @@ export function localConfig(
   for (const extension of Object.values(config.extensions) as Mutable[]) {
     if (extension.htpasswd?.file === COLLECTOR_PATHS.htpasswdFile) extension.htpasswd.file = options.htpasswdFile;
     if (extension.directory === COLLECTOR_PATHS.queueDir) {
-      const queueDir = join(dir, 'queue');
+      const queueDir = options.queueDir ?? join(dir, 'queue');
       mkdirSync(queueDir, { recursive: true });
       extension.directory = queueDir;
       if (extension.compaction?.directory) extension.compaction.directory = queueDir;
@@ -79,6 +79,19 @@ export function localConfig(
     pipeline.exporters = pipeline.exporters.map((id: string) => (id === CLICKHOUSE_EXPORTER ? SINK_EXPORTER : id));
   }
   return config;
+}
+
+/** Every string that starts with a mounted container directory, moved to the local directory standing in for it. */
+function relocate(value: unknown, mounts: Record<string, string>): unknown {
+  if (typeof value === 'string') {
+    for (const [container, local] of Object.entries(mounts)) {
+      if (value === container || value.startsWith(`${container}/`)) return local + value.slice(container.length);
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((item) => relocate(item, mounts));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, relocate(item, mounts)]));
+  return value;
 }
 
 /** The Secrets the operator would create for the stack, and the environment the pod would get from them. */
@@ -118,6 +131,12 @@ export interface CollectorOptions {
   readonly secrets?: StackSecrets;
   /** Reuse a directory (and so the persistent queue) from an earlier run. */
   readonly dir?: string;
+  /** Where the persistent queue lives (e.g. a small filesystem); defaults to `<dir>/queue`. */
+  readonly queueDir?: string;
+  /** Secret volumes: container directory (e.g. COLLECTOR_PATHS.tlsDir) -> local directory with the same files. */
+  readonly mounts?: Record<string, string>;
+  /** Last changes to the runnable configuration, e.g. JSON encoding for an upstream exporter a test sink reads. */
+  readonly configure?: (config: Mutable) => void;
   /** Extra environment, e.g. GOMAXPROCS. */
   readonly env?: Record<string, string>;
   /** Run under this command prefix, e.g. ['taskset', '-c', '0']. */
@@ -150,7 +169,15 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const htpasswdFile = join(dir, 'htpasswd');
   writeFileSync(htpasswdFile, secrets.htpasswd, { mode: 0o600 });
   const ports = await collectorPorts();
-  const config = localConfig(render(options.stack).collectorConfig, { dir, ports, sinkEndpoint: options.sinkEndpoint, htpasswdFile });
+  const config = localConfig(render(options.stack).collectorConfig, {
+    dir,
+    ports,
+    sinkEndpoint: options.sinkEndpoint,
+    htpasswdFile,
+    ...(options.queueDir ? { queueDir: options.queueDir } : {}),
+    ...(options.mounts ? { mounts: options.mounts } : {}),
+  });
+  options.configure?.(config);
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, stringify(config, { lineWidth: 0 }));
   const logFile = join(dir, `collector-${randomBytes(4).toString('hex')}.log`);

@@ -4,8 +4,9 @@
  * (resource attributes, attributes, body / value). It can be stopped and started again on the
  * same port to simulate an outage.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { closeServer, listenOnLoopback } from './local-server.ts';
 
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 export type Attributes = Record<string, AttributeValue>;
@@ -74,13 +75,23 @@ export class OtlpSink {
   /** Benchmarks: count log records without decoding or keeping them, so the sink is never the bottleneck. */
   countOnly = false;
   countedLogs = 0;
+  /** The Authorization header of every request, in order (undefined when there was none). */
+  readonly authorizations: (string | undefined)[] = [];
+
+  private readonly tls: { cert: string; key: string } | undefined;
+
+  /** With `tls`, the sink serves HTTPS with this PEM certificate and key. */
+  constructor(tls?: { cert: string; key: string }) {
+    this.tls = tls;
+  }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
-    const server = createServer((request, response) => {
+    const handler = (request: IncomingMessage, response: ServerResponse) => {
+      this.authorizations.push(request.headers.authorization);
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
@@ -106,12 +117,9 @@ export class OtlpSink {
           response.writeHead(400).end(String(error));
         }
       });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as AddressInfo).port;
+    };
+    const server = this.tls ? createTlsServer({ cert: this.tls.cert, key: this.tls.key }, handler) : createServer(handler);
+    this.port = await listenOnLoopback(server, this.port);
     this.server = server;
     return this;
   }
@@ -120,8 +128,7 @@ export class OtlpSink {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   clear(): void {

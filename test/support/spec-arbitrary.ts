@@ -38,7 +38,7 @@ const collector = fc.record(
     replicas: fc.integer({ min: 1, max: 5 }),
     resources: fc.record({ limits: fc.record({ memory }, { requiredKeys: [] }) }, { requiredKeys: [] }),
     service: fc.record({ type: fc.constantFrom('ClusterIP', 'NodePort') }, { requiredKeys: [] }),
-    persistentQueue: fc.record({ enabled: fc.boolean(), size: fc.constantFrom('64Mi', '2Gi') }, { requiredKeys: [] }),
+    persistentQueue: fc.record({ enabled: fc.boolean(), size: fc.constantFrom('110Mi', '2Gi') }, { requiredKeys: [] }),
   },
   { requiredKeys: [] },
 );

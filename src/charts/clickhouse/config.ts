@@ -11,6 +11,7 @@
  * environment, never in these files.
  */
 import type { TelemetryStack } from '../../api/resource.ts';
+import { ACCESS_MODEL } from '../../clickhouse/access-model.ts';
 import { ADMIN_USER, INGEST_USER } from '../../clickhouse/tables.ts';
 import { PORTS } from '../naming.ts';
 
@@ -172,11 +173,15 @@ export function serverConfigXml(_stack: TelemetryStack): string {
 
 const anyNetwork = el('networks', [el('ip', '::/0')]);
 
-/** The grants of the insert-only user the collector's exporter authenticates as. */
+/**
+ * The grants of the insert-only user the collector's exporter authenticates as: the ingest
+ * role of ACCESS_MODEL (INSERT and SHOW COLUMNS on the raw tables only), the same grants the
+ * operator gives it in an external ClickHouse.
+ */
 export function ingestGrants(stack: TelemetryStack): string[] {
-  // INSERT for the rows; SHOW COLUMNS for the exporter's DESC TABLE probe, without which
-  // it falls back to an INSERT that omits optional columns such as EventName.
-  return [`GRANT INSERT, SHOW COLUMNS ON ${backquote(stack.spec.clickhouse.database)}.*`];
+  const byTable = new Map<string, string[]>();
+  for (const grant of ACCESS_MODEL.ingest.grants) byTable.set(grant.table, [...(byTable.get(grant.table) ?? []), grant.access]);
+  return [...byTable].map(([table, access]) => `GRANT ${access.join(', ')} ON ${backquote(stack.spec.clickhouse.database)}.${backquote(table)}`);
 }
 
 /** Users (users.d): removes the image's passwordless `default` user and defines ours. */

@@ -15,7 +15,7 @@ import type { RenderInputs } from '../render.ts';
 import { containerResources } from '../resources.ts';
 import { SECRET_KEYS } from '../secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
-import { COLLECTOR_ENV, COLLECTOR_PATHS, type CollectorConfig, collectorConfig } from './config.ts';
+import { checkConfigSize, COLLECTOR_ENV, COLLECTOR_PATHS, type CollectorConfig, collectorConfig, goMemoryLimit } from './config.ts';
 
 /** The contrib image runs as this user. */
 const COLLECTOR_UID = 10001;
@@ -47,6 +47,7 @@ export class Collector extends Construct {
 
     this.config = collectorConfig(stack);
     this.configYaml = collectorConfigYaml(this.config);
+    checkConfigSize(this.configYaml);
     this.configHash = contentHash(this.configYaml);
 
     new k8s.KubeConfigMap(this, 'config', {
@@ -68,7 +69,7 @@ export class Collector extends Construct {
         port: PORTS.otlpHttp,
         targetPort: k8s.IntOrString.fromString('otlp-http'),
         protocol: 'TCP',
-        appProtocol: 'http',
+        appProtocol: collector.tls ? 'https' : 'http',
         ...(collector.service.type === 'NodePort' ? { nodePort: collector.service.nodePorts.otlpHttp } : {}),
       },
     ];
@@ -82,6 +83,8 @@ export class Collector extends Construct {
       secretEnv(COLLECTOR_ENV.clickhousePassword, names.clickhouseIngestSecret, SECRET_KEYS.password),
       secretEnv(HASH_KEY_ENV, names.sanitizerKeySecret, SECRET_KEYS.hashKey),
     ];
+    const goMemLimit = goMemoryLimit(stack);
+    if (goMemLimit) env.push({ name: 'GOMEMLIMIT', value: goMemLimit });
     if (spec.upstream?.headersSecret) {
       env.push(secretEnv(COLLECTOR_ENV.upstreamAuthorization, spec.upstream.headersSecret.name, spec.upstream.headersSecret.key));
     }
@@ -97,6 +100,17 @@ export class Collector extends Construct {
       if (inputs.ingestAuthDigest) annotations[INGEST_AUTH_ANNOTATION] = inputs.ingestAuthDigest;
       volumes.push({ name: 'auth', secret: { secretName: names.ingestAuthSecret, items: [{ key: SECRET_KEYS.htpasswd, path: 'htpasswd' }] } });
       mounts.push({ name: 'auth', mountPath: COLLECTOR_PATHS.htpasswdDir, readOnly: true });
+    }
+    if (collector.tls) {
+      // The whole Secret (tls.crt, tls.key, ca.crt when the issuer writes one) as a directory, not
+      // subPath: the kubelet then updates the files when cert-manager renews the certificate.
+      volumes.push({ name: 'tls', secret: { secretName: collector.tls.secretName } });
+      mounts.push({ name: 'tls', mountPath: COLLECTOR_PATHS.tlsDir, readOnly: true });
+    }
+    if (spec.upstream?.caSecret) {
+      const { name: secretName, key } = spec.upstream.caSecret;
+      volumes.push({ name: 'upstream-ca', secret: { secretName, items: [{ key, path: 'ca.crt' }] } });
+      mounts.push({ name: 'upstream-ca', mountPath: COLLECTOR_PATHS.upstreamCaDir, readOnly: true });
     }
     const persistent = collector.persistentQueue.enabled;
     if (persistent) mounts.push({ name: names.collectorQueueClaim, mountPath: COLLECTOR_PATHS.queueDir });

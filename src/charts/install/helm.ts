@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { crdManifest } from '../../api/crd.ts';
 import { CONFIG_HASH_ANNOTATION } from '../hash.ts';
 import type { KubeObject } from '../render.ts';
-import { OPERATOR_IMAGE, OPERATOR_REPLICAS, OPERATOR_VERSION, operatorInstallObjects } from './install-chart.ts';
+import { DEFAULT_WATCH_NAMESPACE, OPERATOR_IMAGE, OPERATOR_REPLICAS, OPERATOR_VERSION, operatorInstallObjects } from './install-chart.ts';
 
 export const HELM_CHART_NAME = 'telemetry-stack-operator';
 
@@ -52,7 +52,7 @@ export function withoutConfigHash(object: KubeObject): KubeObject {
 /** The files of the chart, by path relative to the chart folder; each starts with `header`. */
 export function helmChartFiles(header: string): Record<string, string> {
   const base = { namespace: SENTINEL.namespace, image: SENTINEL.image, replicas: SENTINEL.replicas };
-  const clusterWide = operatorInstallObjects(base);
+  const clusterWide = operatorInstallObjects({ ...base, clusterWide: true });
   const scoped = operatorInstallObjects({ ...base, watchNamespaces: [SENTINEL.watched] });
   const isClusterRbac = (object: KubeObject) => object.kind === 'ClusterRole' || object.kind === 'ClusterRoleBinding';
   const inWatched = (object: KubeObject) => object.metadata.namespace === SENTINEL.watched;
@@ -84,9 +84,10 @@ export function helmChartFiles(header: string): Record<string, string> {
       yaml({ image: OPERATOR_IMAGE }).trim(),
       '# Replicas elect a leader through a Lease; one reconciles at a time.',
       yaml({ replicaCount: OPERATOR_REPLICAS }).trim(),
-      '# Empty: stacks in every namespace, with a ClusterRole. Otherwise only these namespaces (they',
-      '# must exist), each with a Role: the operator can then read no Secret anywhere else.',
-      'watchNamespaces: []',
+      '# The namespaces whose stacks the operator runs (they must exist), each with a Role: it can then',
+      '# read no Secret and change no workload anywhere else. Empty: stacks in every namespace, with a',
+      '# ClusterRole that can read every Secret of the cluster (docs/OPERATIONS.md, Security).',
+      yaml({ watchNamespaces: [DEFAULT_WATCH_NAMESPACE] }).trim(),
       '',
     ].join('\n'),
     'crds/telemetrystack.yaml': comment + yaml(crdManifest()),

@@ -1,7 +1,8 @@
 /**
  * The operator's own installation: its Namespace, ServiceAccount, least-privilege RBAC,
  * a two-replica Deployment (leader election: one replica reconciles at a time) and a metrics
- * Service. dist/install.yaml is the CRD followed by this chart (scripts/generate.ts).
+ * Service. dist/install.yaml is the CRD followed by this chart watching the `telemetry`
+ * namespace; dist/install-cluster-wide.yaml the same with a ClusterRole (scripts/generate.ts).
  */
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
@@ -9,13 +10,13 @@ import type { Construct } from 'constructs';
 import { crdManifest } from '../../api/crd.ts';
 import { contentHash } from '../hash.ts';
 import { MANAGED_BY, PART_OF } from '../labels.ts';
-import { OPERATOR_POD_LABELS } from '../network-policies.ts';
+import { DEFAULT_OPERATOR_NAMESPACE, OPERATOR_POD_LABELS } from '../network-policies.ts';
 import type { KubeObject } from '../render.ts';
 import { restrictedPodTemplate } from '../security.ts';
 import { OPERATOR_STACK_RULES, OPERATOR_NAMESPACE_RULES } from './rbac.ts';
 
 export const OPERATOR_NAME = 'telemetry-stack-operator';
-export const OPERATOR_NAMESPACE = 'telemetry-stack-system';
+export const OPERATOR_NAMESPACE = DEFAULT_OPERATOR_NAMESPACE;
 /** The project's release; the image tag of the operator (the Dockerfile builds it). */
 export const OPERATOR_VERSION = '0.1.0';
 export const OPERATOR_IMAGE = `ghcr.io/telemetry-stack/telemetry-stack:${OPERATOR_VERSION}`;
@@ -42,12 +43,22 @@ export const OPERATOR_INSTALL_SELECTOR = `app.kubernetes.io/name=${OPERATOR_NAME
 /** Immutable on the Deployment once applied, so nothing that changes between releases. */
 const selector = { ...OPERATOR_POD_LABELS, 'app.kubernetes.io/instance': OPERATOR_NAME };
 
+/**
+ * The namespace the default install watches: where the examples and `up` put a stack. The
+ * operator must read and write Secrets and workloads wherever stacks live, and Kubernetes RBAC
+ * cannot narrow that to "the stack's own" objects; so by default it gets those rights in this
+ * namespace only. A cluster-wide install (any namespace) is an explicit choice: `clusterWide`.
+ */
+export const DEFAULT_WATCH_NAMESPACE = 'telemetry';
+
 export interface InstallOptions {
   /**
-   * Watch only these namespaces, with a Role and RoleBinding in each instead of the ClusterRole:
-   * the operator can then read no Secret outside them. The namespaces must exist.
+   * Watch only these namespaces, with a Role and RoleBinding in each: the operator can then read
+   * no Secret outside them. The namespaces must exist. Default: [DEFAULT_WATCH_NAMESPACE].
    */
   readonly watchNamespaces?: readonly string[];
+  /** Watch every namespace, with a ClusterRole: it can read Secrets and change workloads in all of them. */
+  readonly clusterWide?: boolean;
   /** Where the operator runs (default OPERATOR_NAMESPACE); the Helm chart puts its release namespace here. */
   readonly namespace?: string;
   readonly image?: string;
@@ -57,7 +68,8 @@ export interface InstallOptions {
 export class OperatorInstallChart extends Chart {
   constructor(scope: Construct, id: string, options: InstallOptions = {}) {
     super(scope, id, { disableResourceNameHashes: true });
-    const watched = options.watchNamespaces ?? [];
+    if (options.clusterWide && options.watchNamespaces?.length) throw new Error('an install is either cluster-wide or watches namespaces, not both');
+    const watched = options.clusterWide ? [] : options.watchNamespaces?.length ? options.watchNamespaces : [DEFAULT_WATCH_NAMESPACE];
     const home = options.namespace ?? OPERATOR_NAMESPACE;
     const metadata = (name: string, namespaced: boolean) => ({ name, labels, ...(namespaced ? { namespace: home } : {}) });
 
@@ -157,7 +169,7 @@ export function operatorInstallObjects(options: InstallOptions = {}): KubeObject
   return new OperatorInstallChart(new App(), 'install', options).toJson() as KubeObject[];
 }
 
-/** dist/install.yaml (no options): the CRD, then the operator. */
+/** dist/install.yaml (no options: watching DEFAULT_WATCH_NAMESPACE) or dist/install-cluster-wide.yaml: the CRD, then the operator. */
 export function installManifests(options: InstallOptions = {}): object[] {
   return [crdManifest(), ...operatorInstallObjects(options)];
 }

@@ -28,21 +28,38 @@ export interface CollectorEndpoint {
 export function collectorEndpoint(stack: TelemetryStack, protocol: OtlpProtocol): CollectorEndpoint {
   const service = stack.spec.collector.service;
   const grpc = protocol === 'grpc';
+  // The receivers speak TLS when the stack sets collector.tls.
+  const scheme = stack.spec.collector.tls ? 'https' : 'http';
   if (service.type === 'NodePort') {
-    return { url: `http://localhost:${grpc ? service.nodePorts.otlpGrpc : service.nodePorts.otlpHttp}`, reachableFrom: 'host' };
+    return { url: `${scheme}://localhost:${grpc ? service.nodePorts.otlpGrpc : service.nodePorts.otlpHttp}`, reachableFrom: 'host' };
   }
   const host = `${stackNames(stack.metadata.name).collector}.${stack.metadata.namespace ?? 'default'}.svc.cluster.local`;
-  return { url: `http://${host}:${grpc ? PORTS.otlpGrpc : PORTS.otlpHttp}`, reachableFrom: 'cluster' };
+  return { url: `${scheme}://${host}:${grpc ? PORTS.otlpGrpc : PORTS.otlpHttp}`, reachableFrom: 'cluster' };
 }
 
 /**
- * OTEL_EXPORTER_OTLP_HEADERS is a list of key=value pairs in the W3C Baggage format, whose
- * values are percent-decoded by the SDK (@opentelemetry/core parseKeyPairsIntoRecord);
- * so "Basic <b64>" is written "Basic%20<b64>" (and any "=" padding as %3D).
+ * key=value pairs in the W3C Baggage format, percent-encoded: for OTEL_RESOURCE_ATTRIBUTES, whose
+ * values Claude Code percent-decodes (as the OpenTelemetry SDKs do).
  */
 export function otlpHeaders(headers: Record<string, string>): string {
   return Object.entries(headers)
     .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+    .join(',');
+}
+
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS as Claude Code reads it: pairs split at "," and at the first "=",
+ * trimmed, and not percent-decoded (2.1.328 sends "Basic%20<b64>" verbatim, and the collector
+ * answers 401; test/real-client.test.ts). The OpenTelemetry SDKs percent-decode, which leaves a
+ * value without "%" unchanged, so raw values mean the same to both. A value that either would
+ * read differently (a ",", "%" or line break) is a bug here, never a user's input.
+ */
+export function clientHeaders(headers: Record<string, string>): string {
+  return Object.entries(headers)
+    .map(([key, value]) => {
+      if (!/^[A-Za-z0-9-]+$/.test(key) || /[,%\r\n]/.test(value)) throw new Error(`header ${key} cannot be written to OTEL_EXPORTER_OTLP_HEADERS unambiguously`);
+      return `${key}=${value}`;
+    })
     .join(',');
 }
 
@@ -76,7 +93,7 @@ export function clientEnv(input: ClientEnvInput): Record<string, string> {
     OTEL_LOGS_EXPORTER: level === 'basic' ? 'none' : 'otlp',
     OTEL_EXPORTER_OTLP_PROTOCOL: input.protocol,
     OTEL_EXPORTER_OTLP_ENDPOINT: input.endpoint,
-    OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders({ Authorization: input.authorization }),
+    OTEL_EXPORTER_OTLP_HEADERS: clientHeaders({ Authorization: input.authorization }),
     OTEL_METRIC_EXPORT_INTERVAL: String(METRIC_EXPORT_INTERVAL_MS),
     OTEL_LOGS_EXPORT_INTERVAL: String(LOGS_EXPORT_INTERVAL_MS),
     // The stack's queries sum delta points; say so explicitly rather than rely on the client default.

@@ -13,6 +13,8 @@ export interface ProjectFiles {
   readonly kindConfig: string;
   readonly dockerfile: string;
   readonly installManifest: string;
+  /** The operator for every namespace (`up --cluster-wide`). */
+  readonly clusterWideInstallManifest: string;
   readonly defaultStack: string;
 }
 
@@ -22,6 +24,7 @@ export function projectFiles(root: string = PROJECT_ROOT): ProjectFiles {
     kindConfig: join(root, 'kind', 'cluster.yaml'),
     dockerfile: join(root, 'Dockerfile'),
     installManifest: join(root, 'dist', 'install.yaml'),
+    clusterWideInstallManifest: join(root, 'dist', 'install-cluster-wide.yaml'),
     defaultStack: join(root, 'examples', 'local.yaml'),
   };
 }
