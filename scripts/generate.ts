@@ -16,6 +16,7 @@ import YAML from 'yaml';
 import { crdManifest, editorJsonSchema, type JsonSchema } from '../src/api/crd.ts';
 import { privacyDocument } from '../src/sanitizer/privacy.ts';
 import { accessDocument } from '../src/clickhouse/access-model.ts';
+import { UNKNOWN_FIELDS_PATH, unknownFieldsQuery } from '../src/clickhouse/unknown-fields.ts';
 import { exportText, SAMPLE_EXPORT_OPTIONS, SAMPLE_EXPORT_PATH } from '../src/fixtures/claude-code.ts';
 import { installManifests } from '../src/charts/install/install-chart.ts';
 import { HELM_CHART_NAME, helmChartFiles } from '../src/charts/install/helm.ts';
@@ -61,6 +62,8 @@ export const ARTIFACTS: readonly Artifact[] = [
   { path: 'docs/PRIVACY.md', render: privacyDocument },
   // Who can read what: from the table the access plan applies.
   { path: 'docs/ACCESS.md', render: () => accessDocument(GENERATED_NOTICE) },
+  // The drift report: the known names written in from src/sanitizer/fields.ts.
+  { path: UNKNOWN_FIELDS_PATH, render: () => unknownFieldsQuery(GENERATED_NOTICE) },
   // OTLP/JSON lines cannot carry a header; examples/sample-export/README.md says it is generated.
   { path: SAMPLE_EXPORT_PATH, render: () => exportText(SAMPLE_EXPORT_OPTIONS) },
   { path: 'dist/install.yaml', render: () => renderYamlDocuments(installManifests()) },

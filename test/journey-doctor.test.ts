@@ -209,9 +209,11 @@ describe('telemetry-stack doctor', () => {
     await setStatus({ observedGeneration: 3, conditions: [condition('Ready', 'True', 'AllComponentsReady', 'ok', 3)] });
     let closed = false;
     let asked: Date | undefined;
+    let askedDays: number | undefined;
     const openData = async (): Promise<StackData> => ({
       eventsSince: async (since) => ((asked = since), { count: 0, newest: undefined }),
       diskBytes: async () => 3 * 1024 ** 3,
+      unknownFields: async (days) => ((askedDays = days), []),
       close: async () => {
         closed = true;
       },
@@ -222,12 +224,51 @@ describe('telemetry-stack doctor', () => {
     expect(result.stdout).toContain('telemetry-stack env --user NAME -n telemetry --stack local');
     expect(result.stdout).toMatch(/\[FAIL\] disk\s+telemetry tables use 3\.00 GiB, at or above the cap of 2 GiB/);
     expect(Date.now() - asked!.getTime()).toBeGreaterThanOrEqual(30 * 60_000 - 5000);
+    expect(result.stdout).toMatch(/\[ok\]\s+unknown fields\s+every event, metric and attribute stored in the last 7 day\(s\) is in the field tables\n/);
+    expect(askedDays).toBe(7);
     expect(closed).toBe(true);
 
-    const healthy = async (): Promise<StackData> => ({ eventsSince: async () => ({ count: 42, newest: new Date() }), diskBytes: async () => 1024 ** 3, close: async () => undefined });
+    const healthy = async (): Promise<StackData> => ({
+      eventsSince: async () => ({ count: 42, newest: new Date() }),
+      diskBytes: async () => 1024 ** 3,
+      unknownFields: async () => [],
+      close: async () => undefined,
+    });
     const ok = await runCommand(makeDoctorCommand(deps({ openData: healthy })), [], env);
     expect(ok.stdout).toMatch(/\[ok\]\s+events arriving\s+42 event\(s\) in the last 15 minutes/);
     expect(ok.stdout).toMatch(/\[ok\]\s+disk\s+telemetry tables use 1\.00 GiB of the 2 GiB cap/);
+  });
+
+  it('names what a newer Claude Code stored that the field tables do not know, as a warning with the report that lists it all', async () => {
+    // The stack, its Secrets and its Ready status are those of the previous test.
+    let askedDays: number | undefined;
+    const unknown = [
+      { kind: 'event', name: 'teleport_started', seen_on: '', records: 3, first_day: '2026-11-29', last_day: '2026-11-30' },
+      { kind: 'event attribute', name: 'sparkle_ratio', seen_on: 'api_request', records: 12, first_day: '2026-11-29', last_day: '2026-11-30' },
+    ];
+    const drifted = async (): Promise<StackData> => ({
+      eventsSince: async () => ({ count: 42, newest: new Date() }),
+      diskBytes: async () => 1024 ** 3,
+      unknownFields: async (days) => ((askedDays = days), unknown),
+      close: async () => undefined,
+    });
+    const result = await runCommand(makeDoctorCommand(deps({ openData: drifted })), ['-n', 'telemetry', 'local', '--fields-days', '3'], env);
+    expect(askedDays).toBe(3);
+    expect(result.stdout).toMatch(
+      /\[warn\] unknown fields\s+2 name\(s\) stored in the last 3 day\(s\) that this telemetry-stack does not know \(a newer Claude Code\?\): event teleport_started; event attribute sparkle_ratio \(on api_request\)\n/,
+    );
+    expect(result.stdout).toContain('fix: "telemetry-stack report unknown-fields --user NAME -n telemetry --stack local --param days=3" lists them all');
+    // A warning: the unknown fields alone do not fail doctor.
+    expect(result.stdout).not.toMatch(/\[FAIL\] unknown fields/);
+
+    const failing = async (): Promise<StackData> => ({ ...(await drifted()), unknownFields: async () => Promise.reject(new Error('Unknown table expression identifier claude_code_events')) });
+    const broken = await runCommand(makeDoctorCommand(deps({ openData: failing })), ['-n', 'telemetry', 'local'], env);
+    expect(broken.stdout).toMatch(/\[ok\]\s+events arriving/);
+    expect(broken.stdout).toMatch(/\[warn\] unknown fields\s+the unknown-fields query failed: Unknown table expression identifier claude_code_events\n/);
+
+    const wrong = await runCommand(makeDoctorCommand(deps({ openData: drifted })), ['--fields-days', '0'], env);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--fields-days must be a positive whole number of days, not "0"');
   });
 
   it('a clock five minutes off fails with how to turn on time synchronisation; a missing CRD stops after the operator check', async () => {

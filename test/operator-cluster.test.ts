@@ -17,6 +17,7 @@ import { APPLY_PATCH, FIELD_MANAGER, pathOf, withOwner } from '../src/operator/a
 import type { TelemetryStack } from '../src/api/resource.ts';
 import { convergedAccessState, EMPTY_ACCESS_STATE, planAccess } from '../src/clickhouse/access.ts';
 import { ddlContext } from '../src/clickhouse/reconcile.ts';
+import { LATEST_SCHEMA_VERSION } from '../src/clickhouse/migrate.ts';
 import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import type { ClickHouseCredentials, ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
 import { accessCredentials, sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
@@ -176,7 +177,8 @@ describe('a {} stack', { timeout: 180_000 }, () => {
     // The operator renders with the htpasswd digest; an apply without it would drop the annotation.
     const htpasswd = await admin.request<KubeObject>('GET', resourcePath({ apiVersion: 'v1', kind: 'Secret', plural: 'secrets' }, TEAM, stackNames(STACK).ingestAuthSecret));
     const digest = htpasswdDigest(Buffer.from((htpasswd.data as Record<string, string>).htpasswd!, 'base64').toString('utf8'));
-    const statefulSet = render(validated.stack, { ingestAuthDigest: digest }).objects.find((object) => object.kind === 'StatefulSet')!;
+    // ... and, once the schema is migrated, with its version (the collector's pods roll when it changes).
+    const statefulSet = render(validated.stack, { ingestAuthDigest: digest, schemaVersion: LATEST_SCHEMA_VERSION }).objects.find((object) => object.kind === 'StatefulSet')!;
     const desired = withOwner(statefulSet as KubeObject, ownerReference(stack));
     const before = await admin.request<KubeObject>('GET', pathOf(desired));
     const after = await admin.request<KubeObject>('PATCH', pathOf(desired), { body: desired, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force: true } });
@@ -596,7 +598,7 @@ describe('operator processes', { timeout: 240_000 }, () => {
     children.push(second);
     const stack = await eventually('status for the current generation', async () => {
       const current = await getStack(admin, 'team-b', STACK);
-      return current.status?.observedGeneration === current.metadata.generation && condition(current, 'CollectorReady')?.status === 'True' && condition(current, 'ClickHouseReady')?.reason === 'ClickHouseFailed' ? current : undefined;
+      return current.status?.observedGeneration === current.metadata.generation && condition(current, 'CollectorReady')?.reason === 'WaitingForSchema' && condition(current, 'ClickHouseReady')?.reason === 'ClickHouseFailed' ? current : undefined;
     }, 120_000);
     // Outside the cluster without --clickhouse-url it port-forwards to the ClickHouse pod. kwok answers for the kubelet but
     // forwards nothing to this port, as a kubelet whose container is not listening: the condition says where it tried,

@@ -13,6 +13,13 @@ export const CONFIG_HASH_ANNOTATION = 'telemetrystack.io/config-hash';
 export const INGEST_USERS_ANNOTATION = 'telemetrystack.io/ingest-users-hash';
 export const INGEST_AUTH_ANNOTATION = 'telemetrystack.io/ingest-auth-hash';
 
+/**
+ * Collector pod template annotation: the ClickHouse schema version its pods started against. The
+ * ClickHouse exporter reads the raw tables' columns once, at start (EventName among them), so a
+ * migration must roll the pods. Set by the operator after the migration ran (see RenderInputs).
+ */
+export const SCHEMA_VERSION_ANNOTATION = 'telemetrystack.io/schema-version';
+
 export function contentHash(...parts: string[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part).update('\0');

@@ -12,13 +12,16 @@ const USAGE = `Usage: telemetry-stack doctor [-n NS] [NAME] [options]
 
 Check, in the order telemetry flows: the cluster answers; this machine's clock agrees with it;
 the TelemetryStack CRD and the operator are installed and running; the stack is Ready; its pods
-are healthy; user credentials exist; events arrived recently; disk use against the cap.
+are healthy; user credentials exist; events arrived recently; disk use against the cap; event
+names and attribute keys stored recently that this version's field tables do not know (a newer
+Claude Code).
 Prints a fix for each failure. Exits 1 when a check fails.
 
 Options:
   -n, --namespace NS   Namespace of the stack (default: search all namespaces you can list)
       --context CTX    kubeconfig context (default: the current one)
       --since MINUTES  "Events arriving" means at least one event in this many minutes (default: 15)
+      --fields-days N  "Unknown fields" looks at what was stored in the last N days (default: 7)
 `;
 
 /** Where the operator runs, as the install manifest says (default names when it is not at hand). */
@@ -38,17 +41,20 @@ export function makeDoctorCommand(deps: JourneyDeps & { openData?: OpenStackData
     async run(args, io) {
       const { values, positionals } = parseCommandArgs(
         args,
-        { namespace: { type: 'string', short: 'n' }, context: { type: 'string' }, since: { type: 'string', default: '15' } },
+        { namespace: { type: 'string', short: 'n' }, context: { type: 'string' }, since: { type: 'string', default: '15' }, 'fields-days': { type: 'string', default: '7' } },
         USAGE,
         true,
       );
       if (positionals.length > 1) throw new UserError(`doctor takes one stack NAME, got ${positionals.length}\n\n${USAGE}`, 2);
       const sinceMinutes = Number(values.since);
       if (!Number.isFinite(sinceMinutes) || sinceMinutes <= 0) throw new UserError(`--since must be a positive number of minutes, not "${values.since}"`, 2);
+      const fieldsDays = Number(values['fields-days']);
+      if (!Number.isInteger(fieldsDays) || fieldsDays <= 0) throw new UserError(`--fields-days must be a positive whole number of days, not "${values['fields-days']}"`, 2);
       const kube = await deps.connect(io.env, { context: values.context });
       const results = await runDoctor(kube, {
         selector: { namespace: values.namespace, name: positionals[0] },
         sinceMinutes,
+        fieldsDays,
         now: deps.now,
         operator: operatorLocation(deps.files.installManifest),
         openData: deps.openData,

@@ -170,8 +170,18 @@ export function userExpression(map: string, endUser = 'EndUser'): string {
   return `multiIf(${endUser} != '', ${endUser}, ${map}['user.email'] != '', ${map}['user.email'], ${map}['user.account_uuid'] != '', ${map}['user.account_uuid'], ${map}['user.id'])`;
 }
 
-/** The event name: the `event.name` attribute, else the body without its `claude_code.` prefix. */
-const EVENT_EXPRESSION = `if(LogAttributes['event.name'] != '', LogAttributes['event.name'], if(EventName != '', EventName, replaceOne(Body, 'claude_code.', '')))`;
+/**
+ * The event name as migrations 3 to 6 computed it: the `event.name` attribute, else `EventName`
+ * as stored, else the body without its `claude_code.` prefix. Kept as it was (a migration is a
+ * record of what ran); migration 7 replaces it by EVENT_EXPRESSION.
+ */
+const EVENT_EXPRESSION_V3 = `if(LogAttributes['event.name'] != '', LogAttributes['event.name'], if(EventName != '', EventName, replaceOne(Body, 'claude_code.', '')))`;
+/**
+ * The event name: the `event.name` attribute, else the OTLP `eventName` field, else the body;
+ * the last two without their `claude_code.` prefix (the exporter stores the field as sent:
+ * `claude_code.api_request`).
+ */
+const EVENT_EXPRESSION = `if(LogAttributes['event.name'] != '', LogAttributes['event.name'], if(EventName != '', replaceOne(EventName, 'claude_code.', ''), replaceOne(Body, 'claude_code.', '')))`;
 
 /** Attributes arrive as strings (and were sent as strings before client v2.1.122): cast once, here. */
 const num = (key: string, type: 'UInt64' | 'UInt32' | 'Float64' = 'UInt64') => `to${type}OrZero(LogAttributes['${key}'])`;
@@ -205,7 +215,7 @@ const API_REQUEST_COLUMNS = [
   `${str('attribution')} AS attribution`,
 ];
 
-const eventFilter = (event: string) => `${EVENT_EXPRESSION} = ${quoteString(event)}`;
+const eventFilter = (event: string) => `${EVENT_EXPRESSION_V3} = ${quoteString(event)}`;
 
 interface TypedView {
   readonly view: string;
@@ -269,7 +279,7 @@ interface EventSource {
   readonly event: string;
   readonly session: string;
 }
-const COMPUTED_EVENT: EventSource = { event: EVENT_EXPRESSION, session: str('session.id') };
+const COMPUTED_EVENT: EventSource = { event: EVENT_EXPRESSION_V3, session: str('session.id') };
 const STORED_EVENT: EventSource = { event: 'ClaudeEvent', session: 'SessionId' };
 
 function eventViews(context: DdlContext, source: EventSource): string[] {
@@ -321,7 +331,7 @@ WHERE IsMonotonic OR AggregationTemporality = 1`;
 function storedEventColumns(context: DdlContext): string[] {
   const logs = `ALTER TABLE ${qualified(context, RAW_TABLES.logs)}${onCluster(context)}`;
   return [
-    `${logs} ADD COLUMN IF NOT EXISTS ClaudeEvent LowCardinality(String) MATERIALIZED ${EVENT_EXPRESSION}`,
+    `${logs} ADD COLUMN IF NOT EXISTS ClaudeEvent LowCardinality(String) MATERIALIZED ${EVENT_EXPRESSION_V3}`,
     `${logs} ADD COLUMN IF NOT EXISTS SessionId String MATERIALIZED ${str('session.id')}`,
     `${logs} ADD INDEX IF NOT EXISTS idx_session_id SessionId TYPE bloom_filter(0.001) GRANULARITY 1`,
     ...eventViews(context, STORED_EVENT),
@@ -330,7 +340,7 @@ function storedEventColumns(context: DdlContext): string[] {
 
 // ---------------------------------------------------------------- v4: daily rollups
 
-const ROLLUP_SELECT = (logs: string) => `SELECT
+const ROLLUP_SELECT = (logs: string, filter = eventFilter('api_request')) => `SELECT
   toDate(TimestampTime) AS day,
   ${userExpression('LogAttributes')} AS user,
   ${str('model')} AS model,
@@ -342,7 +352,7 @@ const ROLLUP_SELECT = (logs: string) => `SELECT
   sum(${num('cache_read_tokens')}) AS cache_read_tokens,
   sum(${num('cache_creation_tokens')}) AS cache_creation_tokens
 FROM ${logs}
-WHERE ${eventFilter('api_request')}`;
+WHERE ${filter}`;
 
 const ROLLUP_GROUP = 'GROUP BY day, user, model, query_source';
 
@@ -412,6 +422,36 @@ GROUP BY day, model, query_source`,
   ];
 }
 
+// ---------------------------------------------------------------- v7: the event name from EventName without its prefix
+
+/**
+ * Until v7 a record named only by the OTLP `eventName` field (`claude_code.api_request`, no
+ * `event.name` attribute) kept the prefix, so no view and not the rollup matched it. The order
+ * makes the switch atomic for new rows and counts each old row once:
+ * 1. the rollup view filters on the stored column (same result as its inline expression, which
+ *    was the stored column's expression);
+ * 2. the stored column takes the new expression: from that insert on, the column and the rollup
+ *    agree on the new name;
+ * 3. rows stored before step 2 that the new expression names `api_request` and the stored value
+ *    did not (the rollup missed exactly these) are added to the rollup once (deduplication token);
+ * 4. the stored column is recomputed for the old rows (a mutation, one column per part, run in
+ *    the background), so the typed views, which read it, find them too.
+ */
+function eventNamePrefix(context: DdlContext): string[] {
+  const logs = qualified(context, RAW_TABLES.logs);
+  return [
+    `ALTER TABLE ${qualified(context, DERIVED.dailyUsageView)}${onCluster(context)} MODIFY QUERY
+${ROLLUP_SELECT(logs, `ClaudeEvent = 'api_request'`)}
+${ROLLUP_GROUP}`,
+    `ALTER TABLE ${logs}${onCluster(context)} MODIFY COLUMN ClaudeEvent LowCardinality(String) MATERIALIZED ${EVENT_EXPRESSION}`,
+    `INSERT INTO ${qualified(context, DERIVED.dailyUsage)}
+${ROLLUP_SELECT(logs, `ClaudeEvent != 'api_request' AND ${EVENT_EXPRESSION} = 'api_request'`)}
+${ROLLUP_GROUP}
+SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'telemetry-stack-migration-7-backfill'`,
+    `ALTER TABLE ${logs}${onCluster(context)} MATERIALIZE COLUMN ClaudeEvent`,
+  ];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'raw tables the collector exporter writes', statements: rawTables },
   { version: 2, name: 'EndUser: the authenticated user, from the enduser.id attribute', statements: endUserColumns },
@@ -419,6 +459,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'daily cost and token rollup per user and model', statements: rollups },
   { version: 5, name: 'stored event name and session id for the event views', statements: storedEventColumns },
   { version: 6, name: 'rollup view and team totals run with the definer\'s rights', statements: definerViews },
+  { version: 7, name: 'event name from the OTLP eventName field without its claude_code. prefix', statements: eventNamePrefix },
 ];
 
 /** Table that records applied migrations. */

@@ -35,6 +35,8 @@ export type WithheldRetention =
 export interface ClickHouseOutcome {
   readonly appliedRetention: AppliedRetention;
   readonly users: number;
+  /** Schema version in force after the migrations: the collector's pods carry it and roll when it changes. */
+  readonly schemaVersion: number;
   /** Statements that changed something (empty on a second run). */
   readonly changes: readonly string[];
   /** Shorter retention the stack asks for but has not confirmed (SHORTEN_RETENTION_ANNOTATION), per signal. */

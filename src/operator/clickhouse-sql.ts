@@ -78,6 +78,7 @@ export function sqlClickHouseLeg(connect: Connect = connectToServer): ClickHouse
         return {
           appliedRetention: report.appliedRetention,
           users: report.access?.users ?? stack.spec.access.users.length,
+          schemaVersion: report.schemaVersion,
           changes,
           ...(withheld.size > 0 ? { withheldRetention: [...withheld.values()] } : {}),
           ingestConflict: report.access?.conflicts.includes(INGEST_USER) ?? false,

@@ -24,6 +24,8 @@ export const REASON = {
   available: 'Available',
   rollingOut: 'RollingOut',
   waitingForPods: 'WaitingForPods',
+  /** The collector is held at 0 replicas until the ClickHouse schema it writes into is migrated. */
+  waitingForSchema: 'WaitingForSchema',
   reconciled: 'Reconciled',
   schemaApplied: 'SchemaApplied',
   clickhouseFailed: 'ClickHouseFailed',

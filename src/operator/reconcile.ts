@@ -10,7 +10,8 @@ import type { TelemetryStackStatus } from '../api/status.ts';
 import { validateStack } from '../api/validate.ts';
 import { shorteningToken } from '../clickhouse/retention.ts';
 import { stackNames, PORTS } from '../charts/naming.ts';
-import { render } from '../charts/render.ts';
+import { SCHEMA_VERSION_ANNOTATION } from '../charts/hash.ts';
+import { render, type RenderInputs } from '../charts/render.ts';
 import type { RandomSource } from '../charts/secrets.ts';
 import { SECRET_KEYS } from '../charts/secrets.ts';
 import { Applier, FIELD_MANAGER, APPLY_PATCH, ObjectConflictError, pathOf, withOwner } from './apply.ts';
@@ -111,6 +112,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const live = await deps.applier.listOwned(namespace, name);
   let secrets: EnsuredSecrets;
   let desired: KubeObject[];
+  let renderInputs: RenderInputs;
   try {
     // Before anything is rendered: a pod must not be handed a Secret nobody marked as referenceable.
     await checkSecretReferences(deps.client, stack);
@@ -136,7 +138,12 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
       }
     }
     // The htpasswd digest rolls the collector when a credential changes (its basicauth reads the file only at start).
-    const rendered = render(stack, { ingestAuthDigest: secrets.ingestAuthDigest, ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}) });
+    renderInputs = {
+      ingestAuthDigest: secrets.ingestAuthDigest,
+      ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
+      ...schemaInput(collectorWorkload(live, name)),
+    };
+    const rendered = render(stack, renderInputs);
     desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
     // All or nothing: a workload applied beside a foreign ConfigMap or Secret of the same name would run with its content.
     const conflicts = await deps.applier.preflight(desired, live, owner.uid);
@@ -203,6 +210,18 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     }
   }
 
+  // The schema is in place now (or changed): start or roll the collector, whose exporter reads the columns only at start.
+  if (outcome && renderInputs.schemaVersion !== outcome.schemaVersion) {
+    const collectorObject = render(stack, { ...renderInputs, schemaVersion: outcome.schemaVersion }).objects.find((object) => COLLECTOR_KINDS.includes(object.kind) && object.metadata.name === names.collector);
+    if (collectorObject) {
+      const path = pathOf(collectorObject as KubeObject);
+      const result = await deps.applier.apply(withOwner(collectorObject as KubeObject, owner), applied.get(path));
+      applied.set(path, result.object);
+      renderInputs = { ...renderInputs, schemaVersion: outcome.schemaVersion };
+      log.info('collector rendered for the ClickHouse schema', { schemaVersion: outcome.schemaVersion });
+    }
+  }
+
   if (outcome?.withheldRetention?.length) {
     const message = withheldMessage(stack, outcome.withheldRetention);
     if (findCondition(raw.status, CONDITION.clickhouse)?.message !== message) {
@@ -212,6 +231,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   }
   const ready = await writeComponentStatus(deps, raw, stack, now, {
     collector: workload(names.collector),
+    collectorHeld: renderInputs.schemaVersion === 'pending',
     clickhouse: clickhouseWorkload,
     external,
     ...(outcome ? { outcome } : {}),
@@ -345,8 +365,32 @@ function workloadCondition(type: string, workload: KubeObject | undefined): Cond
   return { type, status: 'False', reason: REASON.waitingForPods, message: `${status.readyReplicas ?? 0}/${replicas} replicas ready and up to date` };
 }
 
+const COLLECTOR_KINDS: readonly string[] = ['StatefulSet', 'Deployment'];
+
+/** The collector workload among the live objects (a StatefulSet with the persistent queue, a Deployment without). */
+function collectorWorkload(live: ReadonlyMap<string, KubeObject>, stackName: string): KubeObject | undefined {
+  const name = stackNames(stackName).collector;
+  return [...live.values()].find((object) => COLLECTOR_KINDS.includes(object.kind) && object.metadata.name === name);
+}
+
+/**
+ * What render is told about the schema, from the live collector: the version its pods carry (a
+ * reconcile keeps it until the ClickHouse leg reports another); `pending` (0 replicas) while no
+ * migration has run for it. A collector an older operator started (replicas, no annotation) keeps
+ * running and gets the annotation, hence a restart, once the leg has migrated.
+ */
+export function schemaInput(live: KubeObject | undefined): Pick<RenderInputs, 'schemaVersion'> {
+  const spec = live?.spec as { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> } } } | undefined;
+  const annotated = Number.parseInt(spec?.template?.metadata?.annotations?.[SCHEMA_VERSION_ANNOTATION] ?? '', 10);
+  if (Number.isInteger(annotated)) return { schemaVersion: annotated };
+  if (live && (spec?.replicas ?? 1) > 0) return {};
+  return { schemaVersion: 'pending' };
+}
+
 interface ComponentFacts {
   collector?: KubeObject | undefined;
+  /** Rendered with 0 replicas: no migration has run for it yet. */
+  collectorHeld?: boolean;
   clickhouse?: KubeObject | undefined;
   external?: boolean;
   outcome?: ClickHouseOutcome;
@@ -366,19 +410,26 @@ async function writeComponentStatus(deps: ReconcileDeps, raw: StackObject, stack
       .filter((condition) => [CONDITION.collector, CONDITION.clickhouse, CONDITION.access].includes(condition.type as never))
       .map(({ type, status, reason, message }) => ({ type, status, reason, message }));
   } else {
-    const collector = workloadCondition(CONDITION.collector, facts.collector);
     let clickhouse: ConditionInput;
     if (facts.clickhouseProblem) clickhouse = { type: CONDITION.clickhouse, status: facts.clickhouseProblem.reason === REASON.clickhouseNotConfigured ? 'Unknown' : 'False', ...facts.clickhouseProblem };
     else if (!facts.external && !workloadReady(facts.clickhouse)) clickhouse = workloadCondition(CONDITION.clickhouse, facts.clickhouse);
     else if (!facts.outcome) clickhouse = { type: CONDITION.clickhouse, status: 'False', reason: REASON.waitingForPods, message: 'waiting for the ClickHouse server' };
     else if (facts.outcome.withheldRetention?.length) clickhouse = { type: CONDITION.clickhouse, status: 'False', reason: REASON.retentionShorteningUnconfirmed, message: withheldMessage(stack, facts.outcome.withheldRetention) };
     else clickhouse = { type: CONDITION.clickhouse, status: 'True', reason: REASON.schemaApplied, message: 'schema, retention and users are applied' };
+    const collector: ConditionInput = facts.collectorHeld
+      ? {
+          type: CONDITION.collector,
+          status: 'False',
+          reason: REASON.waitingForSchema,
+          message: `held at 0 replicas until the ClickHouse schema is migrated (its exporter reads the table columns only at start); waiting for ${CONDITION.clickhouse}`,
+        }
+      : workloadCondition(CONDITION.collector, facts.collector);
     const users = stack.spec.access.users.length;
     const access: ConditionInput = { type: CONDITION.access, status: 'True', reason: REASON.usersProvisioned, message: `${users} user(s) have credentials` };
     components = [collector, clickhouse, access];
   }
   const notReady = components.filter((condition) => condition.status !== 'True');
-  const rollingOut = !facts.failure && components.some((condition) => condition.reason === REASON.waitingForPods);
+  const rollingOut = !facts.failure && components.some((condition) => condition.reason === REASON.waitingForPods || condition.reason === REASON.waitingForSchema);
   const degradedBy = facts.failure ?? (facts.clickhouseProblem?.reason === REASON.clickhouseFailed ? facts.clickhouseProblem : undefined);
   const ready = !facts.failure && notReady.length === 0;
   const summary: ConditionInput[] = [

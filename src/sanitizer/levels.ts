@@ -13,15 +13,24 @@ export interface LevelPolicy {
   readonly removedEventAttributes: readonly string[];
 }
 
-/** Event attributes that carry free text: prompts, model output, tool input and error strings. */
+/**
+ * Event attributes that carry free text: prompts, model output, tool input and error strings,
+ * raw API bodies, and what beta tracing adds (system prompt, tool schemas, hook commands).
+ * Every free-text key of fields.ts belongs here, or `enhanced` stores it.
+ */
 export const FREE_TEXT_ATTRIBUTES = [
   'prompt',
+  'prompt_text',
   'response',
   'tool_input',
   'tool_parameters',
   'error',
   'api_request_body',
   'api_response_body',
+  'body',
+  'system_prompt',
+  'tool',
+  'hook_definitions',
 ] as const;
 
 export const LEVEL_POLICIES: Record<Level, LevelPolicy> = {
@@ -33,7 +42,7 @@ export const LEVEL_POLICIES: Record<Level, LevelPolicy> = {
   },
   enhanced: {
     level: 'enhanced',
-    summary: 'Metrics and events, with free text removed: prompts, responses, tool input and parameters, error text.',
+    summary: 'Metrics and events, with free text removed: prompts, responses, tool input and parameters, error text, raw API bodies.',
     events: true,
     removedEventAttributes: FREE_TEXT_ATTRIBUTES,
   },

@@ -95,6 +95,8 @@ function exportWith<T>(exporter: { export(items: T, done: (result: ExportResult)
 export interface PlainRecord {
   body: string;
   attributes: Record<string, string | number | boolean>;
+  /** The OTLP LogRecord eventName field (newer clients name events there). */
+  eventName?: string;
 }
 
 /** The SDK's log records with exactly these bodies and attributes. */
@@ -106,7 +108,7 @@ export async function logRecords(records: readonly PlainRecord[], resource: Reco
     logRecordLimits: { attributeValueLengthLimit: Infinity, attributeCountLimit: 1000 },
   });
   const logger = provider.getLogger(METER, CLAUDE_CODE_RESOURCE['service.version']);
-  for (const record of records) logger.emit({ body: record.body, attributes: record.attributes as AnyValueMap });
+  for (const record of records) logger.emit({ body: record.body, attributes: record.attributes as AnyValueMap, ...(record.eventName ? { eventName: record.eventName } : {}) });
   await provider.forceFlush();
   const finished = [...memory.getFinishedLogRecords()];
   await provider.shutdown();

@@ -20,7 +20,7 @@ function event(name: string, attributes: ClaudeCodeEvent['attributes']): ClaudeC
 /** Every free-text attribute a level can remove appears at least once. */
 export function benignEvents(): ClaudeCodeEvent[] {
   return [
-    event('user_prompt', { prompt_length: 42, prompt: 'Refactor the parser module into smaller functions', command_name: 'none' }),
+    event('user_prompt', { prompt_length: 42, prompt: 'Refactor the parser module into smaller functions', prompt_text: 'Refactor the parser module into smaller functions', command_name: 'none' }),
     event('assistant_response', { response_length: 120, response: 'I split parse() into tokenize() and build().', model: 'claude-sonnet-4-6', request_id: 'req_001' }),
     event('tool_result', {
       tool_name: 'Bash',
@@ -53,6 +53,11 @@ export function benignEvents(): ClaudeCodeEvent[] {
     event('api_error', { model: 'claude-sonnet-4-6', error: 'Overloaded', status_code: '529', duration_ms: 15000, attempt: 11, request_id: 'req_003' }),
     event('api_request_body', { request_id: 'req_004', api_request_body: '{"model":"claude-sonnet-4-6","max_tokens":1024}' }),
     event('api_response_body', { request_id: 'req_004', api_response_body: '{"stop_reason":"end_turn"}' }),
+    // Client 2.1.x: the raw bodies travel as events with a `body` attribute; beta tracing adds the rest.
+    event('api_request_body', { body: '{"model":"claude-sonnet-4-6","max_tokens":1024}', body_length: 48, body_truncated: 'false', request_body_id: 'rb_001' }),
+    event('system_prompt', { system_prompt: 'You are an interactive command line tool that helps with software work.' }),
+    event('tool', { tool: '{"name":"Read","description":"Reads a file from the working directory"}' }),
+    event('hook_execution_start', { hook_event: 'PostToolUse', hook_name: 'PostToolUse:Edit', num_hooks: 1, hook_definitions: '[{"type":"command","command":"npm run lint"}]' }),
   ];
 }
 

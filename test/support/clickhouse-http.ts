@@ -25,11 +25,11 @@ export interface ClickHouseHttp {
 
 const FORMAT_CLAUSE = /\s+FORMAT\s+(\w+)\s*;?\s*$/i;
 
-function clickhouseError(code: number, type: string, message: string): string {
+export function clickhouseError(code: number, type: string, message: string): string {
   return `Code: ${code}. DB::Exception: ${message}. (${type}) (version test)\n`;
 }
 
-function authenticate(request: IncomingMessage): { user: string; password: string } | undefined {
+export function authenticate(request: IncomingMessage): { user: string; password: string } | undefined {
   const header = request.headers.authorization;
   if (header?.startsWith('Basic ')) {
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');

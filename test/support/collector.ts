@@ -39,11 +39,14 @@ type Mutable = Record<string, any>;
 
 /**
  * The rendered configuration made runnable on this machine. `sinkEndpoint` replaces the
- * ClickHouse exporter (and only it) by an OTLP/HTTP JSON exporter with the same queue and retry.
+ * ClickHouse exporter (and only it) by an OTLP/HTTP JSON exporter with the same queue and retry;
+ * `clickhouseEndpoint` instead keeps the real ClickHouse exporter and changes only its scheme and
+ * address (e.g. to http://127.0.0.1:PORT, the test's ClickHouse front), keeping the path and the
+ * query (dial_timeout, ...).
  */
 export function localConfig(
   rendered: CollectorConfig,
-  options: { dir: string; ports: CollectorPorts; sinkEndpoint: string; htpasswdFile: string; queueDir?: string; mounts?: Record<string, string> },
+  options: { dir: string; ports: CollectorPorts; sinkEndpoint?: string; clickhouseEndpoint?: string; htpasswdFile: string; queueDir?: string; mounts?: Record<string, string> },
 ): Mutable {
   const config = relocate(structuredClone(rendered), options.mounts ?? {}) as Mutable;
   const { ports, dir } = options;
@@ -66,6 +69,13 @@ export function localConfig(
   }
   const clickhouse = config.exporters[CLICKHOUSE_EXPORTER];
   if (!clickhouse) throw new Error('rendered configuration has no clickhouse exporter');
+  if (options.clickhouseEndpoint !== undefined) {
+    // By hand: WHATWG URLs refuse to turn a tcp: URL into an http: one (the setter is ignored).
+    const local = new URL(options.clickhouseEndpoint);
+    clickhouse.endpoint = String(clickhouse.endpoint).replace(/^[a-z]+:\/\/[^/?#]*/i, `${local.protocol}//${local.host}`);
+    return config;
+  }
+  if (options.sinkEndpoint === undefined) throw new Error('localConfig needs a sinkEndpoint or a clickhouseEndpoint');
   delete config.exporters[CLICKHOUSE_EXPORTER];
   config.exporters[SINK_EXPORTER] = {
     endpoint: options.sinkEndpoint,
@@ -126,7 +136,10 @@ export function stackSecrets(stack: TelemetryStack): StackSecrets {
 
 export interface CollectorOptions {
   readonly stack: TelemetryStack;
-  readonly sinkEndpoint: string;
+  /** Where the OTLP exporter standing in for ClickHouse sends; or, with `clickhouseEndpoint`, nothing. */
+  readonly sinkEndpoint?: string;
+  /** Keep the real ClickHouse exporter, sent to this scheme and address (test/support/clickhouse-front.ts). */
+  readonly clickhouseEndpoint?: string;
   /** Defaults to freshly generated ones. */
   readonly secrets?: StackSecrets;
   /** Reuse a directory (and so the persistent queue) from an earlier run. */
@@ -172,7 +185,8 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const config = localConfig(render(options.stack).collectorConfig, {
     dir,
     ports,
-    sinkEndpoint: options.sinkEndpoint,
+    ...(options.sinkEndpoint !== undefined ? { sinkEndpoint: options.sinkEndpoint } : {}),
+    ...(options.clickhouseEndpoint !== undefined ? { clickhouseEndpoint: options.clickhouseEndpoint } : {}),
     htpasswdFile,
     ...(options.queueDir ? { queueDir: options.queueDir } : {}),
     ...(options.mounts ? { mounts: options.mounts } : {}),

@@ -8,7 +8,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import type { TelemetryStack } from '../../api/resource.ts';
 import { HASH_KEY_ENV } from '../../sanitizer/compile.ts';
-import { contentHash, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../hash.ts';
+import { contentHash, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION, SCHEMA_VERSION_ANNOTATION } from '../hash.ts';
 import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
 import { PORTS, stackNames } from '../naming.ts';
 import type { RenderInputs } from '../render.ts';
@@ -112,6 +112,10 @@ export class Collector extends Construct {
       volumes.push({ name: 'upstream-ca', secret: { secretName, items: [{ key, path: 'ca.crt' }] } });
       mounts.push({ name: 'upstream-ca', mountPath: COLLECTOR_PATHS.upstreamCaDir, readOnly: true });
     }
+    // The exporter reads the raw tables' columns once, at start: a migration must roll the pods (RenderInputs.schemaVersion).
+    if (typeof inputs.schemaVersion === 'number') annotations[SCHEMA_VERSION_ANNOTATION] = String(inputs.schemaVersion);
+    // Held at 0 until the schema exists: a pod started earlier would never write the columns the migration adds.
+    const replicas = inputs.schemaVersion === 'pending' ? 0 : collector.replicas;
     const persistent = collector.persistentQueue.enabled;
     if (persistent) mounts.push({ name: names.collectorQueueClaim, mountPath: COLLECTOR_PATHS.queueDir });
 
@@ -159,7 +163,7 @@ export class Collector extends Construct {
       new k8s.KubeStatefulSet(this, 'workload', {
         metadata: { name: names.collector, labels },
         spec: {
-          replicas: collector.replicas,
+          replicas,
           serviceName: names.collectorHeadless,
           selector: { matchLabels: selector },
           // Replicas are interchangeable; start and stop them together.
@@ -187,7 +191,7 @@ export class Collector extends Construct {
       new k8s.KubeDeployment(this, 'workload', {
         metadata: { name: names.collector, labels },
         spec: {
-          replicas: collector.replicas,
+          replicas,
           selector: { matchLabels: selector },
           strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0) } },
           template,

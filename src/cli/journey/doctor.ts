@@ -1,6 +1,7 @@
 /**
  * The checks a person would run when telemetry does not show up, in the order the data
- * flows: cluster, clock, CRD, operator, stack, pods, credentials, events, disk. Each
+ * flows: cluster, clock, CRD, operator, stack, pods, credentials, events, disk, and then
+ * fields the stack stored that the field tables do not know (a new client version). Each
  * failure carries the fix. Checks after a failure that makes them meaningless are skipped.
  */
 import { CRD_NAME, KIND } from '../../api/constants.ts';
@@ -8,6 +9,7 @@ import { GiB } from '../../api/quantity.ts';
 import { OPERATOR_INSTALL_SELECTOR } from '../../charts/install/install-chart.ts';
 import { STACK_LABEL } from '../../charts/labels.ts';
 import { stackNames } from '../../charts/naming.ts';
+import type { UnknownField } from '../../clickhouse/unknown-fields.ts';
 import { UserError } from '../errors.ts';
 import { describeCondition, isReady, readyCondition } from './conditions.ts';
 import { getOptional, type Kube, type KubeResponse } from './kube.ts';
@@ -32,6 +34,8 @@ export interface StackData {
   eventsSince(since: Date): Promise<{ count: number; newest: Date | undefined }>;
   /** Bytes the stack's telemetry tables use on disk. */
   diskBytes(): Promise<number>;
+  /** Event names, metric names and attribute keys stored in the last `days` days that the field tables do not know. */
+  unknownFields(days: number): Promise<UnknownField[]>;
   close(): Promise<void>;
 }
 
@@ -41,6 +45,8 @@ export interface DoctorOptions {
   readonly selector: StackSelector;
   /** "Events arriving" means: at least one event in the last `sinceMinutes`. */
   readonly sinceMinutes: number;
+  /** "Unknown fields" looks at what was stored in the last `fieldsDays` days. */
+  readonly fieldsDays: number;
   readonly now: () => Date;
   readonly operator: { namespace: string; name: string };
   readonly openData: OpenStackData | undefined;
@@ -244,16 +250,17 @@ async function credentialsCheck(kube: Kube, found: ClusterStack): Promise<CheckR
 
 async function dataChecks(kube: Kube, found: ClusterStack, options: DoctorOptions): Promise<CheckResult[]> {
   const cap = found.stack.spec.retention.maxDiskGiB;
-  const skipBoth = (why: string): CheckResult[] => [
+  const skipData = (why: string): CheckResult[] => [
     { name: 'events arriving', verdict: 'skip', detail: why },
     { name: 'disk', verdict: 'skip', detail: why },
+    { name: 'unknown fields', verdict: 'skip', detail: why },
   ];
-  if (!options.openData) return skipBoth('no way to query the stack\'s ClickHouse was given');
+  if (!options.openData) return skipData('no way to query the stack\'s ClickHouse was given');
   let data: StackData;
   try {
     data = await options.openData(kube, found);
   } catch (error) {
-    if (error instanceof UserError) return skipBoth(error.message.split('\n')[0]!);
+    if (error instanceof UserError) return skipData(error.message.split('\n')[0]!);
     throw error;
   }
   try {
@@ -280,7 +287,7 @@ async function dataChecks(kube: Kube, found: ClusterStack, options: DoctorOption
           : bytes >= cap * GiB * 0.8
             ? { name: 'disk', verdict: 'warn', detail: `telemetry tables use ${used} of the ${cap} GiB cap`, fix: 'the oldest days will be dropped soon: raise spec.retention.maxDiskGiB or shorten retention' }
             : { name: 'disk', verdict: 'ok', detail: `telemetry tables use ${used} of the ${cap} GiB cap` };
-    return [events, disk];
+    return [events, disk, await unknownFieldsResult(data, options.fieldsDays, found)];
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     return [
@@ -293,6 +300,39 @@ async function dataChecks(kube: Kube, found: ClusterStack, options: DoctorOption
     ];
   } finally {
     await data.close();
+  }
+}
+
+/** How many unknown names the check line lists; the report has them all. */
+const UNKNOWN_FIELDS_SHOWN = 8;
+
+/**
+ * Names a new Claude Code version (or the team's own OTEL_RESOURCE_ATTRIBUTES) added: stored like
+ * the known fields that travel the same way, and invisible to the reports until the tables know
+ * them. A warning, not a failure: nothing is broken, but the team should know the day they arrive.
+ */
+export function fieldsCheck(unknown: readonly UnknownField[], days: number, found: ClusterStack): CheckResult {
+  const name = 'unknown fields';
+  if (unknown.length === 0) return { name, verdict: 'ok', detail: `every event, metric and attribute stored in the last ${days} day(s) is in the field tables` };
+  const shown = unknown.slice(0, UNKNOWN_FIELDS_SHOWN).map((field) => `${field.kind} ${field.name}${field.seen_on ? ` (on ${field.seen_on})` : ''}`);
+  const more = unknown.length > UNKNOWN_FIELDS_SHOWN ? ` and ${unknown.length - UNKNOWN_FIELDS_SHOWN} more` : '';
+  return {
+    name,
+    verdict: 'warn',
+    detail: `${unknown.length} name(s) stored in the last ${days} day(s) that this telemetry-stack does not know (a newer Claude Code?): ${shown.join('; ')}${more}`,
+    fix:
+      `"telemetry-stack report unknown-fields --user NAME -n ${found.namespace} --stack ${found.name} --param days=${days}" lists them all; ` +
+      'they are stored like known fields that travel the same way (docs/PRIVACY.md): upgrade telemetry-stack, or remove one now with a sanitizer drop rule or a lower level; see docs/TROUBLESHOOTING.md "A new Claude Code version"',
+  };
+}
+
+/** The drift query failing says so on its own line: it does not make the data checks above wrong. */
+async function unknownFieldsResult(data: StackData, days: number, found: ClusterStack): Promise<CheckResult> {
+  try {
+    return fieldsCheck(await data.unknownFields(days), days, found);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    return { name: 'unknown fields', verdict: 'warn', detail: `the unknown-fields query failed: ${message}`, fix: 'the stack\'s schema may predate this telemetry-stack version: check the operator (above) has migrated it' };
   }
 }
 

@@ -5,7 +5,9 @@
  * Secret only cluster admins can read). doctor's two queries take any SqlTarget, so they run
  * unchanged on the embedded engine in tests.
  */
+import { bindParams, loadLibrary } from '../../clickhouse/queries.ts';
 import { RAW_TABLES } from '../../clickhouse/tables.ts';
+import { UNKNOWN_FIELDS_QUERY, type UnknownField } from '../../clickhouse/unknown-fields.ts';
 import { serverTarget, type SqlTarget } from '../../clickhouse/target.ts';
 import { PORTS, stackNames } from '../../charts/naming.ts';
 import { forwardPort } from '../../kube/port-forward.ts';
@@ -36,10 +38,24 @@ export async function diskBytes(target: SqlTarget, database: string): Promise<nu
   return Number(row?.bytes ?? 0);
 }
 
+/**
+ * What the stack stored in the last `days` days that the field tables do not know: the
+ * report library's unknown-fields query (generated from the tables), so doctor and
+ * `report unknown-fields` give the same answer. Its tables are unqualified: the target's
+ * default database is the telemetry database.
+ */
+export async function unknownFields(target: SqlTarget, days: number): Promise<UnknownField[]> {
+  const query = loadLibrary().find((q) => q.name === UNKNOWN_FIELDS_QUERY);
+  if (!query) throw new Error(`the report library has no ${UNKNOWN_FIELDS_QUERY} query (run npm run generate)`);
+  const rows = await target.query<UnknownField>(query.sql, bindParams(query, { days: String(days) }));
+  return rows.map((row) => ({ ...row, records: Number(row.records) }));
+}
+
 export function stackData(target: SqlTarget, database: string): StackData {
   return {
     eventsSince: (since) => eventsSince(target, database, since),
     diskBytes: () => diskBytes(target, database),
+    unknownFields: (days) => unknownFields(target, days),
     close: () => target.close(),
   };
 }
