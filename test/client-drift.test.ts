@@ -25,12 +25,13 @@ import { stackData } from '../src/cli/journey/stack-data.ts';
 import { KNOWN_ATTRIBUTE_KEYS, KNOWN_EVENT_NAMES, TELEMETRY_METRICS } from '../src/sanitizer/fields.ts';
 import { FREE_TEXT_ATTRIBUTES } from '../src/sanitizer/levels.ts';
 import { VERSIONS } from '../src/versions.ts';
-import { claudeHome, describeRun, runClaude, stopAllClaude, writeEchoMcpServer, writeSettings, writeSkill } from './support/claude-code.ts';
+import { claudeHome, describeRun, runClaude, stopAllClaude } from './support/claude-code.ts';
 import { closeServer, listenOnLoopback } from './support/local-server.ts';
-import { apiError, MessagesApi, type MessagesRequest, text, toolUse, type Turn } from './support/messages-api.ts';
+import { apiError, MessagesApi, text, toolUse, type Turn } from './support/messages-api.ts';
 import { OtlpRecorder } from './support/otlp-recorder.ts';
 import { DATABASE, insertExport, schemaTarget } from './support/clickhouse.ts';
 import { ROOT } from './support/stacks.ts';
+import { extensionsScenario } from './support/claude-code-scenarios.ts';
 
 /**
  * Every switch that makes the client send more: content, raw bodies, repository, host, version,
@@ -123,26 +124,8 @@ describe(`the pinned client (${VERSIONS.claudeCode}) sends nothing the field tab
     expect(plain.code, describeRun(plain)).toBe(0);
 
     // A skill, an MCP stdio server, a hook, a file write and a subagent (as in real-client.test.ts).
-    const home = claudeHome();
-    const cwd = join(home, 'project');
-    writeSkill(home, 'greeting', 'Greets the user politely', 'Say hello politely.');
-    writeSettings(home, { hooks: { PostToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: 'true' }] }] } });
-    const mcpConfig = writeEchoMcpServer(home, 'probe');
-    const isSubagent = (r: MessagesRequest) => JSON.stringify(r.messages[0] ?? '').includes('SUBAGENT-TASK');
-    const main = { match: (r: MessagesRequest) => !isSubagent(r) };
-    const extensions = await session(
-      'Greet, echo, run and delegate',
-      [
-        toolUse('Skill', { skill: 'greeting' }, undefined, main),
-        toolUse('mcp__probe__echo', { text: 'hi there' }, undefined, main),
-        toolUse('Bash', { command: 'true', description: 'Do nothing' }, undefined, main),
-        toolUse('Write', { file_path: join(cwd, 'notes.md'), content: 'one\ntwo' }, undefined, main),
-        toolUse('Agent', { description: 'Check a thing', prompt: 'SUBAGENT-TASK: say done', subagent_type: 'general-purpose', model: 'haiku', run_in_background: false }, undefined, main),
-        text('subagent done', undefined, { match: isSubagent }),
-        text('all done', undefined, main),
-      ],
-      { home, cwd, allowedTools: ['Bash', 'Write', 'Skill', 'Agent', 'mcp__probe__echo'], args: ['--mcp-config', mcpConfig] },
-    );
+    const scenario = extensionsScenario();
+    const extensions = await session(scenario.prompt, scenario.turns, scenario.options);
     expect(extensions.code, describeRun(extensions)).toBe(0);
 
     // Errors: retries exhausted on a 500, a 529 that succeeds on retry, a 400 throughout.

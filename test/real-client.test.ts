@@ -10,29 +10,20 @@
  * event names, attributes and metrics the client sent (input for the field tables and reports).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSIONS } from '../src/versions.ts';
 import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/api/constants.ts';
 import { clientHeaders } from '../src/cli/journey/client-env.ts';
-import {
-  claudeHome,
-  describeRun,
-  runClaude,
-  stopAllClaude,
-  telemetryEnvFromCli,
-  writeEchoMcpServer,
-  writeSettings,
-  writeSkill,
-  type ClaudeRun,
-} from './support/claude-code.ts';
+import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli, type ClaudeRun } from './support/claude-code.ts';
 import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { apiError, MessagesApi, type MessagesRequest, text, toolResults, toolUse, type Turn, type Usage } from './support/messages-api.ts';
+import { apiError, MessagesApi, text, toolResults, toolUse, type Turn, type Usage } from './support/messages-api.ts';
 import { OtlpRecorder, type RecordedLogRecord, type RecordedPoint } from './support/otlp-recorder.ts';
 import { OtlpSink, type StoredLog, type StoredPoint, waitFor } from './support/otlp-sink.ts';
 import { stackFrom } from './support/stacks.ts';
+import { extensionsScenario, NOTES_CONTENT } from './support/claude-code-scenarios.ts';
 
 // Level full: `env` turns the client's content switches on, so the census sees every attribute it can send.
 const stack = stackFrom(
@@ -242,35 +233,15 @@ describe('the real Claude Code client through the real collector', () => {
   }, 240_000);
 
   it('a skill, an MCP stdio server, a hook, a file write and a subagent on a second model arrive with their attribution', async () => {
-    const home = claudeHome();
-    const cwd = join(home, 'project');
-    mkdirSync(cwd);
-    writeSkill(home, 'greeting', 'Greets the user politely', 'Say hello politely.');
-    writeSettings(home, { hooks: { PostToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: 'true' }] }] } });
-    const mcpConfig = writeEchoMcpServer(home, 'probe');
-    // The subagent's requests come to the same stand-in: its first message is the task the Agent call gave it.
-    const isSubagent = (r: MessagesRequest) => JSON.stringify(r.messages[0] ?? '').includes('SUBAGENT-TASK');
-    const main = { match: (r: MessagesRequest) => !isSubagent(r) };
     const USAGE_SUBAGENT = { input_tokens: 111, output_tokens: 11, cache_read_input_tokens: 22, cache_creation_input_tokens: 3 };
-    const { run, sessionId } = await session(
-      'skill, MCP, hook, write, subagent',
-      'Greet, echo, run and delegate',
-      [
-        toolUse('Skill', { skill: 'greeting' }, undefined, main),
-        toolUse('mcp__probe__echo', { text: 'hi there' }, undefined, main),
-        toolUse('Bash', { command: 'true', description: 'Do nothing' }, undefined, main),
-        toolUse('Write', { file_path: join(cwd, 'notes.md'), content: 'one\ntwo\nthree' }, undefined, main),
-        toolUse('Agent', { description: 'Check a thing', prompt: 'SUBAGENT-TASK: say done', subagent_type: 'general-purpose', model: 'haiku', run_in_background: false }, undefined, main),
-        text('subagent done', USAGE_SUBAGENT, { match: isSubagent }),
-        text('all done', undefined, main),
-      ],
-      { home, cwd, allowedTools: ['Bash', 'Write', 'Skill', 'Agent', 'mcp__probe__echo'], args: ['--mcp-config', mcpConfig] },
-    );
+    const scenario = extensionsScenario(USAGE_SUBAGENT);
+    const { cwd } = scenario;
+    const { run, sessionId } = await session('skill, MCP, hook, write, subagent', scenario.prompt, scenario.turns, scenario.options);
     expect(run.code, describeRun(run)).toBe(0);
     expect(api.remaining, api.describe()).toEqual([]);
     // The MCP server really answered: its result went back to the model.
     expect(JSON.stringify(api.scripted[2]!.request.messages.at(-1))).toContain('echo: hi there');
-    expect(readFileSync(join(cwd, 'notes.md'), 'utf8')).toBe('one\ntwo\nthree');
+    expect(readFileSync(join(cwd, 'notes.md'), 'utf8')).toBe(NOTES_CONTENT);
     const subagentModel = api.scripted[5]!.request.model;
     expect(subagentModel).not.toBe(api.scripted[0]!.request.model);
 
