@@ -76,14 +76,14 @@ export async function ensureSecrets(
       ingestAuth = secret;
       continue;
     }
+    const user = userBySecret.get(secret.metadata.name);
     const existing = live.get(path);
     if (existing) {
       // Listed by the stack label, which anyone who can write Secrets can set: the owner reference decides.
-      if (isControlledBy(existing, owner.uid)) data.set(secret.metadata.name, await withIngestionCredential(client, stack, path, existing, random));
+      if (isControlledBy(existing, owner.uid)) data.set(secret.metadata.name, await withIngestionCredential(client, user, path, existing, random));
       else conflicts.push(ownershipConflict(existing, 'Secret'));
       continue;
     }
-    const user = userBySecret.get(secret.metadata.name);
     const carried = user === undefined ? undefined : legacyUserData(live.get(resourcePath(SECRETS, namespace, names.legacyUserSecret(user))), user, owner.uid);
     const values = { ...secret.stringData, ...carried };
     try {
@@ -94,7 +94,7 @@ export async function ensureSecrets(
       if (!isConflict(error)) throw error;
       // Created meanwhile (another replica, or a reconcile that died after the create): keep it if it is ours.
       const current = await client.request<KubeObject>('GET', path);
-      if (isControlledBy(current, owner.uid)) data.set(secret.metadata.name, await withIngestionCredential(client, stack, path, current, random));
+      if (isControlledBy(current, owner.uid)) data.set(secret.metadata.name, await withIngestionCredential(client, user, path, current, random));
       else conflicts.push(ownershipConflict(current, 'Secret'));
     }
   }
@@ -105,15 +105,15 @@ export async function ensureSecrets(
 }
 
 /**
- * A user Secret made before ingestion and query credentials were separate has no ingestion
- * token: the operator adds one (the query password stays as it was). The collector then accepts
- * only the token, so that user runs `telemetry-stack env` again; docs/OPERATIONS.md says so.
+ * A user Secret of this stack without an ingestion token (its key removed by hand) gets one,
+ * so that the htpasswd file never lacks a line; the query password stays as it was. Secrets of
+ * 0.1, under their old name, are carried over in legacyUserData instead. `user` is undefined for
+ * the stack's other generated Secrets.
  */
-async function withIngestionCredential(client: KubeClient, stack: TelemetryStack, path: string, existing: KubeObject, random?: RandomSource): Promise<SecretData> {
+async function withIngestionCredential(client: KubeClient, user: string | undefined, path: string, existing: KubeObject, random?: RandomSource): Promise<SecretData> {
   const current = decodeSecretData(existing);
-  const user = stack.spec.access.users.find((candidate) => stackNames(stack.metadata.name).userSecret(candidate.name) === existing.metadata.name);
-  if (!user || current[SECRET_KEYS.ingestToken] !== undefined) return current;
-  const added = ingestionCredential(user.name, random);
+  if (user === undefined || current[SECRET_KEYS.ingestToken] !== undefined) return current;
+  const added = ingestionCredential(user, random);
   // The resourceVersion makes the patch conditional: a concurrent change (409) retries the reconcile.
   await client.request('PATCH', path, {
     body: { metadata: { resourceVersion: existing.metadata.resourceVersion }, data: encode(added) },
