@@ -66,6 +66,13 @@ describe('telemetry-stack env', () => {
       OTEL_METRIC_EXPORT_INTERVAL: '60000',
       OTEL_LOGS_EXPORT_INTERVAL: '5000',
       OTEL_LOG_USER_PROMPTS: '0',
+      OTEL_LOG_TOOL_DETAILS: '0',
+      OTEL_LOG_RAW_API_BODIES: '0',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_INCLUDE_SESSION_ID: 'true',
+      OTEL_METRICS_INCLUDE_ACCOUNT_UUID: 'false',
+      OTEL_METRICS_INCLUDE_REPOSITORY: 'false',
+      OTEL_RESOURCE_INCLUDE_HOST: 'false',
     });
     // Raw, not percent-encoded: the real client sends the value verbatim (test/real-client.test.ts).
     expect(exported.OTEL_EXPORTER_OTLP_HEADERS).toBe(`Authorization=${authorization}`);
@@ -95,6 +102,9 @@ describe('telemetry-stack env', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`export OTEL_EXPORTER_OTLP_ENDPOINT='http://team-collector.obs.svc.cluster.local:4318'`);
     expect(result.stdout).toContain(`export OTEL_LOG_USER_PROMPTS='1'`);
+    // Raw API bodies stay an opt-in at full (they repeat the whole conversation in every request).
+    expect(result.stdout).toContain(`export OTEL_LOG_RAW_API_BODIES='0'`);
+    expect(result.stdout).toContain(`export OTEL_METRICS_INCLUDE_REPOSITORY='true'`);
     expect(result.stderr).toContain('in-cluster Service address');
     noSecretIn(result.stderr);
 
@@ -104,6 +114,40 @@ describe('telemetry-stack env', () => {
     expect(basic.stdout).toContain(`export OTEL_EXPORTER_OTLP_ENDPOINT='https://otel.example.com'`);
     expect(basic.stdout).not.toContain('OTEL_LOG_USER_PROMPTS');
     expect(basic.stderr).toBe('');
+  });
+
+  it('names each switch of the user\'s environment that the exports change, override or ignore; --temporality', async () => {
+    const current = {
+      ...env(),
+      OTEL_LOG_USER_PROMPTS: '1',
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'cumulative',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'https://elsewhere.example.com',
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'Authorization=Basic c2VjcmV0',
+      CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_LOG_TOOL_DETAILS: '0', // already what the exports say: no note
+    };
+    const result = await run(['env', '--user', 'me'], { env: current });
+    expect(result.code).toBe(0);
+    const notes = result.stderr.trim().split('\n');
+    expect(notes.every((line) => line.startsWith('note: '))).toBe(true);
+    expect(notes).toEqual([
+      expect.stringMatching(/^note: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set in your environment and takes precedence over these exports; unset it/),
+      expect.stringMatching(/^note: OTEL_EXPORTER_OTLP_METRICS_HEADERS is set/),
+      expect.stringMatching(/^note: CLAUDE_CODE_ENHANCED_TELEMETRY_BETA is set in your environment and has no effect on this stack: it stores no traces$/),
+      expect.stringMatching(/^note: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative in your environment becomes delta: .*--temporality$/),
+      expect.stringMatching(/^note: OTEL_TRACES_EXPORTER=otlp in your environment becomes none: this stack stores logs and metrics, not traces/),
+      expect.stringMatching(/^note: OTEL_LOG_USER_PROMPTS=1 in your environment becomes 0: level enhanced does not store prompts$/),
+    ]);
+    // A header value of the user's environment is never echoed.
+    expect(result.stderr).not.toContain('c2VjcmV0');
+
+    const cumulative = await run(['env', '--user', 'me', '--temporality', 'cumulative'], { env: current });
+    expect(cumulative.stdout).toContain(`export OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='cumulative'`);
+    expect(cumulative.stderr).not.toContain('TEMPORALITY');
+    const bad = await run(['env', '--user', 'me', '--temporality', 'monthly'], { env: env() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--temporality must be one of delta, cumulative, not "monthly"');
   });
 
   it('a user who is not in the stack is told the stack\'s users', async () => {

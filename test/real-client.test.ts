@@ -232,6 +232,37 @@ describe('the real Claude Code client through the real collector', () => {
     expect(ofSession(sink.logs, sessionId).every((log) => log.attributes[IDENTITY_ATTRIBUTE] === 'me')).toBe(true);
   }, 240_000);
 
+  it('a profile that turns on beta tracing, host and repository attributes and cumulative points: env\'s exports turn each off (and say so), the client sends no span', async () => {
+    // What a user's shell profile might already say; env's exports are pasted after it.
+    const profile = {
+      CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_TRACES_EXPORT_INTERVAL: '500',
+      OTEL_RESOURCE_INCLUDE_HOST: 'true',
+      OTEL_METRICS_INCLUDE_REPOSITORY: 'true',
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'cumulative',
+    };
+    const enhanced = stackFrom({ ...stack.spec, level: 'enhanced' }, 'local', 'telemetry');
+    const cli = await telemetryEnvFromCli({ stack: enhanced, secrets, user: 'me', endpoint: recorder.endpoint, env: profile });
+    for (const name of ['CLAUDE_CODE_ENHANCED_TELEMETRY_BETA', 'OTEL_TRACES_EXPORTER', 'OTEL_RESOURCE_INCLUDE_HOST', 'OTEL_METRICS_INCLUDE_REPOSITORY', 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE']) {
+      expect(cli.stderr, `env said nothing about ${name}`).toContain(name);
+    }
+    const { run, sent } = await session('profile switches', 'Say hi', [text('hi', USAGE_TEXT)], { telemetryEnv: { ...profile, ...cli.env } });
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(sent.filter((e) => e.path.endsWith('/v1/traces')).map((e) => e.path)).toEqual([]);
+    expect(sent.map((e) => e.status).every((status) => status === 200)).toBe(true);
+    const resources = [...sent.flatMap((e) => e.logs), ...sent.flatMap((e) => e.points)].map((record) => record.resource);
+    expect(resources.length).toBeGreaterThan(0);
+    expect(resources.flatMap((resource) => Object.keys(resource)).filter((key) => key.startsWith('host.name') || key.startsWith('host.id') || key.startsWith('vcs.'))).toEqual([]);
+    expect(new Set(sent.flatMap((e) => e.points).map((point) => point.temporality))).toEqual(new Set([1]));
+
+    // The contrast: the same profile without env's exports on top makes the client send spans, which this stack refuses.
+    const alone = await session('profile switches without env', 'Say hi', [text('hi', USAGE_TEXT)], { telemetryEnv: { ...cli.env, ...profile } });
+    const traces = alone.sent.filter((e) => e.path.endsWith('/v1/traces'));
+    expect(traces.length, 'with beta tracing on, the client sent no span: the contrast does not hold').toBeGreaterThan(0);
+    expect(traces.every((e) => e.status >= 400), `the collector answered ${traces.map((e) => e.status).join(', ')} to spans`).toBe(true);
+  }, 240_000);
+
   it('a skill, an MCP stdio server, a hook, a file write and a subagent on a second model arrive with their attribution', async () => {
     const USAGE_SUBAGENT = { input_tokens: 111, output_tokens: 11, cache_read_input_tokens: 22, cache_creation_input_tokens: 3 };
     const scenario = extensionsScenario(USAGE_SUBAGENT);

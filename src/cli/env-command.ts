@@ -12,11 +12,14 @@ import { UserError } from './errors.ts';
 import {
   clientEnv,
   collectorEndpoint,
+  envNotes,
   managedSettings,
   OTLP_PROTOCOLS,
   type OtlpProtocol,
   parseResourceAttributes,
   shellExports,
+  TEMPORALITIES,
+  type Temporality,
 } from './journey/client-env.ts';
 import { connect } from './journey/kube.ts';
 import { findStack } from './journey/stacks.ts';
@@ -27,6 +30,9 @@ const USAGE = `Usage: telemetry-stack env --user NAME [options]
 Print the environment variables that send Claude Code telemetry to a stack with NAME's
 credentials, read from the cluster. Paste them into your shell profile, or:
   eval "$(telemetry-stack env --user NAME)"
+The client's switches follow the stack's level (content only at full; no traces: the stack
+stores none). A note on stderr names each variable of your current environment that the
+exports change, that would send a signal elsewhere, or that has no effect on this stack.
 
 Options:
   -u, --user NAME                 Your user name in the stack's spec.access.users (required)
@@ -36,6 +42,7 @@ Options:
       --endpoint URL              OTLP endpoint to put in the exports (default: derived from the collector Service)
       --protocol P                http/protobuf (default) or grpc
       --resource-attributes K=V,...  Extra OTEL_RESOURCE_ATTRIBUTES, e.g. team=payments,cost_center=42
+      --temporality T             Metric points: delta (default) or cumulative; the stack stores either
       --managed-settings          Print the {"env": {...}} block for managed-settings.json instead of shell exports
 `;
 
@@ -78,6 +85,7 @@ export const envCommand: Command = {
         endpoint: { type: 'string' },
         protocol: { type: 'string', default: 'http/protobuf' },
         'resource-attributes': { type: 'string' },
+        temporality: { type: 'string', default: 'delta' },
         'managed-settings': { type: 'boolean', default: false },
       },
       USAGE,
@@ -86,6 +94,10 @@ export const envCommand: Command = {
     const protocol = values.protocol as OtlpProtocol;
     if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) {
       throw new UserError(`--protocol must be one of ${OTLP_PROTOCOLS.join(', ')}, not "${values.protocol}"`, 2);
+    }
+    const temporality = values.temporality as Temporality;
+    if (!(TEMPORALITIES as readonly string[]).includes(temporality)) {
+      throw new UserError(`--temporality must be one of ${TEMPORALITIES.join(', ')}, not "${values.temporality}"`, 2);
     }
     if (values.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(values.endpoint)) {
       throw new UserError(`--endpoint must be a URL such as http://localhost:30318 or https://telemetry.example.com, not "${values.endpoint}"`, 2);
@@ -111,7 +123,8 @@ export const envCommand: Command = {
     }
     const warning = plainTextWarning(endpoint);
     if (warning) io.stderr.write(`${warning}\n`);
-    const env = clientEnv({ stack: found.stack, authorization, endpoint, protocol, ...(resourceAttributes ? { resourceAttributes } : {}) });
+    const env = clientEnv({ stack: found.stack, authorization, endpoint, protocol, temporality, ...(resourceAttributes ? { resourceAttributes } : {}) });
+    for (const note of envNotes(found.stack.spec.level, env, io.env)) io.stderr.write(`${note}\n`);
     io.stdout.write(
       values['managed-settings']
         ? managedSettings(env)

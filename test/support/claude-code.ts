@@ -212,6 +212,8 @@ export interface CliEnvOptions {
   /** Where the client sends OTLP (the collector's HTTP receiver, or a recorder in front of it). */
   readonly endpoint: string;
   readonly extraArgs?: readonly string[];
+  /** The environment `env` runs in (a user's profile), besides the stand-in cluster's kubeconfig. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface CliEnv {
@@ -219,6 +221,8 @@ export interface CliEnv {
   readonly output: string;
   /** The variables after sourcing it. */
   readonly env: Record<string, string>;
+  /** Its notes (stderr). */
+  readonly stderr: string;
 }
 
 /**
@@ -250,10 +254,10 @@ export async function telemetryEnvFromCli(options: CliEnvOptions): Promise<CliEn
   });
   try {
     const result = await run(['env', '--user', user, '-n', namespace, '--stack', name, '--endpoint', options.endpoint, ...(options.extraArgs ?? [])], {
-      env: { KUBECONFIG: api.kubeconfig, HOME: tempDir('tstack-env-home-') },
+      env: { ...options.env, KUBECONFIG: api.kubeconfig, HOME: tempDir('tstack-env-home-') },
     });
     if (result.code !== 0) throw new Error(`telemetry-stack env exited ${result.code}: ${result.stderr}`);
-    return { output: result.stdout, env: sourceExports(result.stdout) };
+    return { output: result.stdout, env: sourceExports(result.stdout), stderr: result.stderr };
   } finally {
     await api.close();
   }

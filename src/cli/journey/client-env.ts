@@ -63,15 +63,78 @@ export function clientHeaders(headers: Record<string, string>): string {
     .join(',');
 }
 
-/** What free text Claude Code attaches to events, by the stack's level. The stack drops it anyway when the level forbids it; this keeps it off the wire. */
-function contentFlags(level: Level): Record<string, string> {
-  const full = level === 'full' ? '1' : '0';
-  return {
-    OTEL_LOG_USER_PROMPTS: full,
-    OTEL_LOG_TOOL_DETAILS: full,
-    OTEL_LOG_ASSISTANT_RESPONSES: full,
-  };
+export const TEMPORALITIES = ['delta', 'cumulative'] as const;
+export type Temporality = (typeof TEMPORALITIES)[number];
+
+/**
+ * A client switch the exports set, its value for a level, and why: the reason is what `env` tells a
+ * user whose own environment says otherwise (envNotes), so this table is also the documentation.
+ * Claude Code 2.1.328 reads every name here (they are in its binary).
+ */
+interface Switch {
+  readonly name: string;
+  /** Undefined: not exported at this level. */
+  readonly value: (level: Level, temporality: Temporality) => string | undefined;
+  readonly why: (level: Level) => string;
 }
+
+const onlyFull = (level: Level) => (level === 'full' ? '1' : '0');
+const trueAtFull = (level: Level) => (level === 'full' ? 'true' : 'false');
+/** Level basic sends no events, so the event switches are not exported there. */
+const withEvents = (value: (level: Level) => string) => (level: Level) => (level === 'basic' ? undefined : value(level));
+
+function contentWhy(level: Level, what: string): string {
+  return level === 'full' ? `level full stores ${what}` : `level ${level} does not store ${what}`;
+}
+
+function identifierWhy(level: Level, what: string): string {
+  return level === 'full' ? `level full keeps ${what}` : `below level full the stack leaves out ${what}: it knows you by your credential`;
+}
+
+export const CLIENT_SWITCHES: readonly Switch[] = [
+  {
+    name: 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+    value: (_level, temporality) => temporality,
+    why: () => 'the stack stores delta and cumulative points alike; choose with env --temporality',
+  },
+  {
+    name: 'OTEL_TRACES_EXPORTER',
+    value: () => 'none',
+    why: () => 'this stack stores logs and metrics, not traces: its collector has no traces pipeline, so spans sent to it are refused',
+  },
+  // Content is on only where the level stores it: the collector removes it anyway; this keeps it off the wire.
+  { name: 'OTEL_LOG_USER_PROMPTS', value: withEvents(onlyFull), why: (level) => contentWhy(level, 'prompts') },
+  { name: 'OTEL_LOG_TOOL_DETAILS', value: withEvents(onlyFull), why: (level) => contentWhy(level, 'tool parameters (commands, file paths)') },
+  { name: 'OTEL_LOG_ASSISTANT_RESPONSES', value: withEvents(onlyFull), why: (level) => contentWhy(level, 'model responses') },
+  {
+    name: 'OTEL_LOG_RAW_API_BODIES',
+    value: withEvents(() => '0'),
+    why: (level) =>
+      level === 'full'
+        ? 'raw API bodies repeat the whole conversation in every request (each stored truncated to 16 KiB); set it to 1 after these lines if you want them'
+        : contentWhy(level, 'raw API bodies'),
+  },
+  // The session id is what the session reports group by (2.1.x also drops it from events when
+  // this is false); the version shows which client sent what; the entrypoint tells CLI from SDK.
+  { name: 'OTEL_METRICS_INCLUDE_SESSION_ID', value: () => 'true', why: () => 'the session reports group by session.id (false removes it from events too)' },
+  { name: 'OTEL_METRICS_INCLUDE_VERSION', value: () => 'true', why: () => 'the reports and the drift check show which client version sent what' },
+  { name: 'OTEL_METRICS_INCLUDE_ENTRYPOINT', value: () => 'true', why: () => 'the reports tell CLI, SDK and IDE sessions apart' },
+  // Identifiers the reports do not need below full: the collector stamps the authenticated user on every record.
+  { name: 'OTEL_METRICS_INCLUDE_ACCOUNT_UUID', value: trueAtFull, why: (level) => identifierWhy(level, 'the Anthropic account uuid') },
+  { name: 'OTEL_METRICS_INCLUDE_REPOSITORY', value: trueAtFull, why: (level) => identifierWhy(level, 'repository names, URLs and branches') },
+  { name: 'OTEL_RESOURCE_INCLUDE_HOST', value: trueAtFull, why: (level) => identifierWhy(level, 'the machine name and id') },
+];
+
+/**
+ * Variables that take precedence over the exports for one signal (where it goes, with which
+ * header, in which protocol): with one of these in a profile, that signal never reaches the stack.
+ */
+export const OVERRIDING_VARIABLES: readonly string[] = ['LOGS', 'METRICS'].flatMap((signal) =>
+  ['ENDPOINT', 'HEADERS', 'PROTOCOL'].map((part) => `OTEL_EXPORTER_OTLP_${signal}_${part}`),
+);
+
+/** The client's beta tracing switches: nothing on this stack stores what they turn on. */
+export const TRACING_VARIABLES: readonly string[] = ['CLAUDE_CODE_ENHANCED_TELEMETRY_BETA', 'ENABLE_BETA_TRACING_DETAILED', 'BETA_TRACING_ENDPOINT'];
 
 export interface ClientEnvInput {
   readonly stack: TelemetryStack;
@@ -81,6 +144,8 @@ export interface ClientEnvInput {
   readonly protocol: OtlpProtocol;
   /** Extra key=value pairs for OTEL_RESOURCE_ATTRIBUTES (team, cost centre), already validated. */
   readonly resourceAttributes?: Readonly<Record<string, string>>;
+  /** Delta (the default, as the client's) or cumulative metric points. */
+  readonly temporality?: Temporality;
 }
 
 /** The variables in the order a person reads them: switch, exporters, where, who, how often, what. */
@@ -96,13 +161,35 @@ export function clientEnv(input: ClientEnvInput): Record<string, string> {
     OTEL_EXPORTER_OTLP_HEADERS: clientHeaders({ Authorization: input.authorization }),
     OTEL_METRIC_EXPORT_INTERVAL: String(METRIC_EXPORT_INTERVAL_MS),
     OTEL_LOGS_EXPORT_INTERVAL: String(LOGS_EXPORT_INTERVAL_MS),
-    // The stack's queries sum delta points; say so explicitly rather than rely on the client default.
-    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
-    ...(level === 'basic' ? {} : contentFlags(level)),
   };
+  for (const item of CLIENT_SWITCHES) {
+    const value = item.value(level, input.temporality ?? 'delta');
+    if (value !== undefined) env[item.name] = value;
+  }
   const attributes = Object.entries(input.resourceAttributes ?? {});
   if (attributes.length > 0) env.OTEL_RESOURCE_ATTRIBUTES = otlpHeaders(Object.fromEntries(attributes));
   return env;
+}
+
+/**
+ * What a user should know about the environment they run `env` in before pasting the exports:
+ * variables that would send a signal elsewhere, switches that do nothing on this stack, and
+ * switches whose value the exports change, with the reason. One line each; no header value.
+ */
+export function envNotes(level: Level, exported: Readonly<Record<string, string>>, current: NodeJS.ProcessEnv): string[] {
+  const notes: string[] = [];
+  for (const name of OVERRIDING_VARIABLES) {
+    if (current[name]) notes.push(`note: ${name} is set in your environment and takes precedence over these exports; unset it, or that signal does not reach this stack`);
+  }
+  const tracing = TRACING_VARIABLES.filter((name) => current[name]);
+  if (tracing.length > 0) notes.push(`note: ${tracing.join(', ')} ${tracing.length === 1 ? 'is' : 'are'} set in your environment and ${tracing.length === 1 ? 'has' : 'have'} no effect on this stack: it stores no traces`);
+  for (const item of CLIENT_SWITCHES) {
+    const mine = current[item.name];
+    const theirs = exported[item.name];
+    if (!mine || theirs === undefined || mine === theirs) continue;
+    notes.push(`note: ${item.name}=${mine} in your environment becomes ${theirs}: ${item.why(level)}`);
+  }
+  return notes;
 }
 
 /** `export K='v'` lines; single quotes so that no character of a value is interpreted by the shell. */
