@@ -5,7 +5,7 @@ import { changedNothing, reconcileClickHouse } from '../src/clickhouse/reconcile
 import { diskCapToken, floorPartitionId, planPartitionDrops, RAW_FLOOR_DAYS, tableTtl, ttlDays, TTL_TABLES } from '../src/clickhouse/retention.ts';
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
-import { withheldMessage } from '../src/operator/reconcile.ts';
+import { withheldMessage } from '../src/operator/plan.ts';
 import { stackFrom } from './support/stacks.ts';
 
 const NO_USERS = { users: {} };

@@ -27,7 +27,7 @@ import { CONDITION, REASON } from '../src/operator/conditions.ts';
 import type { HttpKubeClient, KubeObject } from '../src/operator/kube.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
-import { schemaInput } from '../src/operator/reconcile.ts';
+import { schemaInput } from '../src/operator/plan.ts';
 import { resourcePath } from '../src/operator/resources.ts';
 import { STATEFULSETS } from '../src/operator/storage.ts';
 import { eventually, startCluster, type TestCluster } from './support/cluster.ts';

@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { NEEDS_A_PERSON } from '../src/api/status.ts';
 import { REASON } from '../src/operator/conditions.ts';
 import { ReconcileError } from '../src/operator/errors.ts';
-import { KubeApiError, type KubeClient, type KubeObject, type RequestOptions } from '../src/operator/kube.ts';
+import { KubeApiError, type KubeObject } from '../src/operator/kube.ts';
 import { resizeStatefulSetClaims, STORAGE_REASON } from '../src/operator/storage.ts';
+import { scripted } from './support/scripted-kube.ts';
 import { stackFrom } from './support/stacks.ts';
 
 const STS = '/apis/apps/v1/namespaces/team/statefulsets/telemetry-clickhouse';
@@ -21,26 +22,6 @@ function statefulSet(size: string, uid = 'sts-1', name = 'telemetry-clickhouse',
     metadata: { name, namespace: 'team', uid },
     spec: { replicas, volumeClaimTemplates: [{ metadata: { name: claim }, spec: { resources: { requests: { storage: size } } } }] },
   };
-}
-
-type Answer = unknown | ((options?: RequestOptions) => unknown);
-
-/** Answers each "METHOD path" from a queue of answers (an Error is thrown); records every call. */
-function scripted(answers: Record<string, Answer[]>) {
-  const calls: { method: string; path: string; body?: unknown }[] = [];
-  const client: KubeClient = {
-    async request<T>(method: string, path: string, options?: RequestOptions): Promise<T> {
-      calls.push({ method, path, ...(options?.body !== undefined ? { body: options.body } : {}) });
-      const queue = answers[`${method} ${path}`];
-      if (!queue || queue.length === 0) throw new Error(`unexpected ${method} ${path}`);
-      const answer = queue.length > 1 ? queue.shift() : queue[0];
-      const value = typeof answer === 'function' ? (answer as (options?: RequestOptions) => unknown)(options) : answer;
-      if (value instanceof Error) throw value;
-      return value as T;
-    },
-    watch: () => Promise.reject(new Error('no watches here')),
-  };
-  return { client, calls };
 }
 
 const notFound = () => new KubeApiError(404, 'NotFound', 'not found');

@@ -3,32 +3,33 @@
  * makes the world match: validate -> Secrets -> render -> apply -> prune -> ClickHouse ->
  * status. It never asks which event woke it. Every write is skipped when it would change
  * nothing, so a steady-state resync writes nothing.
+ *
+ * This file observes and acts; what to apply, in which order, and the status to write from
+ * what was observed are pure functions in plan.ts, and which failures need a person is the
+ * policy in errors.ts.
  */
-import { API_GROUP, SHORTEN_RETENTION_ANNOTATION, SKIP_CLEANUP_ANNOTATION } from '../api/constants.ts';
+import { API_GROUP, SKIP_CLEANUP_ANNOTATION } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import type { TelemetryStackStatus } from '../api/status.ts';
 import { validateStack } from '../api/validate.ts';
-import { shorteningToken } from '../clickhouse/retention.ts';
-import { stackNames, PORTS } from '../charts/naming.ts';
-import { SCHEMA_VERSION_ANNOTATION } from '../charts/hash.ts';
+import { stackNames } from '../charts/naming.ts';
 import { render, type RenderInputs } from '../charts/render.ts';
 import type { RandomSource } from '../charts/secrets.ts';
 import { SECRET_KEYS } from '../charts/secrets.ts';
 import { Applier, FIELD_MANAGER, APPLY_PATCH, ObjectConflictError, pathOf, withOwner } from './apply.ts';
 import type { ClickHouseForwards, ClickHouseRoute } from './clickhouse-forward.ts';
-import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl, type WithheldRetention } from './clickhouse-leg.ts';
-import { CONDITION, type ConditionInput, findCondition, mergeConditions, REASON, sameStatus } from './conditions.ts';
+import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl } from './clickhouse-leg.ts';
+import { CONDITION, findCondition, REASON, sameStatus } from './conditions.ts';
 import { checkSecretReferences, decodeSecretData, ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials, SecretReferenceError } from './credentials.ts';
-import { ReconcileError } from './errors.ts';
+import { applyNeedsPerson, preparationNeedsPerson, ReconcileError } from './errors.ts';
 import type { EventRecorder } from './events.ts';
-import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube.ts';
+import { isNotFound, type KubeClient, type KubeObject } from './kube.ts';
 import type { Logger } from './log.ts';
 import type { ReconcileResult } from './queue.ts';
 import { resourcePath, splitKey, STACKS } from './resources.ts';
 import { resizeStatefulSetClaims, STATEFULSETS } from './storage.ts';
-import { userAccessObjects } from './user-access.ts';
 import { hashKeyProblem } from '../sanitizer/compile.ts';
-import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
+import { applyWaves, COLLECTOR_KINDS, type ComponentFacts, collectorWorkload, desiredObjects, invalidSpecStatus, schemaInput, stackStatus, withheldMessage, workloadReady } from './plan.ts';
 
 /** Held while external ClickHouse users exist, so that deleting the stack removes them first. */
 export const FINALIZER = `${API_GROUP}/clickhouse-users`;
@@ -82,26 +83,12 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   if (!validated.ok) {
     const message = validated.problems.map((problem) => `${problem.path}: ${problem.message}`).join('; ');
     const previousReady = findCondition(raw.status, CONDITION.ready);
-    const kept = (raw.status?.conditions ?? []).filter((condition) => ![CONDITION.ready, CONDITION.progressing, CONDITION.degraded].includes(condition.type as never));
-    const conditions = [
-      ...kept,
-      ...mergeConditions(
-        raw.status?.conditions,
-        [
-          { type: CONDITION.ready, status: 'False', reason: REASON.invalidSpec, message },
-          { type: CONDITION.progressing, status: 'False', reason: REASON.invalidSpec, message: 'the spec is invalid; the running objects are left as they were' },
-          { type: CONDITION.degraded, status: 'True', reason: REASON.invalidSpec, message },
-        ],
-        raw.metadata.generation,
-        now,
-      ),
-    ];
     // The event goes first: whoever sees the condition in status can also find its event.
     if (previousReady?.reason !== REASON.invalidSpec || previousReady.message !== message) {
       log.warn('invalid spec; running objects left as they were', { problems: validated.problems.length });
       await deps.events.record(raw, 'Warning', REASON.invalidSpec, message);
     }
-    await writeStatus(deps.client, raw, { ...raw.status, observedGeneration: raw.metadata.generation, conditions });
+    await writeStatus(deps.client, raw, invalidSpecStatus(message, { previous: raw.status, generation: raw.metadata.generation, now }));
     return {};
   }
 
@@ -121,9 +108,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     // A hash key made by hand with "$", '"', "\\" or a newline would break the collector's config or silently change the key.
     const hashKey = hashKeyProblem(secrets.data.get(stackNames(name).sanitizerKeySecret)?.[SECRET_KEYS.hashKey]);
     if (hashKey) {
-      const failure = new ReconcileError(REASON.invalidHashKey, `Secret "${stackNames(name).sanitizerKeySecret}" key "${SECRET_KEYS.hashKey}" ${hashKey}; nothing written`);
-      await reportFailure(deps, raw, stack, now, failure);
-      throw failure;
+      throw new ReconcileError(REASON.invalidHashKey, `Secret "${stackNames(name).sanitizerKeySecret}" key "${SECRET_KEYS.hashKey}" ${hashKey}; nothing written`);
     }
     // The upstream header reaches the collector as ${env:...} too, and its resolver expands a "${...}" inside the
     // value: a hand-written header Secret must not be able to pull the ingest password into a request upstream.
@@ -143,13 +128,12 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
       ...(deps.operatorNamespace ? { operatorNamespace: deps.operatorNamespace } : {}),
       ...schemaInput(collectorWorkload(live, name)),
     };
-    const rendered = render(stack, renderInputs);
-    desired = [...rendered.objects.map((object) => withOwner(object as KubeObject, owner)), ...userAccessObjects(stack).map((object) => withOwner(object, owner)), secrets.ingestAuth];
+    desired = desiredObjects(stack, renderInputs, owner, secrets.ingestAuth);
     // All or nothing: a workload applied beside a foreign ConfigMap or Secret of the same name would run with its content.
     const conflicts = await deps.applier.preflight(desired, live, owner.uid);
     if (conflicts.length > 0) throw new ObjectConflictError(conflicts);
   } catch (error) {
-    throw await reportIfPersonNeeded(deps, raw, stack, now, error);
+    throw await reportIfPersonNeeded(deps, raw, stack, now, error, preparationNeedsPerson);
   }
   await growVolumes(deps, raw, stack, desired, live, log, now);
   const applied = new Map<string, KubeObject>();
@@ -162,16 +146,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
       }
     }
   } catch (error) {
-    // An object created between the preflight and its apply by someone else.
-    if (error instanceof ObjectConflictError) throw await reportIfPersonNeeded(deps, raw, stack, now, error);
-    // A request the API server rejects (invalid or forbidden object) will not heal by retrying alone: say so in status.
-    // Not a 404: something the object refers to is not there yet (or its namespace is going away); a retry heals it.
-    if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && ![404, 409, 429].includes(error.status)) {
-      const failure = new ReconcileError(REASON.applyFailed, error.message);
-      await reportFailure(deps, raw, stack, now, failure);
-      throw failure;
-    }
-    throw error;
+    throw await reportIfPersonNeeded(deps, raw, stack, now, error, applyNeedsPerson);
   }
   const pruned = await deps.applier.prune(live, new Set([...applied.keys(), ...secrets.paths]), owner.uid);
   if (pruned.length > 0) log.info('pruned', { objects: pruned });
@@ -282,17 +257,6 @@ async function growVolumes(deps: ReconcileDeps, raw: StackObject, stack: Telemet
 }
 
 /**
- * The objects in the order the API server needs them: RoleBindings after everything else.
- * Without `bind`, the API server lets the operator create a RoleBinding only after checking that
- * the operator holds every rule of the Role it names, so that Role must already exist (applied
- * in the same wave, the binding was refused with 404 now and then).
- */
-function applyWaves(desired: readonly KubeObject[]): KubeObject[][] {
-  const bindings = desired.filter((object) => object.kind === 'RoleBinding');
-  return [desired.filter((object) => object.kind !== 'RoleBinding'), bindings].filter((wave) => wave.length > 0);
-}
-
-/**
  * A failure only a person can fix: a Warning event when it is new, then Ready=False in status.
  * The event goes first, so whoever sees the condition can also find its event.
  */
@@ -303,162 +267,29 @@ async function reportFailure(deps: ReconcileDeps, raw: StackObject, stack: Telem
 }
 
 /**
- * Ownership conflicts and refused Secret references only a person can resolve: they become a
- * ReconcileError with a constant reason, reported in status and a Warning event. Returns what to throw.
+ * A failure the policy (errors.ts) says only a person can fix is reported in status and a
+ * Warning event, and becomes a ReconcileError with a constant reason. Returns what to throw.
  */
-async function reportIfPersonNeeded(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, now: string, error: unknown): Promise<unknown> {
-  let failure: ReconcileError | undefined;
-  if (error instanceof ObjectConflictError) failure = new ReconcileError(REASON.objectConflict, error.message);
-  else if (error instanceof SecretReferenceError) failure = new ReconcileError(REASON.secretNotReferenceable, error.message);
-  else if (error instanceof CollectorConfigTooLargeError) failure = new ReconcileError(REASON.invalidSpec, `${error.path}: ${error.message}`);
-  if (!failure) return error;
-  const why =
-    failure.reason === REASON.objectConflict
-      ? 'objects of this name exist and are not this stack\'s; nothing written'
-      : failure.reason === REASON.invalidSpec
-        ? 'the spec validates but cannot be deployed; nothing written'
-        : 'a Secret reference is refused; nothing written';
-  deps.log.warn(why, {
-    stack: `${stack.metadata.namespace}/${stack.metadata.name}`,
-  });
-  await reportFailure(deps, raw, stack, now, failure);
-  return failure;
+async function reportIfPersonNeeded(
+  deps: ReconcileDeps,
+  raw: StackObject,
+  stack: TelemetryStack,
+  now: string,
+  error: unknown,
+  policy: (error: unknown) => { failure: ReconcileError; log: string } | undefined,
+): Promise<unknown> {
+  const needed = policy(error);
+  if (!needed) return error;
+  deps.log.warn(needed.log, { stack: `${stack.metadata.namespace}/${stack.metadata.name}` });
+  await reportFailure(deps, raw, stack, now, needed.failure);
+  return needed.failure;
 }
 
-/** Why a shorter retention waits, what it would delete, and the one command that confirms it. */
-export function withheldMessage(stack: TelemetryStack, withheld: readonly WithheldRetention[]): string {
-  const ttls = withheld.filter((entry) => entry.signal !== 'maxDiskGiB');
-  const cap = withheld.find((entry) => entry.signal === 'maxDiskGiB');
-  const parts: string[] = [];
-  if (ttls.length > 0) {
-    const what = ttls.map((entry) => `retention.${entry.signal} ${entry.fromDays} -> ${entry.toDays} days (${entry.tables.join(', ')})`).join(' and ');
-    parts.push(`${what} would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied.`);
-  }
-  if (cap && 'partitions' in cap) {
-    const gib = (cap.bytes / 1024 ** 3).toFixed(2);
-    parts.push(`retention.maxDiskGiB ${cap.fromDays ?? 'none'} -> ${cap.toDays} would drop ${cap.partitions} daily partition(s) (${gib} GiB) at once, for good; it is not applied${cap.fromDays === undefined ? '' : ` (the cap of ${cap.fromDays} GiB stays in force)`}.`);
-  }
-  const tokens = withheld.map(shorteningToken).join(',');
-  return (
-    `${parts.join(' ')} ` +
-    `To go ahead: kubectl annotate telemetrystack ${stack.metadata.name} -n ${stack.metadata.namespace} ${SHORTEN_RETENTION_ANNOTATION}=${tokens} --overwrite`
-  );
-}
-
-export function workloadReady(workload: KubeObject | undefined): boolean {
-  if (!workload) return false;
-  const spec = workload.spec as { replicas?: number } | undefined;
-  const status = (workload.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; updatedReplicas?: number; currentRevision?: string; updateRevision?: string };
-  const replicas = spec?.replicas ?? 1;
-  return (
-    (status.observedGeneration ?? 0) >= (workload.metadata.generation ?? 0) &&
-    (status.readyReplicas ?? 0) >= replicas &&
-    (status.updatedReplicas ?? 0) >= replicas &&
-    (status.updateRevision === undefined || status.currentRevision === status.updateRevision)
-  );
-}
-
-function workloadCondition(type: string, workload: KubeObject | undefined): ConditionInput {
-  if (workloadReady(workload)) return { type, status: 'True', reason: REASON.available, message: 'all replicas are updated and ready' };
-  const status = (workload?.status ?? {}) as { readyReplicas?: number };
-  const replicas = (workload?.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-  return { type, status: 'False', reason: REASON.waitingForPods, message: `${status.readyReplicas ?? 0}/${replicas} replicas ready and up to date` };
-}
-
-const COLLECTOR_KINDS: readonly string[] = ['StatefulSet', 'Deployment'];
-
-/** The collector workload among the live objects (a StatefulSet with the persistent queue, a Deployment without). */
-function collectorWorkload(live: ReadonlyMap<string, KubeObject>, stackName: string): KubeObject | undefined {
-  const name = stackNames(stackName).collector;
-  return [...live.values()].find((object) => COLLECTOR_KINDS.includes(object.kind) && object.metadata.name === name);
-}
-
-/**
- * What render is told about the schema, from the live collector: the version its pods carry (a
- * reconcile keeps it until the ClickHouse leg reports another); `pending` (0 replicas) while no
- * migration has run for it. A collector an older operator started (replicas, no annotation) keeps
- * running and gets the annotation, hence a restart, once the leg has migrated.
- */
-export function schemaInput(live: KubeObject | undefined): Pick<RenderInputs, 'schemaVersion'> {
-  const spec = live?.spec as { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> } } } | undefined;
-  const annotated = Number.parseInt(spec?.template?.metadata?.annotations?.[SCHEMA_VERSION_ANNOTATION] ?? '', 10);
-  if (Number.isInteger(annotated)) return { schemaVersion: annotated };
-  if (live && (spec?.replicas ?? 1) > 0) return {};
-  return { schemaVersion: 'pending' };
-}
-
-interface ComponentFacts {
-  collector?: KubeObject | undefined;
-  /** Rendered with 0 replicas: no migration has run for it yet. */
-  collectorHeld?: boolean;
-  clickhouse?: KubeObject | undefined;
-  external?: boolean;
-  outcome?: ClickHouseOutcome;
-  clickhouseProblem?: { reason: string; message: string };
-  failure?: { reason: string; message: string };
-}
-
-/** Builds the full status from what this reconcile saw, and writes it if it differs. Returns Ready. */
+/** Writes the status plan.ts derives from what this reconcile saw, if it differs. Returns Ready. */
 async function writeComponentStatus(deps: ReconcileDeps, raw: StackObject, stack: TelemetryStack, now: string, facts: ComponentFacts): Promise<boolean> {
-  const previous = raw.status;
-  const names = stackNames(stack.metadata.name);
-  const namespace = stack.metadata.namespace;
-  let components: ConditionInput[];
-  if (facts.failure) {
-    // Keep the component conditions of the last complete reconcile; say what failed on the summary ones.
-    components = (previous?.conditions ?? [])
-      .filter((condition) => [CONDITION.collector, CONDITION.clickhouse, CONDITION.access].includes(condition.type as never))
-      .map(({ type, status, reason, message }) => ({ type, status, reason, message }));
-  } else {
-    let clickhouse: ConditionInput;
-    if (facts.clickhouseProblem) clickhouse = { type: CONDITION.clickhouse, status: facts.clickhouseProblem.reason === REASON.clickhouseNotConfigured ? 'Unknown' : 'False', ...facts.clickhouseProblem };
-    else if (!facts.external && !workloadReady(facts.clickhouse)) clickhouse = workloadCondition(CONDITION.clickhouse, facts.clickhouse);
-    else if (!facts.outcome) clickhouse = { type: CONDITION.clickhouse, status: 'False', reason: REASON.waitingForPods, message: 'waiting for the ClickHouse server' };
-    else if (facts.outcome.withheldRetention?.length) clickhouse = { type: CONDITION.clickhouse, status: 'False', reason: REASON.retentionShorteningUnconfirmed, message: withheldMessage(stack, facts.outcome.withheldRetention) };
-    else clickhouse = { type: CONDITION.clickhouse, status: 'True', reason: REASON.schemaApplied, message: 'schema, retention and users are applied' };
-    const collector: ConditionInput = facts.collectorHeld
-      ? {
-          type: CONDITION.collector,
-          status: 'False',
-          reason: REASON.waitingForSchema,
-          message: `held at 0 replicas until the ClickHouse schema is migrated (its exporter reads the table columns only at start); waiting for ${CONDITION.clickhouse}`,
-        }
-      : workloadCondition(CONDITION.collector, facts.collector);
-    const users = stack.spec.access.users.length;
-    const access: ConditionInput = { type: CONDITION.access, status: 'True', reason: REASON.usersProvisioned, message: `${users} user(s) have credentials` };
-    components = [collector, clickhouse, access];
-  }
-  const notReady = components.filter((condition) => condition.status !== 'True');
-  const rollingOut = !facts.failure && components.some((condition) => condition.reason === REASON.waitingForPods || condition.reason === REASON.waitingForSchema);
-  const degradedBy = facts.failure ?? (facts.clickhouseProblem?.reason === REASON.clickhouseFailed ? facts.clickhouseProblem : undefined);
-  const ready = !facts.failure && notReady.length === 0;
-  const summary: ConditionInput[] = [
-    ready
-      ? { type: CONDITION.ready, status: 'True', reason: REASON.reconciled, message: 'the stack is running as specified' }
-      : {
-          type: CONDITION.ready,
-          status: 'False',
-          reason: facts.failure?.reason ?? REASON.componentsNotReady,
-          message: facts.failure?.message ?? notReady.map((condition) => `${condition.type}: ${condition.message}`).join('; '),
-        },
-    rollingOut
-      ? { type: CONDITION.progressing, status: 'True', reason: REASON.rollingOut, message: 'waiting for pods to be updated and ready' }
-      : { type: CONDITION.progressing, status: 'False', reason: REASON.asExpected, message: 'no rollout in progress' },
-    degradedBy ? { type: CONDITION.degraded, status: 'True', ...degradedBy } : { type: CONDITION.degraded, status: 'False', reason: REASON.asExpected, message: 'no failures' },
-  ];
-  const status: TelemetryStackStatus = {
-    observedGeneration: raw.metadata.generation ?? 0,
-    conditions: mergeConditions(previous?.conditions, [...summary, ...components], raw.metadata.generation, now),
-    endpoints: {
-      otlpGrpc: `${names.collector}.${namespace}.svc:${PORTS.otlpGrpc}`,
-      otlpHttp: `http://${names.collector}.${namespace}.svc:${PORTS.otlpHttp}`,
-      clickhouseHttp: stack.spec.clickhouse.mode === 'external' ? stack.spec.clickhouse.external!.endpoint : `http://${names.clickhouse}.${namespace}.svc:${PORTS.clickhouseHttp}`,
-    },
-    ...(facts.outcome ? { appliedRetention: facts.outcome.appliedRetention } : previous?.appliedRetention ? { appliedRetention: previous.appliedRetention } : {}),
-    users: facts.outcome?.users ?? previous?.users ?? 0,
-  };
+  const status = stackStatus(stack, { previous: raw.status, generation: raw.metadata.generation, now, facts });
   await writeStatus(deps.client, raw, status);
-  return ready;
+  return findCondition(status, CONDITION.ready)?.status === 'True';
 }
 
 /** Server-side applies the status subresource when it differs from what is stored. Returns whether it wrote. */
