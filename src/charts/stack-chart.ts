@@ -6,7 +6,7 @@ import { ClickHouseServer } from './clickhouse/clickhouse.ts';
 import { Collector } from './collector/collector.ts';
 import { GrafanaServer } from './grafana/grafana.ts';
 import { NetworkPolicies } from './network-policies.ts';
-import type { RenderInputs } from './render.ts';
+import type { RenderInputs } from './render-inputs.ts';
 
 export class TelemetryStackChart extends Chart {
   readonly collector: Collector;

@@ -11,7 +11,7 @@ import { HASH_KEY_ENV } from '../../sanitizer/compile.ts';
 import { contentHash, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION, SCHEMA_VERSION_ANNOTATION } from '../hash.ts';
 import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
 import { PORTS, stackNames } from '../naming.ts';
-import type { RenderInputs } from '../render.ts';
+import type { RenderInputs } from '../render-inputs.ts';
 import { containerResources } from '../resources.ts';
 import { SECRET_KEYS } from '../secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
