@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CollectorConfigTooLargeError } from '../src/charts/collector/config.ts';
 import { Applier, ObjectConflictError } from '../src/operator/apply.ts';
 import type { ClickHouseOutcome } from '../src/operator/clickhouse-leg.ts';
-import { CONDITION, REASON } from '../src/operator/conditions.ts';
+import { CONDITION, REASON } from '../src/stack/conditions.ts';
 import { SecretReferenceError } from '../src/operator/credentials.ts';
 import { applyNeedsPerson, preparationNeedsPerson, ReconcileError } from '../src/operator/errors.ts';
 import type { KubeObject } from '../src/operator/kube.ts';

@@ -4,11 +4,10 @@
  * that never finishes. The whole path runs against a real API server in operator-cluster.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { NEEDS_A_PERSON } from '../src/api/status.ts';
-import { REASON } from '../src/operator/conditions.ts';
+import { NEEDS_A_PERSON, REASON } from '../src/stack/conditions.ts';
 import { ReconcileError } from '../src/operator/errors.ts';
 import { KubeApiError, type KubeObject } from '../src/operator/kube.ts';
-import { resizeStatefulSetClaims, STORAGE_REASON } from '../src/operator/storage.ts';
+import { resizeStatefulSetClaims } from '../src/operator/storage.ts';
 import { scripted } from './support/scripted-kube.ts';
 import { stackFrom } from './support/stacks.ts';
 
@@ -70,7 +69,7 @@ describe('resizeStatefulSetClaims', () => {
     const { client, calls } = scripted({});
     const refused = resizeStatefulSetClaims({ client }, stack('10Gi'), statefulSet('10Gi', 'desired'), statefulSet('20Gi'));
     await expect(refused).rejects.toBeInstanceOf(ReconcileError);
-    await expect(refused).rejects.toMatchObject({ reason: STORAGE_REASON.shrinkRefused });
+    await expect(refused).rejects.toMatchObject({ reason: REASON.storageShrinkRefused });
     expect(calls).toEqual([]);
   });
 
@@ -81,7 +80,7 @@ describe('resizeStatefulSetClaims', () => {
     });
     const failed = resizeStatefulSetClaims({ client }, stack('30Gi'), statefulSet('30Gi', 'desired'), statefulSet('20Gi'));
     await expect(failed).rejects.toMatchObject({
-      reason: STORAGE_REASON.resizeFailed,
+      reason: REASON.storageResizeFailed,
       message: expect.stringMatching(/^spec\.clickhouse\.storage\.size: cannot grow claim team\/data-telemetry-clickhouse-0 from 20Gi to 30Gi: only dynamically .* StorageClass "standard" must set allowVolumeExpansion: true; or set the size back to 20Gi\./),
     });
     expect(calls.some((call) => call.path === STS)).toBe(false);
@@ -131,7 +130,7 @@ describe('resizeStatefulSetClaims', () => {
 
 describe('reasons that need a person', () => {
   it('include every reason the operator gives up on until something changes (up stops waiting on them)', () => {
-    for (const reason of [REASON.invalidSpec, REASON.applyFailed, REASON.retentionShorteningUnconfirmed, STORAGE_REASON.shrinkRefused, STORAGE_REASON.resizeFailed]) expect(NEEDS_A_PERSON).toContain(reason);
+    for (const reason of [REASON.invalidSpec, REASON.applyFailed, REASON.retentionShorteningUnconfirmed, REASON.storageShrinkRefused, REASON.storageResizeFailed]) expect(NEEDS_A_PERSON).toContain(reason);
     // Conditions that heal by themselves are not among them.
     for (const reason of [REASON.waitingForPods, REASON.clickhouseFailed, REASON.rollingOut]) expect(NEEDS_A_PERSON).not.toContain(reason);
   });

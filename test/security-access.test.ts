@@ -27,7 +27,7 @@ import { stackNames } from '../src/charts/naming.ts';
 import { sha256Hex } from '../src/charts/secrets.ts';
 import type { ClickHouseCredentials } from '../src/operator/clickhouse-leg.ts';
 import { accessCredentials, ingestFailureMessage, sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
-import { CONDITION, REASON } from '../src/operator/conditions.ts';
+import { CONDITION, REASON } from '../src/stack/conditions.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { resourcePath, STACKS } from '../src/operator/resources.ts';

@@ -67,10 +67,3 @@ export const TelemetryStackStatus = z
 
 export type TelemetryStackStatus = z.output<typeof TelemetryStackStatus>;
 export type Condition = z.output<typeof Condition>;
-
-/**
- * Condition reasons after which the operator will not get further until a person changes
- * something (the spec, a StorageClass, an annotation); each such condition's message says what.
- * `telemetry-stack up` stops waiting on them.
- */
-export const NEEDS_A_PERSON: readonly string[] = ['InvalidSpec', 'ApplyFailed', 'StorageShrinkRefused', 'StorageResizeFailed', 'RetentionShorteningUnconfirmed', 'ObjectConflict', 'SecretNotReferenceable', 'InvalidHashKey'];

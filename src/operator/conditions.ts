@@ -8,42 +8,6 @@ import type { Condition, TelemetryStackStatus } from '../api/status.ts';
 
 export type ConditionStatus = Condition['status'];
 
-/** Condition types, and the constant reasons the operator sets (also the error-metric labels). */
-export const CONDITION = {
-  ready: 'Ready',
-  progressing: 'Progressing',
-  degraded: 'Degraded',
-  collector: 'CollectorReady',
-  clickhouse: 'ClickHouseReady',
-  access: 'AccessReady',
-} as const;
-
-export const REASON = {
-  invalidSpec: 'InvalidSpec',
-  applyFailed: 'ApplyFailed',
-  available: 'Available',
-  rollingOut: 'RollingOut',
-  waitingForPods: 'WaitingForPods',
-  /** The collector is held at 0 replicas until the ClickHouse schema it writes into is migrated. */
-  waitingForSchema: 'WaitingForSchema',
-  reconciled: 'Reconciled',
-  schemaApplied: 'SchemaApplied',
-  clickhouseFailed: 'ClickHouseFailed',
-  clickhouseNotConfigured: 'ClickHouseNotConfigured',
-  usersProvisioned: 'UsersProvisioned',
-  asExpected: 'AsExpected',
-  componentsNotReady: 'ComponentsNotReady',
-  retentionShorteningUnconfirmed: 'RetentionShorteningUnconfirmed',
-  /** An object with a name this stack wants exists and is not controlled by the stack: nothing was written. */
-  objectConflict: 'ObjectConflict',
-  /** The spec names a Secret that does not carry REFERENCEABLE_LABEL (or does not exist): it is not read or referenced. */
-  secretNotReferenceable: 'SecretNotReferenceable',
-  /** Deleting an external-mode stack waits to remove its users from the external ClickHouse. */
-  cleanupBlocked: 'CleanupBlocked',
-  /** The sanitizer's hash key Secret holds characters the collector would not read literally: nothing written. */
-  invalidHashKey: 'InvalidHashKey',
-} as const;
-
 export interface ConditionInput {
   type: string;
   status: ConditionStatus;

@@ -7,7 +7,7 @@
  */
 import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
 import { ObjectConflictError } from './apply.ts';
-import { REASON } from './conditions.ts';
+import { REASON } from '../stack/conditions.ts';
 import { SecretReferenceError } from './credentials.ts';
 import { KubeApiError } from './kube.ts';
 

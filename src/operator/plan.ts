@@ -13,7 +13,8 @@ import { render } from '../charts/render.ts';
 import type { RenderInputs } from '../charts/render-inputs.ts';
 import { shorteningToken } from '../clickhouse/retention.ts';
 import type { ClickHouseOutcome, WithheldRetention } from './clickhouse-leg.ts';
-import { CONDITION, type ConditionInput, mergeConditions, REASON } from './conditions.ts';
+import { CONDITION, REASON, SUMMARY_CONDITIONS } from '../stack/conditions.ts';
+import { type ConditionInput, mergeConditions } from './conditions.ts';
 import { withOwner } from './apply.ts';
 import type { KubeObject, OwnerReference } from './kube.ts';
 import { userAccessObjects } from './user-access.ts';
@@ -117,7 +118,6 @@ export interface ComponentFacts {
 }
 
 const COMPONENTS: readonly string[] = [CONDITION.collector, CONDITION.clickhouse, CONDITION.access];
-const SUMMARY: readonly string[] = [CONDITION.ready, CONDITION.progressing, CONDITION.degraded];
 
 /** The component conditions: from the facts, or, after a failure, as the last complete reconcile left them. */
 export function componentConditions(stack: TelemetryStack, facts: ComponentFacts, previous: TelemetryStackStatus | undefined): ConditionInput[] {
@@ -205,7 +205,7 @@ export function stackStatus(stack: TelemetryStack, input: StatusInput): Telemetr
 export function invalidSpecStatus(message: string, input: Omit<StatusInput, 'facts'>): TelemetryStackStatus {
   const { previous } = input;
   const failure: Failure = { reason: REASON.invalidSpec, message, progressing: 'the spec is invalid; the running objects are left as they were' };
-  const kept = (previous?.conditions ?? []).filter((condition) => !SUMMARY.includes(condition.type));
+  const kept = (previous?.conditions ?? []).filter((condition) => !SUMMARY_CONDITIONS.includes(condition.type));
   return {
     ...previous,
     observedGeneration: input.generation ?? 0,

@@ -15,14 +15,10 @@
 import { parseQuantity } from '../api/quantity.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { stackNames } from '../charts/naming.ts';
+import { REASON } from '../stack/conditions.ts';
 import { ReconcileError } from './errors.ts';
 import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube.ts';
 import { resourcePath } from './resources.ts';
-
-export const STORAGE_REASON = {
-  shrinkRefused: 'StorageShrinkRefused',
-  resizeFailed: 'StorageResizeFailed',
-} as const;
 
 const CLAIMS = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims' };
 export const STATEFULSETS = { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' };
@@ -84,7 +80,7 @@ export async function resizeStatefulSetClaims(deps: StorageDeps, stack: Telemetr
   for (const { from, to, field } of wanted) {
     const fromBytes = parseQuantity(from);
     if (fromBytes !== undefined && parseQuantity(to)! < fromBytes) {
-      throw new ReconcileError(STORAGE_REASON.shrinkRefused, `${field}: a volume cannot shrink (from ${from} to ${to}); set it back to ${from} or more. The running stack is left as it was`);
+      throw new ReconcileError(REASON.storageShrinkRefused, `${field}: a volume cannot shrink (from ${from} to ${to}); set it back to ${from} or more. The running stack is left as it was`);
     }
   }
 
@@ -111,7 +107,7 @@ export async function resizeStatefulSetClaims(deps: StorageDeps, stack: Telemetr
         if (error instanceof KubeApiError && error.status >= 400 && error.status < 500 && error.status !== 409 && error.status !== 429) {
           const storageClass = (claim.spec as { storageClassName?: string } | undefined)?.storageClassName;
           throw new ReconcileError(
-            STORAGE_REASON.resizeFailed,
+            REASON.storageResizeFailed,
             `${field}: cannot grow claim ${namespace}/${claimName} from ${current ?? from} to ${to}: ${error.message}. ` +
               `The claim must be Bound and its StorageClass${storageClass ? ` "${storageClass}"` : ''} must set allowVolumeExpansion: true; ` +
               `or set the size back to ${from}. The running stack is left as it was`,

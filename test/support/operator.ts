@@ -5,7 +5,7 @@ import { freePort } from './ports.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { CRD_NAME } from '../../src/api/constants.ts';
-import { NEEDS_A_PERSON } from '../../src/api/status.ts';
+import { NEEDS_A_PERSON } from '../../src/stack/conditions.ts';
 import type { SqlTarget } from '../../src/clickhouse/target.ts';
 import { embeddedTarget } from '../../src/clickhouse/target.ts';
 import { APPLY_PATCH } from '../../src/operator/apply.ts';

@@ -1,12 +1,13 @@
 /** A stack's status in words, and waiting for it to become Ready while showing progress. */
-import { type Condition, NEEDS_A_PERSON } from '../../api/status.ts';
+import type { Condition } from '../../api/status.ts';
+import { CONDITION, NEEDS_A_PERSON, SUMMARY_CONDITIONS } from '../../stack/conditions.ts';
 import type { CommandIo } from '../command.ts';
 import { UserError } from '../errors.ts';
 import { getOptional, type Kube } from './kube.ts';
 import { type ClusterStack, fromRaw, stackPath } from './stacks.ts';
 
 /** The order a person reads them in: the verdict first, then what is happening, then the parts. */
-const ORDER = ['Ready', 'Progressing', 'Degraded'];
+const ORDER = SUMMARY_CONDITIONS;
 
 export function sortConditions(conditions: readonly Condition[]): Condition[] {
   const rank = (type: string) => (ORDER.includes(type) ? ORDER.indexOf(type) : ORDER.length);
@@ -32,7 +33,7 @@ export function describeCondition(condition: Condition, now: Date): string {
 }
 
 export function readyCondition(found: Pick<ClusterStack, 'status'>): Condition | undefined {
-  return found.status.conditions?.find((c) => c.type === 'Ready');
+  return found.status.conditions?.find((c) => c.type === CONDITION.ready);
 }
 
 /** Ready=True for the current generation (a Ready from before the last edit does not count). */
