@@ -12,10 +12,10 @@ import {
   SYSTEM_LOG_TTL_DAYS,
   usersConfigXml,
 } from '../src/charts/clickhouse/config.ts';
-import { CONFIG_HASH_ANNOTATION, contentHash } from '../src/charts/hash.ts';
-import { selectorLabels } from '../src/charts/labels.ts';
-import { stackNames } from '../src/charts/naming.ts';
-import { generateSecrets } from '../src/charts/secrets.ts';
+import { CONFIG_HASH_ANNOTATION, contentHash } from '../src/stack/hash.ts';
+import { selectorLabels } from '../src/stack/labels.ts';
+import { stackNames } from '../src/stack/naming.ts';
+import { generateSecrets } from '../src/stack/secrets.ts';
 import { ADMIN_USER, INGEST_USER, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
 

@@ -12,7 +12,7 @@ import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { DASHBOARDS, DATASOURCE_UID, panelSql } from '../src/charts/grafana/dashboards.ts';
 import { render } from '../src/charts/render.ts';
-import { generateSecrets, SECRET_KEYS } from '../src/charts/secrets.ts';
+import { generateSecrets, SECRET_KEYS } from '../src/stack/secrets.ts';
 import { DEFAULT_IMAGES } from '../src/versions.ts';
 import { handMadeExport } from './fixtures/hand-made.ts';
 import { insertExport, schemaTarget } from './support/clickhouse.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateStack } from '../src/api/validate.ts';
 import { render, toYaml, type KubeObject } from '../src/charts/render.ts';
-import { generateSecrets } from '../src/charts/secrets.ts';
-import { CONFIG_HASH_ANNOTATION, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../src/charts/hash.ts';
+import { generateSecrets } from '../src/stack/secrets.ts';
+import { CONFIG_HASH_ANNOTATION, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../src/stack/hash.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
 import { exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
 

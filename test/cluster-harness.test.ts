@@ -14,7 +14,7 @@ import { AppsV1Api, CoreV1Api, type KubernetesObject, RbacAuthorizationV1Api, ty
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_COMMAND } from '../scripts/test-binaries/control-plane.ts';
 import { render } from '../src/charts/render.ts';
-import { generateSecrets } from '../src/charts/secrets.ts';
+import { generateSecrets } from '../src/stack/secrets.ts';
 import { forwardPort } from '../src/kube/port-forward.ts';
 import { VERSIONS } from '../src/versions.ts';
 import { applyObjects, eventually, impersonateServiceAccount, rawGet, serviceAccountKubeConfig, startCluster, type TestCluster } from './support/cluster.ts';

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEVELS } from '../src/api/spec.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
-import { stackNames } from '../src/charts/naming.ts';
-import { basicAuthorization, SECRET_KEYS } from '../src/charts/secrets.ts';
+import { stackNames } from '../src/stack/naming.ts';
+import { basicAuthorization, SECRET_KEYS } from '../src/stack/secrets.ts';
 import { LEVEL_POLICIES } from '../src/sanitizer/levels.ts';
 import { type ClaudeCodeEvent, failureCode, type Protocol, sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
 import { benignEvents, claudeCodeMetrics } from './support/claude-code-corpus.ts';

@@ -12,9 +12,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateStack } from '../src/api/validate.ts';
 import type { TelemetryStack } from '../src/api/resource.ts';
-import { SCHEMA_VERSION_ANNOTATION } from '../src/charts/hash.ts';
-import { selectorLabels } from '../src/charts/labels.ts';
-import { stackNames } from '../src/charts/naming.ts';
+import { SCHEMA_VERSION_ANNOTATION } from '../src/stack/hash.ts';
+import { selectorLabels } from '../src/stack/labels.ts';
+import { stackNames } from '../src/stack/naming.ts';
 import { type KubeObject as RenderedObject, render } from '../src/charts/render.ts';
 import { LATEST_SCHEMA_VERSION, migrate } from '../src/clickhouse/migrate.ts';
 import { ddlContext } from '../src/clickhouse/reconcile.ts';

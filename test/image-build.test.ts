@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../scripts/generate.ts';
-import { stackNames } from '../src/charts/naming.ts';
+import { stackNames } from '../src/stack/naming.ts';
 import { OPERATOR_UID } from '../src/charts/install/install-chart.ts';
 import { buildDockerfile, type DockerfileBuild } from './support/dockerfile.ts';
 import { eventually, startCluster, type TestCluster } from './support/cluster.ts';

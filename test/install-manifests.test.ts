@@ -26,7 +26,7 @@ import type { KubeObject } from '../src/charts/render.ts';
 import { GENERATED_NOTICE, REPO_ROOT } from '../scripts/generate.ts';
 import { run } from '../src/cli/main.ts';
 import { render } from '../src/charts/render.ts';
-import { generateSecrets } from '../src/charts/secrets.ts';
+import { generateSecrets } from '../src/stack/secrets.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
 import { exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
 

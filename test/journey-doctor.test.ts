@@ -5,7 +5,7 @@
  * clock-skew check uses the scripted API server, the only way to send a wrong Date header.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSecrets } from '../src/charts/secrets.ts';
+import { generateSecrets } from '../src/stack/secrets.ts';
 import { operatorInstallObjects } from '../src/charts/install/install-chart.ts';
 import { makeDoctorCommand } from '../src/cli/doctor-command.ts';
 import { ResourcePaths, applyObject, type ApplyObject } from '../src/cli/journey/apply.ts';

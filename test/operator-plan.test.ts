@@ -19,7 +19,7 @@ import { jsonLogger } from '../src/operator/log.ts';
 import { reconcileStack } from '../src/operator/reconcile.ts';
 import type { TelemetryStackStatus } from '../src/api/status.ts';
 import { scripted } from './support/scripted-kube.ts';
-import { SCHEMA_VERSION_ANNOTATION } from '../src/charts/hash.ts';
+import { SCHEMA_VERSION_ANNOTATION } from '../src/stack/hash.ts';
 import { stackFrom } from './support/stacks.ts';
 
 const stack = stackFrom({ access: { users: [{ name: 'ann', subject: { kind: 'User', name: 'ann@example.com' } }, { name: 'bob' }] } }, 'local', 'telemetry');

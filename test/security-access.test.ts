@@ -23,8 +23,8 @@ import { DERIVED, GRAFANA_USER, INGEST_USER } from '../src/clickhouse/tables.ts'
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
 import { REFERENCEABLE_LABEL } from '../src/api/constants.ts';
 import { ingestGrants } from '../src/charts/clickhouse/config.ts';
-import { stackNames } from '../src/charts/naming.ts';
-import { sha256Hex } from '../src/charts/secrets.ts';
+import { stackNames } from '../src/stack/naming.ts';
+import { sha256Hex } from '../src/stack/secrets.ts';
 import type { ClickHouseCredentials } from '../src/operator/clickhouse-leg.ts';
 import { accessCredentials, ingestFailureMessage, sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
 import { CONDITION, REASON } from '../src/stack/conditions.ts';

@@ -27,7 +27,7 @@ import { stopAllCollectors } from './support/collector.ts';
 import type { OtlpSink } from './support/otlp-sink.ts';
 import { eventually, startCluster, type TestCluster } from './support/cluster.ts';
 import { applyCrd, applyStack, clientFor, condition, createNamespace, eventsWithReason, getStack, objectExists } from './support/operator.ts';
-import { stackNames } from '../src/charts/naming.ts';
+import { stackNames } from '../src/stack/naming.ts';
 import { REFERENCEABLE_LABEL } from '../src/api/constants.ts';
 import type { HttpKubeClient, KubeObject } from '../src/operator/kube.ts';
 import { jsonLogger } from '../src/operator/log.ts';

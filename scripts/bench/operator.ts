@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { STACK_LABEL } from '../../src/charts/labels.ts';
+import { STACK_LABEL } from '../../src/stack/labels.ts';
 import { sqlClickHouseLeg } from '../../src/operator/clickhouse-sql.ts';
 import { MUTATING, type KubeObject } from '../../src/operator/kube.ts';
 import { silentLogger } from '../../src/operator/log.ts';

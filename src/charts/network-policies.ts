@@ -8,8 +8,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { TelemetryStack } from '../api/resource.ts';
-import { componentLabels, selectorLabels } from './labels.ts';
-import { PORTS, stackNames } from './naming.ts';
+import { componentLabels, selectorLabels } from '../stack/labels.ts';
+import { PORTS, stackNames } from '../stack/naming.ts';
 
 /** Pods with this label in the operator's namespace may reach ClickHouse's HTTP port. */
 export const OPERATOR_POD_LABELS = { 'app.kubernetes.io/name': 'telemetry-stack-operator' } as const;

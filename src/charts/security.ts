@@ -4,7 +4,7 @@
  * Typed with the L1 construct props so the chart passes them straight through.
  */
 import type { k8s } from 'cdk8s-plus-28';
-import { CONFIG_HASH_ANNOTATION } from './hash.ts';
+import { CONFIG_HASH_ANNOTATION } from '../stack/hash.ts';
 
 export function restrictedPodSecurityContext(uid: number): k8s.PodSecurityContext {
   return {

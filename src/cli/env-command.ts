@@ -4,8 +4,8 @@
  * is read from the user's Secret and printed to stdout only: that is the command's purpose.
  * No message, log line or error ever contains it.
  */
-import { stackNames } from '../charts/naming.ts';
-import { SECRET_KEYS } from '../charts/secrets.ts';
+import { stackNames } from '../stack/naming.ts';
+import { SECRET_KEYS } from '../stack/secrets.ts';
 import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';

@@ -6,7 +6,7 @@ import { checkNamespaceNames } from './command.ts';
 import { installManifests } from '../charts/install/install-chart.ts';
 import { render, toYaml } from '../charts/render.ts';
 import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
-import { generateSecrets } from '../charts/secrets.ts';
+import { generateSecrets } from '../stack/secrets.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { validateCollectorYaml } from './collector-validate.ts';
 import { UserError } from './errors.ts';

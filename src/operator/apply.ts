@@ -16,8 +16,8 @@
  * API server answer 409 on any field it sets differently, instead of being taken over;
  * that 409 is checked again by name.
  */
-import { contentHash } from '../charts/hash.ts';
-import { STACK_LABEL } from '../charts/labels.ts';
+import { contentHash } from '../stack/hash.ts';
+import { STACK_LABEL } from '../stack/labels.ts';
 import type { KubeClient, KubeObject, ObjectList, OwnerReference } from './kube.ts';
 import { isConflict, isNotFound } from './kube.ts';
 import { OWNED, resourceOf, resourcePath } from './resources.ts';

@@ -6,7 +6,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { TelemetryStack } from '../api/resource.ts';
-import { PORTS, stackNames } from '../charts/naming.ts';
+import { PORTS, stackNames } from '../stack/naming.ts';
 import { type ForwardedPort, forwardPort } from '../kube/port-forward.ts';
 
 export interface ClickHouseRoute {

@@ -7,7 +7,7 @@
 import type { TelemetryStack } from '../api/resource.ts';
 import type { RetentionSignal } from '../clickhouse/retention.ts';
 import type { TelemetryStackStatus } from '../api/status.ts';
-import { stackNames, PORTS } from '../charts/naming.ts';
+import { stackNames, PORTS } from '../stack/naming.ts';
 
 export type AppliedRetention = NonNullable<TelemetryStackStatus['appliedRetention']>;
 

@@ -12,8 +12,8 @@ import { checkIngest } from '../clickhouse/ingest-check.ts';
 import { ddlContext, reconcileClickHouse } from '../clickhouse/reconcile.ts';
 import { INGEST_USER } from '../clickhouse/tables.ts';
 import { serverTarget, type SqlTarget } from '../clickhouse/target.ts';
-import { stackNames } from '../charts/naming.ts';
-import { sha256Hex } from '../charts/secrets.ts';
+import { stackNames } from '../stack/naming.ts';
+import { sha256Hex } from '../stack/secrets.ts';
 import type { ClickHouseAccount, ClickHouseCredentials, ClickHouseLeg, WithheldRetention } from './clickhouse-leg.ts';
 
 export type Connect = (url: string, admin: ClickHouseAccount) => Promise<SqlTarget>;

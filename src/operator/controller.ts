@@ -3,7 +3,7 @@
  * the owning stack's key on the work queue, and runs reconcileStack for each key. A periodic
  * resync re-queues every stack, so drift nobody was told about is repaired too.
  */
-import { STACK_LABEL } from '../charts/labels.ts';
+import { STACK_LABEL } from '../stack/labels.ts';
 import { Applier } from './apply.ts';
 import type { ClickHouseForwards } from './clickhouse-forward.ts';
 import type { ClickHouseLeg } from './clickhouse-leg.ts';

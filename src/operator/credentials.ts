@@ -11,8 +11,8 @@
  */
 import { API_GROUP_VERSION, REFERENCEABLE_LABEL } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
-import { stackNames } from '../charts/naming.ts';
-import { generateSecrets, htpasswdDigest, htpasswdLine, ingestionCredential, type RandomSource, SECRET_KEYS, type SecretObject } from '../charts/secrets.ts';
+import { stackNames } from '../stack/naming.ts';
+import { generateSecrets, htpasswdDigest, htpasswdLine, ingestionCredential, type RandomSource, SECRET_KEYS, type SecretObject } from '../stack/secrets.ts';
 import { isControlledBy, ObjectConflictError, type OwnershipConflict, ownershipConflict } from './apply.ts';
 import { isConflict, isNotFound, type KubeClient, type KubeObject, type OwnerReference } from './kube.ts';
 import { OWNED, resourcePath } from './resources.ts';

@@ -7,8 +7,8 @@
 import { SHORTEN_RETENTION_ANNOTATION } from '../api/constants.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import type { TelemetryStackStatus } from '../api/status.ts';
-import { SCHEMA_VERSION_ANNOTATION } from '../charts/hash.ts';
-import { PORTS, stackNames } from '../charts/naming.ts';
+import { SCHEMA_VERSION_ANNOTATION } from '../stack/hash.ts';
+import { PORTS, stackNames } from '../stack/naming.ts';
 import { render } from '../charts/render.ts';
 import type { RenderInputs } from '../charts/render-inputs.ts';
 import { shorteningToken } from '../clickhouse/retention.ts';

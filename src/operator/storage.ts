@@ -14,7 +14,7 @@
  */
 import { parseQuantity } from '../api/quantity.ts';
 import type { TelemetryStack } from '../api/resource.ts';
-import { stackNames } from '../charts/naming.ts';
+import { stackNames } from '../stack/naming.ts';
 import { REASON } from '../stack/conditions.ts';
 import { ReconcileError } from './errors.ts';
 import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube.ts';

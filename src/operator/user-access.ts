@@ -10,8 +10,8 @@
  * editor chooses the users and their roles, and where telemetry is forwarded.
  */
 import type { TelemetryStack } from '../api/resource.ts';
-import { componentLabels } from '../charts/labels.ts';
-import { stackNames } from '../charts/naming.ts';
+import { componentLabels } from '../stack/labels.ts';
+import { stackNames } from '../stack/naming.ts';
 import type { KubeObject } from './kube.ts';
 
 export function userAccessObjects(stack: TelemetryStack): KubeObject[] {

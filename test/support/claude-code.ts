@@ -17,8 +17,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TelemetryStack } from '../../src/api/resource.ts';
-import { SECRET_KEYS } from '../../src/charts/secrets.ts';
-import { stackNames } from '../../src/charts/naming.ts';
+import { SECRET_KEYS } from '../../src/stack/secrets.ts';
+import { stackNames } from '../../src/stack/naming.ts';
 import { run } from '../../src/cli/main.ts';
 import { requireClaudeCodeBinary } from '../../scripts/test-binaries/claude-code.ts';
 import type { StackSecrets } from './collector.ts';

@@ -15,8 +15,8 @@ import { stringify } from 'yaml';
 import type { TelemetryStack } from '../../src/api/resource.ts';
 import { COLLECTOR_ENV, COLLECTOR_PATHS, type CollectorConfig } from '../../src/charts/collector/config.ts';
 import { render } from '../../src/charts/render.ts';
-import { generateSecrets, SECRET_KEYS, type SecretObject } from '../../src/charts/secrets.ts';
-import { stackNames } from '../../src/charts/naming.ts';
+import { generateSecrets, SECRET_KEYS, type SecretObject } from '../../src/stack/secrets.ts';
+import { stackNames } from '../../src/stack/naming.ts';
 import { HASH_KEY_ENV } from '../../src/sanitizer/compile.ts';
 import { requireCollectorBinary } from '../../scripts/test-binaries/collector.ts';
 

@@ -12,7 +12,7 @@ import { APPLY_PATCH } from '../../src/operator/apply.ts';
 import type { Connect } from '../../src/operator/clickhouse-sql.ts';
 import { HttpKubeClient, isNotFound, type KubeObject } from '../../src/operator/kube.ts';
 import { OWNED, resourcePath, STACKS } from '../../src/operator/resources.ts';
-import { STACK_LABEL } from '../../src/charts/labels.ts';
+import { STACK_LABEL } from '../../src/stack/labels.ts';
 import { eventually, GiveUp } from './cluster.ts';
 
 export const TEST_MANAGER = 'operator-tests';

@@ -7,11 +7,11 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { TelemetryStack } from '../../api/resource.ts';
-import { contentHash } from '../hash.ts';
-import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
-import { PORTS, stackNames } from '../naming.ts';
+import { contentHash } from '../../stack/hash.ts';
+import { componentLabels, imageTag, selectorLabels } from '../../stack/labels.ts';
+import { PORTS, stackNames } from '../../stack/naming.ts';
 import { containerResources } from '../resources.ts';
-import { SECRET_KEYS } from '../secrets.ts';
+import { SECRET_KEYS } from '../../stack/secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
 import { CLICKHOUSE_ENV, CLICKHOUSE_PATHS, CONFIG_MAP_KEYS, serverConfigXml, usersConfigXml } from './config.ts';
 

@@ -13,7 +13,7 @@
 import type { TelemetryStack } from '../../api/resource.ts';
 import { ACCESS_MODEL } from '../../clickhouse/access-model.ts';
 import { ADMIN_USER, INGEST_USER } from '../../clickhouse/tables.ts';
-import { PORTS } from '../naming.ts';
+import { PORTS } from '../../stack/naming.ts';
 
 /** Environment variables the server reads the users' password hashes from (set from Secrets). */
 export const CLICKHOUSE_ENV = {

@@ -8,12 +8,12 @@ import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import type { TelemetryStack } from '../../api/resource.ts';
 import { HASH_KEY_ENV } from '../../sanitizer/compile.ts';
-import { contentHash, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION, SCHEMA_VERSION_ANNOTATION } from '../hash.ts';
-import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
-import { PORTS, stackNames } from '../naming.ts';
+import { contentHash, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION, SCHEMA_VERSION_ANNOTATION } from '../../stack/hash.ts';
+import { componentLabels, imageTag, selectorLabels } from '../../stack/labels.ts';
+import { PORTS, stackNames } from '../../stack/naming.ts';
 import type { RenderInputs } from '../render-inputs.ts';
 import { containerResources } from '../resources.ts';
-import { SECRET_KEYS } from '../secrets.ts';
+import { SECRET_KEYS } from '../../stack/secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
 import { checkConfigSize, COLLECTOR_ENV, COLLECTOR_PATHS, type CollectorConfig, collectorConfig, goMemoryLimit } from './config.ts';
 

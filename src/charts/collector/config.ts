@@ -18,7 +18,7 @@ import { levelProcessors, sanitizerProcessor } from '../../sanitizer/compile.ts'
 import { envReference, toConfmap } from '../../sanitizer/confmap.ts';
 import { IDENTITY_ATTRIBUTE } from '../../sanitizer/fields.ts';
 import { MAX_ATTRIBUTE_BYTES, TRUNCATION_MARKER } from '../../sanitizer/limits.ts';
-import { PORTS, stackNames } from '../naming.ts';
+import { PORTS, stackNames } from '../../stack/naming.ts';
 
 /** Attribute that carries the authenticated user on every log record and data point. */
 export { IDENTITY_ATTRIBUTE };

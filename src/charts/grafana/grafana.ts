@@ -11,11 +11,11 @@ import type { TelemetryStack } from '../../api/resource.ts';
 import { type LibraryQuery, loadLibrary } from '../../clickhouse/queries.ts';
 import { GRAFANA_USER } from '../../clickhouse/tables.ts';
 import { VERSIONS } from '../../versions.ts';
-import { contentHash } from '../hash.ts';
-import { componentLabels, imageTag, selectorLabels } from '../labels.ts';
-import { PORTS, stackNames } from '../naming.ts';
+import { contentHash } from '../../stack/hash.ts';
+import { componentLabels, imageTag, selectorLabels } from '../../stack/labels.ts';
+import { PORTS, stackNames } from '../../stack/naming.ts';
 import { containerResources } from '../resources.ts';
-import { SECRET_KEYS } from '../secrets.ts';
+import { SECRET_KEYS } from '../../stack/secrets.ts';
 import { restrictedPodTemplate } from '../security.ts';
 import { DASHBOARDS, dashboardJson, DATASOURCE_TYPE, DATASOURCE_UID, libraryIndex } from './dashboards.ts';
 

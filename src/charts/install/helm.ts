@@ -10,7 +10,7 @@
  */
 import { stringify } from 'yaml';
 import { crdManifest } from '../../api/crd.ts';
-import { CONFIG_HASH_ANNOTATION } from '../hash.ts';
+import { CONFIG_HASH_ANNOTATION } from '../../stack/hash.ts';
 import type { KubeObject } from '../render.ts';
 import { DEFAULT_WATCH_NAMESPACE, OPERATOR_IMAGE, OPERATOR_REPLICAS, OPERATOR_VERSION, operatorInstallObjects } from './install-chart.ts';
 

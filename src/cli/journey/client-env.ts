@@ -5,7 +5,7 @@
  */
 import type { Level } from '../../api/spec.ts';
 import type { TelemetryStack } from '../../api/resource.ts';
-import { PORTS, stackNames } from '../../charts/naming.ts';
+import { PORTS, stackNames } from '../../stack/naming.ts';
 
 export const OTLP_PROTOCOLS = ['http/protobuf', 'grpc'] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];

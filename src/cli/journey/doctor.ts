@@ -7,8 +7,8 @@
 import { CRD_NAME, KIND } from '../../api/constants.ts';
 import { GiB } from '../../api/quantity.ts';
 import { OPERATOR_INSTALL_SELECTOR } from '../../charts/install/install-chart.ts';
-import { STACK_LABEL } from '../../charts/labels.ts';
-import { stackNames } from '../../charts/naming.ts';
+import { STACK_LABEL } from '../../stack/labels.ts';
+import { stackNames } from '../../stack/naming.ts';
 import type { UnknownField } from '../../clickhouse/unknown-fields.ts';
 import { UserError } from '../errors.ts';
 import { describeCondition, isReady, readyCondition } from './conditions.ts';

@@ -1,6 +1,6 @@
 /** A stack user's credential Secret, read with errors that say why it cannot be read and what to do. */
 import { PLURAL } from '../../api/constants.ts';
-import { stackNames } from '../../charts/naming.ts';
+import { stackNames } from '../../stack/naming.ts';
 import { UserError } from '../errors.ts';
 import { type Kube, requestFailed } from './kube.ts';
 import type { ClusterStack } from './stacks.ts';
