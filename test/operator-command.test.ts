@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/main.ts';
-import { KubeConfigError, loadKubeConfig } from '../src/operator/kubeconfig.ts';
+import { KubeConfigError, loadKubeConfig } from '../src/kube/kubeconfig.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tstack-operator-cli-'));

@@ -5,7 +5,7 @@ import type { Command } from './command.ts';
 import { checkNamespaceNames, parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
 import { HttpKubeClient } from '../operator/kube.ts';
-import { KubeConfigError, loadKubeConfig, podNamespace } from '../operator/kubeconfig.ts';
+import { KubeConfigError, loadKubeConfig, podNamespace } from '../kube/kubeconfig.ts';
 import { jsonLogger, type Level } from '../operator/log.ts';
 import { ClickHousePortForwards } from '../operator/clickhouse-forward.ts';
 import { sqlClickHouseLeg } from '../operator/clickhouse-sql.ts';

@@ -4,14 +4,13 @@
  * server-side apply sends exactly the object we rendered (no typed model dropping
  * fields) and so that the response's Date header is available for the clock-skew check.
  *
- * The kubeconfig is found from the command's own environment (KUBECONFIG, then
- * ~/.kube/config, then the in-cluster service account), never by client-node's
- * loadFromDefault, which silently falls back to http://localhost:8080.
+ * The kubeconfig is found from the command's own environment by the one loader the operator
+ * uses too (src/kube/kubeconfig.ts), never by client-node's loadFromDefault, which silently
+ * falls back to http://localhost:8080.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeHttp } from '../../kube/http.ts';
+import { KubeConfigError, loadKubeConfig as loadConfig } from '../../kube/kubeconfig.ts';
 import { UserError } from '../errors.ts';
 
 export interface KubeResponse<T = unknown> {
@@ -46,47 +45,23 @@ export interface ConnectOptions {
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-/** Where the kubeconfig comes from, in kubectl's order, read from the command's environment. */
+/**
+ * The kubeconfig of a command (src/kube/kubeconfig.ts, the operator's loader too), with the CLI's
+ * way out added to its error: a local cluster from `telemetry-stack up`.
+ */
 export function loadKubeConfig(env: NodeJS.ProcessEnv, context?: string): KubeConfig {
-  const config = new KubeConfig();
-  const fromEnv = (env.KUBECONFIG ?? '').split(':').filter((path) => path !== '');
-  const home = env.HOME ?? env.USERPROFILE;
-  const candidates = fromEnv.length > 0 ? fromEnv : home ? [join(home, '.kube', 'config')] : [];
-  const existing = candidates.filter((path) => existsSync(path));
-  if (existing.length > 0) {
-    for (const [index, path] of existing.entries()) {
-      const part = new KubeConfig();
-      try {
-        part.loadFromFile(path);
-      } catch (error) {
-        throw new UserError(`${path}: not a readable kubeconfig (${(error as Error).message.split('\n')[0]}); fix the file or point KUBECONFIG at another one`);
-      }
-      if (index === 0) config.loadFromFile(path);
-      else config.mergeConfig(part, true);
-    }
-  } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    config.loadFromCluster();
-  } else {
-    const where = fromEnv.length > 0 ? `KUBECONFIG (${fromEnv.join(':')}) names no existing file` : `~/.kube/config does not exist and KUBECONFIG is not set`;
-    throw new UserError(
-      `no Kubernetes cluster configured: ${where}.\n` +
-        `Fix: run "telemetry-stack up" to create a local kind cluster, or point KUBECONFIG at the kubeconfig of an existing cluster and pass --context.`,
-    );
-  }
-  if (context !== undefined) {
-    if (!config.getContextObject(context)) {
-      const known = config.getContexts().map((c) => c.name);
+  try {
+    return loadConfig({ env, context }).config;
+  } catch (error) {
+    if (!(error instanceof KubeConfigError)) throw error;
+    if (error.problem === 'none') {
       throw new UserError(
-        `kubeconfig has no context "${context}"; known contexts: ${known.length > 0 ? known.join(', ') : '(none)'}.\n` +
-          `Fix: pass one of those with --context (kind clusters are named "kind-<cluster>").`,
+        `no Kubernetes cluster configured: ${error.message}.\n` +
+          `Fix: run "telemetry-stack up" to create a local kind cluster, or point KUBECONFIG at the kubeconfig of an existing cluster and pass --context.`,
       );
     }
-    config.setCurrentContext(context);
+    throw new UserError(`${error.message}${error.problem === 'no-context' ? ' (kind clusters are named "kind-<cluster>")' : ''}`);
   }
-  if (!config.getCurrentCluster()) {
-    throw new UserError(`kubeconfig has no current context; pass --context NAME (see "kubectl config get-contexts")`);
-  }
-  return config;
 }
 
 export async function connect(env: NodeJS.ProcessEnv, options: ConnectOptions = {}): Promise<Kube> {
