@@ -24,7 +24,7 @@ import { RAW_TABLES } from '../src/clickhouse/tables.ts';
 import type { ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
 import { sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
 import { CONDITION, REASON } from '../src/stack/conditions.ts';
-import type { HttpKubeClient, KubeObject } from '../src/operator/kube.ts';
+import type { HttpKubeClient, KubeObject } from '../src/kube/client.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { schemaInput } from '../src/operator/plan.ts';

@@ -15,7 +15,7 @@ import { run } from '../src/cli/main.ts';
 import { loadExport } from '../src/clickhouse/otlp-json.ts';
 import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import { sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
-import type { HttpKubeClient, KubeObject } from '../src/operator/kube.ts';
+import type { HttpKubeClient, KubeObject } from '../src/kube/client.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { type RunningOperator, startOperator } from '../src/operator/operator.ts';
 import { type ClickHouseHttp, startClickHouseHttp } from './support/clickhouse-http.ts';

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecrets } from '../src/stack/secrets.ts';
 import { operatorInstallObjects } from '../src/charts/install/install-chart.ts';
 import { makeDoctorCommand } from '../src/cli/doctor-command.ts';
-import { ResourcePaths, applyObject, type ApplyObject } from '../src/cli/journey/apply.ts';
+import type { KubeObject } from '../src/kube/client.ts';
+import { ResourcePaths, applyObject } from '../src/cli/journey/apply.ts';
 import type { JourneyDeps } from '../src/cli/journey/deps.ts';
 import type { StackData } from '../src/cli/journey/doctor.ts';
 import { applyStack, installOperator, loadStackToApply } from '../src/cli/journey/install.ts';
@@ -122,7 +123,7 @@ describe('telemetry-stack doctor', () => {
   it('reports each failing check with its fix: operator not available, pod OOM-killed, credentials missing; data checks skipped without a data leg', async () => {
     // A stack pod as a kubelet would report it after an OOM kill.
     const paths = new ResourcePaths(admin);
-    const pod: ApplyObject = {
+    const pod: KubeObject = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'local-clickhouse-0', namespace: 'telemetry', labels: { 'telemetrystack.io/stack': 'local' } },
@@ -184,9 +185,9 @@ describe('telemetry-stack doctor', () => {
     const paths = new ResourcePaths(admin);
     const isDeployment = (object: { kind: string }) => object.kind === 'Deployment';
     const standard = readInstallManifest(projectFiles(ROOT).clusterWideInstallManifest).find(isDeployment)!;
-    const elsewhere = operatorInstallObjects({ namespace: 'platform' }).find(isDeployment)! as ApplyObject;
+    const elsewhere = operatorInstallObjects({ namespace: 'platform' }).find(isDeployment)! as KubeObject;
     await applyObject(admin, paths, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'platform' } });
-    const remove = async (object: ApplyObject) => expect((await admin.request('DELETE', await paths.path(object))).status).toBeLessThan(300);
+    const remove = async (object: KubeObject) => expect((await admin.request('DELETE', await paths.path(object))).status).toBeLessThan(300);
     try {
       await applyObject(admin, paths, elsewhere);
       await remove(standard);

@@ -24,7 +24,7 @@ import { accessCredentials, sqlClickHouseLeg } from '../src/operator/clickhouse-
 import { FINALIZER } from '../src/operator/reconcile.ts';
 import { REFERENCEABLE_LABEL } from '../src/api/constants.ts';
 import { ownerReference } from '../src/operator/credentials.ts';
-import { HttpKubeClient, KubeApiError, MUTATING, type KubeObject } from '../src/operator/kube.ts';
+import { HttpKubeClient, KubeApiError, MUTATING, type KubeObject } from '../src/kube/client.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { OPERATOR_NAMESPACE, operatorInstallObjects } from '../src/charts/install/install-chart.ts';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { NEEDS_A_PERSON, REASON } from '../src/stack/conditions.ts';
 import { ReconcileError } from '../src/operator/errors.ts';
-import { KubeApiError, type KubeObject } from '../src/operator/kube.ts';
+import { KubeApiError, type KubeObject } from '../src/kube/client.ts';
 import { resizeStatefulSetClaims } from '../src/operator/storage.ts';
 import { scripted } from './support/scripted-kube.ts';
 import { stackFrom } from './support/stacks.ts';

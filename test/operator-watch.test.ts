@@ -3,7 +3,7 @@
  * produces only rarely (expired resourceVersion, a watch that goes silent, a failing watch).
  */
 import { describe, expect, it } from 'vitest';
-import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from '../src/operator/kube.ts';
+import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from '../src/kube/client.ts';
 import { silentLogger } from '../src/operator/log.ts';
 import { ListWatcher, type ChangeType } from '../src/operator/watch.ts';
 import { mergeConditions, sameStatus } from '../src/operator/conditions.ts';

@@ -29,7 +29,7 @@ import { eventually, startCluster, type TestCluster } from './support/cluster.ts
 import { applyCrd, applyStack, clientFor, condition, createNamespace, eventsWithReason, getStack, objectExists } from './support/operator.ts';
 import { stackNames } from '../src/stack/naming.ts';
 import { REFERENCEABLE_LABEL } from '../src/api/constants.ts';
-import type { HttpKubeClient, KubeObject } from '../src/operator/kube.ts';
+import type { HttpKubeClient, KubeObject } from '../src/kube/client.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { resourcePath } from '../src/operator/resources.ts';

@@ -18,7 +18,7 @@ import { Applier, withOwner } from '../src/operator/apply.ts';
 import type { ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
 import { sqlClickHouseLeg } from '../src/operator/clickhouse-sql.ts';
 import { ownerReference, refusedReference, secretReferences } from '../src/operator/credentials.ts';
-import type { HttpKubeClient, KubeObject } from '../src/operator/kube.ts';
+import type { HttpKubeClient, KubeObject } from '../src/kube/client.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { resourcePath, STACKS } from '../src/operator/resources.ts';

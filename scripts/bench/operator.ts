@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { STACK_LABEL } from '../../src/stack/labels.ts';
 import { sqlClickHouseLeg } from '../../src/operator/clickhouse-sql.ts';
-import { MUTATING, type KubeObject } from '../../src/operator/kube.ts';
+import { MUTATING, type KubeObject } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/operator/log.ts';
 import { startOperator } from '../../src/operator/operator.ts';
 import { OWNED, resourcePath, STACKS } from '../../src/operator/resources.ts';

@@ -9,13 +9,10 @@ import type { TelemetryStack } from '../api/resource.ts';
 import type { CollectorConfig } from './collector/config.ts';
 import { TelemetryStackChart } from './stack-chart.ts';
 import type { RenderInputs } from './render-inputs.ts';
+import type { KubeObject } from '../kube/client.ts';
 
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [field: string]: unknown;
-}
+/** Rendered objects are the objects the operator applies: one type (src/kube/client.ts). */
+export type { KubeObject };
 
 export interface Rendered {
   readonly objects: KubeObject[];

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { Command } from './command.ts';
 import { checkNamespaceNames, parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
-import { HttpKubeClient } from '../operator/kube.ts';
+import { HttpKubeClient } from '../kube/client.ts';
 import { KubeConfigError, loadKubeConfig, podNamespace } from '../kube/kubeconfig.ts';
 import { jsonLogger, type Level } from '../operator/log.ts';
 import { ClickHousePortForwards } from '../operator/clickhouse-forward.ts';

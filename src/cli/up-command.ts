@@ -6,7 +6,8 @@
 import type { Command } from './command.ts';
 import { checkNamespaceNames, parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
-import { type ApplyObject, ResourcePaths } from './journey/apply.ts';
+import type { KubeObject } from '../kube/client.ts';
+import { ResourcePaths } from './journey/apply.ts';
 import { installManifests } from '../charts/install/install-chart.ts';
 import { waitForReady } from './journey/conditions.ts';
 import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
@@ -80,7 +81,7 @@ export function makeUpCommand(deps: JourneyDeps): Command {
       }
       // By default the operator gets rights in the stack's namespace only (for examples/local.yaml, dist/install.yaml).
       const watchNamespaces = clusterWide ? [] : requested.length > 0 ? requested : [stack.namespace];
-      let objects = clusterWide ? readInstallManifest(deps.files.clusterWideInstallManifest) : (installManifests({ watchNamespaces }) as ApplyObject[]);
+      let objects = clusterWide ? readInstallManifest(deps.files.clusterWideInstallManifest) : (installManifests({ watchNamespaces }) as KubeObject[]);
       const runner = deps.runner(io);
 
       let context = values.context;

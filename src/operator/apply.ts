@@ -18,8 +18,8 @@
  */
 import { contentHash } from '../stack/hash.ts';
 import { STACK_LABEL } from '../stack/labels.ts';
-import type { KubeClient, KubeObject, ObjectList, OwnerReference } from './kube.ts';
-import { isConflict, isNotFound } from './kube.ts';
+import type { KubeClient, KubeObject, ObjectList, OwnerReference } from '../kube/client.ts';
+import { isConflict, isNotFound } from '../kube/client.ts';
 import { OWNED, resourceOf, resourcePath } from './resources.ts';
 
 export const FIELD_MANAGER = 'telemetry-stack-operator';

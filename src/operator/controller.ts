@@ -9,7 +9,7 @@ import type { ClickHouseForwards } from './clickhouse-forward.ts';
 import type { ClickHouseLeg } from './clickhouse-leg.ts';
 import { errorReason } from './errors.ts';
 import { EventRecorder } from './events.ts';
-import type { KubeClient, KubeObject } from './kube.ts';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { type BackoffPolicy, WorkQueue } from './queue.ts';

@@ -14,7 +14,7 @@ import type { TelemetryStack } from '../api/resource.ts';
 import { stackNames } from '../stack/naming.ts';
 import { generateSecrets, htpasswdDigest, htpasswdLine, ingestionCredential, type RandomSource, SECRET_KEYS, type SecretObject } from '../stack/secrets.ts';
 import { isControlledBy, ObjectConflictError, type OwnershipConflict, ownershipConflict } from './apply.ts';
-import { isConflict, isNotFound, type KubeClient, type KubeObject, type OwnerReference } from './kube.ts';
+import { isConflict, isNotFound, type KubeClient, type KubeObject, type OwnerReference } from '../kube/client.ts';
 import { OWNED, resourcePath } from './resources.ts';
 
 const SECRETS = OWNED.find((resource) => resource.kind === 'Secret')!;

@@ -9,7 +9,7 @@ import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
 import { ObjectConflictError } from './apply.ts';
 import { REASON } from '../stack/conditions.ts';
 import { SecretReferenceError } from './credentials.ts';
-import { KubeApiError } from './kube.ts';
+import { KubeApiError } from '../kube/client.ts';
 
 /** A reconcile step failed after status said why; `reason` is the condition reason. */
 export class ReconcileError extends Error {

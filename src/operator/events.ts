@@ -1,6 +1,6 @@
 /** Kubernetes Events on a TelemetryStack (what `kubectl describe` shows). */
 import { randomBytes } from 'node:crypto';
-import type { KubeClient, KubeObject } from './kube.ts';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import { EVENTS, resourcePath } from './resources.ts';
 

@@ -5,7 +5,7 @@
  * machines' clocks); updates carry the resourceVersion, so two candidates never both win.
  * A leader that cannot renew within `renewDeadlineMs` steps down.
  */
-import { isConflict, isNotFound, type KubeClient, type KubeObject } from './kube.ts';
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import { LEASES, resourcePath } from './resources.ts';
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { ClickHouseForwards } from './clickhouse-forward.ts';
 import type { ClickHouseLeg } from './clickhouse-leg.ts';
 import { Controller } from './controller.ts';
-import type { KubeClient } from './kube.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { LeaderElector } from './leader.ts';
 import type { Logger } from './log.ts';
 import { OperatorMetrics } from './metrics.ts';

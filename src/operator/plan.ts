@@ -16,7 +16,7 @@ import type { ClickHouseOutcome, WithheldRetention } from './clickhouse-leg.ts';
 import { CONDITION, REASON, SUMMARY_CONDITIONS } from '../stack/conditions.ts';
 import { type ConditionInput, mergeConditions } from './conditions.ts';
 import { withOwner } from './apply.ts';
-import type { KubeObject, OwnerReference } from './kube.ts';
+import type { KubeObject, OwnerReference } from '../kube/client.ts';
 import { userAccessObjects } from './user-access.ts';
 
 export const COLLECTOR_KINDS: readonly string[] = ['StatefulSet', 'Deployment'];

@@ -25,7 +25,7 @@ import { findCondition, sameStatus } from './conditions.ts';
 import { checkSecretReferences, decodeSecretData, ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials, SecretReferenceError } from './credentials.ts';
 import { applyNeedsPerson, preparationNeedsPerson, ReconcileError } from './errors.ts';
 import type { EventRecorder } from './events.ts';
-import { isNotFound, type KubeClient, type KubeObject } from './kube.ts';
+import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import type { ReconcileResult } from './queue.ts';
 import { resourcePath, splitKey, STACKS } from './resources.ts';

@@ -17,7 +17,7 @@ import type { TelemetryStack } from '../api/resource.ts';
 import { stackNames } from '../stack/naming.ts';
 import { REASON } from '../stack/conditions.ts';
 import { ReconcileError } from './errors.ts';
-import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from './kube.ts';
+import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { resourcePath } from './resources.ts';
 
 const CLAIMS = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims' };

@@ -12,7 +12,7 @@
 import type { TelemetryStack } from '../api/resource.ts';
 import { componentLabels } from '../stack/labels.ts';
 import { stackNames } from '../stack/naming.ts';
-import type { KubeObject } from './kube.ts';
+import type { KubeObject } from '../kube/client.ts';
 
 export function userAccessObjects(stack: TelemetryStack): KubeObject[] {
   const stackName = stack.metadata.name;

@@ -6,7 +6,7 @@
  * watch that stays silent longer than the server's bookmark interval allows is torn down
  * and restarted.
  */
-import { isGone, type KubeClient, type KubeObject } from './kube.ts';
+import { isGone, type KubeClient, type KubeObject } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import { backoffDelay, type BackoffPolicy } from './queue.ts';
 import { type ApiResource, keyOf, resourcePath } from './resources.ts';

@@ -10,7 +10,7 @@ import type { SqlTarget } from '../../src/clickhouse/target.ts';
 import { embeddedTarget } from '../../src/clickhouse/target.ts';
 import { APPLY_PATCH } from '../../src/operator/apply.ts';
 import type { Connect } from '../../src/operator/clickhouse-sql.ts';
-import { HttpKubeClient, isNotFound, type KubeObject } from '../../src/operator/kube.ts';
+import { HttpKubeClient, isNotFound, type KubeObject } from '../../src/kube/client.ts';
 import { OWNED, resourcePath, STACKS } from '../../src/operator/resources.ts';
 import { STACK_LABEL } from '../../src/stack/labels.ts';
 import { eventually, GiveUp } from './cluster.ts';

@@ -4,7 +4,7 @@
  * every call is recorded. For the moments a real API server cannot easily be made to reach; the
  * real-cluster tests cover the rest.
  */
-import type { KubeClient, RequestOptions } from '../../src/operator/kube.ts';
+import type { KubeClient, RequestOptions } from '../../src/kube/client.ts';
 
 export type Answer = unknown | ((options?: RequestOptions) => unknown);
 

@@ -26,7 +26,7 @@ export const OPERATOR_UID = 1000;
 export const OPERATOR_METRICS_PORT = 8080;
 export const OPERATOR_REPLICAS = 2;
 
-/** The operator reads its namespace (where its Lease lives) from this variable (src/operator/kubeconfig.ts). */
+/** The operator reads its namespace (where its Lease lives) from this variable (src/kube/kubeconfig.ts). */
 export const POD_NAMESPACE_ENV = 'POD_NAMESPACE';
 
 const labels = {

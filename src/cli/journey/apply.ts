@@ -3,16 +3,11 @@
  * discovery (so a CRD's kinds work as soon as it is established), one field manager.
  */
 import { UserError } from '../errors.ts';
+import type { KubeObject } from '../../kube/client.ts';
 import { type Kube, requestFailed, statusMessage } from './kube.ts';
 
 export const FIELD_MANAGER = 'telemetry-stack-cli';
 
-export interface ApplyObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; [key: string]: unknown };
-  [field: string]: unknown;
-}
 
 interface ApiResource {
   name: string;
@@ -28,7 +23,7 @@ export class ResourcePaths {
     this.kube = kube;
   }
 
-  async path(object: Pick<ApplyObject, 'apiVersion' | 'kind' | 'metadata'>): Promise<string> {
+  async path(object: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>): Promise<string> {
     let resource = (await this.resources(object.apiVersion, false)).find((r) => r.kind === object.kind);
     resource ??= (await this.resources(object.apiVersion, true)).find((r) => r.kind === object.kind);
     if (!resource) {
@@ -52,9 +47,9 @@ export class ResourcePaths {
   }
 }
 
-const describe = (object: ApplyObject) => `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+const describe = (object: KubeObject) => `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
 
-export async function applyObject(kube: Kube, paths: ResourcePaths, object: ApplyObject): Promise<void> {
+export async function applyObject(kube: Kube, paths: ResourcePaths, object: KubeObject): Promise<void> {
   const path = await paths.path(object);
   const response = await kube.request('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=true`, {
     body: object,
@@ -68,7 +63,7 @@ export async function applyObject(kube: Kube, paths: ResourcePaths, object: Appl
 }
 
 /** DELETE with background propagation; true when it existed. */
-export async function deleteObject(kube: Kube, paths: ResourcePaths, object: ApplyObject): Promise<boolean> {
+export async function deleteObject(kube: Kube, paths: ResourcePaths, object: KubeObject): Promise<boolean> {
   const path = await paths.path(object);
   const response = await kube.request('DELETE', path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
   if (response.status === 404) return false;

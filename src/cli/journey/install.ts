@@ -5,7 +5,8 @@ import { validateStack } from '../../api/validate.ts';
 import type { CommandIo } from '../command.ts';
 import { UserError } from '../errors.ts';
 import { readStackFile } from '../load.ts';
-import { type ApplyObject, applyObject, ResourcePaths } from './apply.ts';
+import type { KubeObject } from '../../kube/client.ts';
+import { applyObject, ResourcePaths } from './apply.ts';
 import { getOptional, type Kube, requestFailed } from './kube.ts';
 import { CRD_PATH } from './stacks.ts';
 
@@ -37,7 +38,7 @@ async function waitForCrd(kube: Kube, options: PollOptions): Promise<void> {
  * removes the operator RBAC of an earlier install that this one does not contain: switching
  * between cluster-wide and namespaced leaves no stale grant behind.
  */
-export async function installOperator(kube: Kube, paths: ResourcePaths, objects: readonly ApplyObject[], io: CommandIo, options: PollOptions, watchNamespaces: readonly string[] = []): Promise<void> {
+export async function installOperator(kube: Kube, paths: ResourcePaths, objects: readonly KubeObject[], io: CommandIo, options: PollOptions, watchNamespaces: readonly string[] = []): Promise<void> {
   if (watchNamespaces.length > 0) io.stderr.write(`the operator watches only namespace(s) ${watchNamespaces.join(', ')}\n`);
   // A namespaced install's Roles live in the watched namespaces, which must exist first.
   for (const namespace of watchNamespaces) await applyObject(kube, paths, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
@@ -61,7 +62,7 @@ const RBAC = [
  * Deletes the operator's RBAC objects (by OPERATOR_INSTALL_SELECTOR, in every namespace) that are
  * not in `keep`; returns what it deleted. Kinds the caller may not list are left alone.
  */
-export async function removeOperatorRbac(kube: Kube, keep: readonly ApplyObject[]): Promise<string[]> {
+export async function removeOperatorRbac(kube: Kube, keep: readonly KubeObject[]): Promise<string[]> {
   const kept = new Set(keep.map((object) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`));
   const removed: string[] = [];
   for (const { kind, plural } of RBAC) {
@@ -81,7 +82,7 @@ export async function removeOperatorRbac(kube: Kube, keep: readonly ApplyObject[
 }
 
 export interface StackToApply {
-  readonly object: ApplyObject;
+  readonly object: KubeObject;
   readonly namespace: string;
   readonly name: string;
 }
@@ -98,7 +99,7 @@ export function loadStackToApply(path: string): StackToApply {
   // Apply what the person wrote, not the defaults: defaults belong to the API server and the operator.
   const resource = 'kind' in document ? structuredClone(document) : { apiVersion: API_GROUP_VERSION, kind: KIND, metadata: { name }, spec: document };
   const metadata = (resource.metadata ?? {}) as Record<string, unknown>;
-  const object = { ...resource, metadata: { ...metadata, name, namespace } } as ApplyObject;
+  const object = { ...resource, metadata: { ...metadata, name, namespace } } as KubeObject;
   delete (object as { status?: unknown }).status;
   return { object, namespace, name };
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { UserError } from '../errors.ts';
-import type { ApplyObject } from './apply.ts';
+import type { KubeObject } from '../../kube/client.ts';
 
 /** src/cli/journey (or build/cli/journey) -> the package root. */
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -34,11 +34,11 @@ export function requireFile(path: string, what: string, fix: string): void {
 }
 
 /** The install manifest's objects, in file order (the CRD first). */
-export function readInstallManifest(path: string): ApplyObject[] {
+export function readInstallManifest(path: string): KubeObject[] {
   requireFile(path, 'the install manifest', 'run telemetry-stack from a checkout of the repository (dist/install.yaml is committed there)');
   return parseAllDocuments(readFileSync(path, 'utf8'))
-    .map((document) => document.toJS() as ApplyObject | null)
-    .filter((object): object is ApplyObject => object !== null && typeof object === 'object' && 'kind' in object);
+    .map((document) => document.toJS() as KubeObject | null)
+    .filter((object): object is KubeObject => object !== null && typeof object === 'object' && 'kind' in object);
 }
 
 interface DeploymentLike {
@@ -47,7 +47,7 @@ interface DeploymentLike {
 }
 
 /** The operator's image as the install manifest names it: `up` builds and loads it under exactly this reference. */
-export function operatorImage(objects: readonly ApplyObject[], source: string): string {
+export function operatorImage(objects: readonly KubeObject[], source: string): string {
   const deployment = objects.find((o) => o.kind === 'Deployment') as DeploymentLike | undefined;
   const image = deployment?.spec?.template?.spec?.containers?.[0]?.image;
   if (!image) throw new UserError(`${source}: no Deployment with a container image; the install manifest is incomplete (regenerate it with npm run generate)`);
@@ -58,10 +58,10 @@ export function operatorImage(objects: readonly ApplyObject[], source: string): 
  * Makes the operator Deployment use an image loaded into the node: with a ":latest" tag or
  * no tag Kubernetes would otherwise try to pull it (ErrImagePull).
  */
-export function withLocalImage(objects: readonly ApplyObject[], image: string): ApplyObject[] {
+export function withLocalImage(objects: readonly KubeObject[], image: string): KubeObject[] {
   return objects.map((object) => {
     if (object.kind !== 'Deployment') return object;
-    const copy = structuredClone(object) as ApplyObject & DeploymentLike;
+    const copy = structuredClone(object) as KubeObject & DeploymentLike;
     for (const container of copy.spec?.template?.spec?.containers ?? []) {
       container.image = image;
       container.imagePullPolicy = 'IfNotPresent';

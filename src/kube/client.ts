@@ -5,7 +5,7 @@
  * client-node's KubeConfig supplies the server, TLS material and credentials.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { kubeHttp, openKubeRequest } from '../kube/http.ts';
+import { kubeHttp, openKubeRequest } from './http.ts';
 
 export interface ObjectMeta {
   name: string;
