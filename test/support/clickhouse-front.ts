@@ -39,6 +39,16 @@ export interface ClickHouseFront {
   readonly log: { user: string; sql: string; compression?: BlockMethod; rows?: number }[];
   /** Answer every request with this error until it is cleared (an outage that still accepts connections). */
   failWith: { code: number; type: string; message: string } | undefined;
+  /** Asked after each insert has run (with its statement): true drops the connection instead of answering (the answer lost: a timeout, a reset). */
+  loseInsertAnswer: ((sql: string) => boolean) | undefined;
+  /**
+   * An outage that refuses connections: stops listening, and a request on a connection still open
+   * is dropped unread. Requests already being served finish and are answered, so an outage never
+   * loses an answer to an insert that ran (loseInsertAnswer does that, on purpose).
+   */
+  stopListening(): Promise<void>;
+  /** Listens again on the same port, after stopListening. */
+  listenAgain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -368,10 +378,15 @@ export async function startClickHouseFront(target: SqlTarget, options: { databas
     users,
     log,
     failWith: undefined,
+    loseInsertAnswer: undefined,
+    stopListening: async () => {},
+    listenAgain: async () => {},
     close: async () => {},
   };
 
+  let refusing = false;
   const server: Server = createServer((request, response) => {
+    if (refusing) return void request.socket.destroy();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -415,6 +430,7 @@ export async function startClickHouseFront(target: SqlTarget, options: { databas
               rmSync(file, { force: true });
             }
             log.push({ user, sql: urlQuery, ...(compression ? { compression } : {}), rows });
+            if (front.loseInsertAnswer?.(urlQuery)) return void request.socket.destroy();
             return void response.writeHead(200, { 'X-ClickHouse-Format': 'Native' }).end();
           }
           const sql = body.toString('utf8').trim().replace(/;\s*$/, '');
@@ -443,13 +459,31 @@ export async function startClickHouseFront(target: SqlTarget, options: { databas
   return Object.assign(front, {
     port,
     endpoint: `http://127.0.0.1:${port}`,
+    stopListening: async () => {
+      refusing = true;
+      // Idle keep-alive connections close now; the port is refused at once (close() waits for the busy ones only to call back).
+      if (server.listening) server.close();
+      server.closeIdleConnections();
+    },
+    listenAgain: () =>
+      new Promise<void>((resolve, reject) => {
+        refusing = false;
+        if (server.listening) return resolve();
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => {
+        const done = () => {
           rmSync(spool, { recursive: true, force: true });
           resolve();
-        });
+        };
+        if (server.listening) server.close(done);
+        else done();
       }),
   });
 }
