@@ -309,6 +309,7 @@ describe('edits', { timeout: 180_000 }, () => {
     expect(await rejected({ upstream: { endpoint: 'http://central.example.internal:4318', protocol: 'http' } })).toMatch(/spec\.upstream\.endpoint.*plain text/s);
     expect(await rejected({ upstream: { endpoint: 'https://central.example.internal:4317', insecure: true } })).toMatch(/spec\.upstream\.insecure/);
     expect(await rejected({ upstream: { endpoint: 'https://central.example.internal:4317/otlp' } })).toMatch(/without a path when protocol is grpc/);
+    expect(await rejected({ upstream: { endpoint: 'central.example.internal:4318', protocol: 'http' } })).toMatch(/spec\.upstream\.endpoint.*URL with its scheme when protocol is http/s);
     // ...while an https:// gRPC endpoint, which the old path rule refused, passes schema and CEL (a dry run stores nothing).
     const https = { apiVersion: STACKS.apiVersion, kind: STACKS.kind, metadata: { name: 'https-grpc', namespace: TEAM }, spec: { upstream: { endpoint: 'https://central.example.internal:4317' } } };
     await admin.request('POST', resourcePath(STACKS, TEAM), { query: { dryRun: 'All' }, body: https });

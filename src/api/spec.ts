@@ -555,6 +555,14 @@ export const Upstream = withRules(
       path: ['endpoint'],
     },
     {
+      // The OTLP/HTTP exporter reads "host:4318" as a URL whose scheme is the host: with an IP address
+      // the collector refuses to start, with a name it retries for ever and sends nothing.
+      cel: "self.protocol != 'http' || self.endpoint.startsWith('https://') || self.endpoint.startsWith('http://')",
+      holds: (u) => u.protocol !== 'http' || u.endpoint.startsWith('https://') || u.endpoint.startsWith('http://'),
+      message: 'endpoint must be a URL with its scheme when protocol is http, e.g. "https://central.example.com:4318" (host:port alone is the gRPC form)',
+      path: ['endpoint'],
+    },
+    {
       cel: "self.insecure || !self.endpoint.startsWith('http://')",
       holds: (u) => u.insecure || !u.endpoint.startsWith('http://'),
       message:

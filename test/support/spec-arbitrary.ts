@@ -81,7 +81,8 @@ const upstream = fc.record(
     headersSecret: fc.record({ name: fc.constant('central-auth') }),
   },
   { requiredKeys: ['endpoint'] },
-);
+  // host:port is the gRPC form; OTLP/HTTP needs the URL (spec.upstream.endpoint's rule).
+).map((u) => (u.protocol === 'http' && !/^https?:\/\//.test(u.endpoint) ? { ...u, endpoint: `https://${u.endpoint}` } : u));
 
 export const specArbitrary = fc.record(
   {
