@@ -20,23 +20,16 @@
  * per counter the client's own total (delta: the sum of its points; cumulative: each series' last
  * value), after a quiet period long enough for a late duplicate batch to land.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts';
-import { COLLECTOR_ENV } from '../src/charts/collector/config.ts';
-import { migrate } from '../src/clickhouse/migrate.ts';
-import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
-import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
-import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli } from './support/claude-code.ts';
-import { type ClickHouseFront, startClickHouseFront } from './support/clickhouse-front.ts';
-import { type RunningCollector, type StackSecrets, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
-import { OtlpRecorder, type RecordedPoint } from './support/otlp-recorder.ts';
-import { stackFrom } from './support/stacks.ts';
-import type { TelemetryStack } from '../src/api/resource.ts';
+import type { SqlTarget } from '../src/clickhouse/target.ts';
+import { describeRun, runClaude } from './support/claude-code.ts';
+import type { ClickHouseFront } from './support/clickhouse-front.ts';
+import { startCollector } from './support/collector.ts';
+import { type MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
+import type { RecordedPoint } from './support/otlp-recorder.ts';
+import { type PathStack, waitFor, WholePath } from './support/whole-path.ts';
 
 /** The exporter batches (5 s), and after an outage its backoff (5 s doubling, at most 30 s) decides when it retries. */
 const ARRIVAL_MS = 150_000;
@@ -58,71 +51,28 @@ const TOKEN_TYPES: Record<keyof Usage, string> = {
   cache_creation_input_tokens: 'cacheCreation',
 };
 
+let path: WholePath;
 let target: SqlTarget;
 let api: MessagesApi;
-const fronts: ClickHouseFront[] = [];
-const recorders: OtlpRecorder[] = [];
-const dirs: string[] = [];
 
 beforeAll(async () => {
-  requireClaudeCodeBinary(); // a missing client fails the file at once, with the install command
-  target = await embeddedTarget();
-  api = await new MessagesApi().start();
+  path = await WholePath.start();
+  target = path.target;
+  api = path.api;
 }, 120_000);
 
 afterAll(async () => {
-  stopAllClaude();
-  await api?.stop();
-  for (const recorder of recorders) await recorder.stop();
-  await stopAllCollectors();
-  for (const front of fronts) await front.close();
-  await target?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await path?.stop();
 });
-
-async function waitFor(done: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 500): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  return true;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function report<T>(database: string, name: string): Promise<T[]> {
-  const query = loadLibrary().find((candidate) => candidate.name === name);
-  if (!query) throw new Error(`no report ${name} in queries/`);
-  bindParams(query, {});
-  await target.exec(`USE ${database}`);
-  return target.query<T>(query.sql, { from: '1970-01-01', to: '2999-12-31' });
-}
+const report = <T,>(database: string, name: string) => path.report<T>(database, name);
 
-interface Stack {
-  readonly database: string;
-  readonly stack: TelemetryStack;
-  readonly secrets: StackSecrets;
-  readonly front: ClickHouseFront;
-  collector: RunningCollector;
-  readonly recorder: OtlpRecorder;
-  readonly telemetryEnv: Record<string, string>;
-}
+type Stack = PathStack;
 
-/** A fresh database, front, collector (level full: every event kind is stored) and recorder; the client's environment from `telemetry-stack env`. */
-async function stackFor(database: string, envArgs: readonly string[] = []): Promise<Stack> {
-  const stack = stackFrom({ level: 'full', clickhouse: { database }, access: { users: [{ name: 'me', role: 'admin' }] } }, 'local', 'telemetry');
-  const secrets = stackSecrets(stack);
-  await migrate(target, { database });
-  const front = await startClickHouseFront(target, { database });
-  fronts.push(front);
-  front.users.set(secrets.env[COLLECTOR_ENV.clickhouseUsername]!, secrets.env[COLLECTOR_ENV.clickhousePassword]!);
-  const collector = await startCollector({ stack, secrets, clickhouseEndpoint: front.endpoint });
-  const recorder = await new OtlpRecorder(collector.httpEndpoint).start();
-  recorders.push(recorder);
-  const telemetryEnv = (await telemetryEnvFromCli({ stack, secrets, user: 'me', endpoint: recorder.endpoint, extraArgs: envArgs })).env;
-  return { database, stack, secrets, front, collector, recorder, telemetryEnv };
-}
+/** A stack at level full (every event kind is stored); the client's environment from `telemetry-stack env` with `envArgs`. */
+const stackFor = (database: string, envArgs: readonly string[] = []) => path.stack(database, { envArgs });
 
 interface Session {
   readonly sessionId: string;
@@ -136,8 +86,7 @@ interface Session {
  * `during.run` runs once, while the client runs, as soon as `during.when()` holds.
  */
 async function session(s: Stack, during?: { when: () => boolean; run: () => Promise<void> }): Promise<Session> {
-  const cwd = mkdtempSync(join(tmpdir(), 'tstack-resilience-'));
-  dirs.push(cwd);
+  const cwd = path.tempDir();
   const before = api.requests.length;
   api.setScript([
     toolUse('Bash', { command: 'sleep 3; printf one > one.txt', description: 'Write one' }, USAGES[0]),
