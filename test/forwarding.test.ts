@@ -19,24 +19,20 @@
  *   first byte, the laptop trusts only upstream.caSecret (another CA's certificate is refused and
  *   nothing arrives), and a plain-text http:// upstream is refused by validation.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts';
 import type { TelemetryStack } from '../src/api/resource.ts';
 import { validateStack } from '../src/api/validate.ts';
 import { COLLECTOR_ENV, COLLECTOR_PATHS, IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
-import { migrate } from '../src/clickhouse/migrate.ts';
-import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
-import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
-import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli } from './support/claude-code.ts';
-import { type ClickHouseFront, startClickHouseFront } from './support/clickhouse-front.ts';
-import { type RunningCollector, type StackSecrets, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
-import { OtlpRecorder } from './support/otlp-recorder.ts';
+import type { SqlTarget } from '../src/clickhouse/target.ts';
+import { describeRun, runClaude, telemetryEnvFromCli } from './support/claude-code.ts';
+import type { ClickHouseFront } from './support/clickhouse-front.ts';
+import { type RunningCollector, type StackSecrets, stackSecrets, startCollector } from './support/collector.ts';
+import { type MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
 import { stackFrom } from './support/stacks.ts';
+import { waitFor, WholePath } from './support/whole-path.ts';
 import { notTlsRecords, TcpTap, throwawayPki, type ThrowawayPki } from './support/tls-tap.ts';
 
 /** Two collectors' batches (about 5 s each) and the upstream exporter's retries (up to 30 s apart), on a loaded two-core machine. */
@@ -48,53 +44,34 @@ const TEAM_RULE = { name: 'team-ticket', pattern: 'TEAMSECRET-[0-9]+' };
 const FORWARDER = 'alice';
 const LAPTOP_USER = 'bob';
 
+let path: WholePath;
 let target: SqlTarget;
 let api: MessagesApi;
 let pki: ThrowawayPki;
-const fronts: ClickHouseFront[] = [];
-const taps: TcpTap[] = [];
-const recorders: OtlpRecorder[] = [];
-const dirs: string[] = [];
 
 beforeAll(async () => {
-  requireClaudeCodeBinary(); // a missing client fails the file at once, with the install command
+  path = await WholePath.start(); // a missing client fails the file at once, with the install command
+  target = path.target;
+  api = path.api;
   pki = throwawayPki(); // a missing openssl fails the file, naming the package
-  dirs.push(pki.dir);
-  target = await embeddedTarget();
-  api = await new MessagesApi().start();
+  path.removeLater(pki.dir);
 }, 120_000);
 
 afterAll(async () => {
-  stopAllClaude();
-  await api?.stop();
-  for (const recorder of recorders) await recorder.stop();
-  await stopAllCollectors();
-  for (const tap of taps) await tap.stop();
-  for (const front of fronts) await front.close();
-  await target?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await path?.stop();
 });
-
-async function waitFor(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return true;
-}
 
 const count = async (sql: string) => Number((await target.query<{ n: number }>(sql))[0]!.n);
 
-/** A stack's ClickHouse side: the migrated database on the shared engine and a front its exporter logs in to. */
-async function storage(stack: TelemetryStack, secrets: StackSecrets): Promise<ClickHouseFront> {
-  const { database } = stack.spec.clickhouse;
-  await migrate(target, { database });
-  const front = await startClickHouseFront(target, { database });
-  fronts.push(front);
-  front.users.set(secrets.env[COLLECTOR_ENV.clickhouseUsername]!, secrets.env[COLLECTOR_ENV.clickhousePassword]!);
-  return front;
+/** A TCP tap in front of a port, stopped with the harness. */
+async function tapTo(port: () => number): Promise<TcpTap> {
+  const tap = await new TcpTap(port).start();
+  path.onStop(() => tap.stop());
+  return tap;
 }
+
+/** A stack's ClickHouse side: the migrated database on the shared engine and a front its exporter logs in to. */
+const storage = (stack: TelemetryStack, secrets: StackSecrets): Promise<ClickHouseFront> => path.storage(stack.spec.clickhouse.database, secrets);
 
 interface Stack {
   readonly stack: TelemetryStack;
@@ -287,19 +264,16 @@ const TOKENS = [USAGE_BASH, USAGE_WRITE, USAGE_TEXT].reduce(
 describe('forwarding, laptop stack to team stack (spec.upstream)', () => {
   it('the real client on a laptop at level full forwards over TLS gRPC: the team stores each record once, as the forwarder\'s user, at its own level', async () => {
     const team = await teamStack('fwd_team_client');
-    const tap = await new TcpTap(() => team.collector.ports.grpc).start();
-    taps.push(tap);
+    const tap = await tapTo(() => team.collector.ports.grpc);
     const forwarderAuthorization = team.secrets.authorization[FORWARDER]!;
     const laptop = await laptopStack('fwd_laptop_client', { endpoint: `127.0.0.1:${tap.port}`, protocol: 'grpc' }, forwarderAuthorization);
     // The credential reaches the collector as an environment variable, never in its configuration.
     expect(laptop.collector.config.exporters['otlp_grpc/upstream'].headers).toEqual({ authorization: `\${env:${COLLECTOR_ENV.upstreamAuthorization}}` });
     expect(readFileSync(join(laptop.collector.dir, 'config.yaml'), 'utf8')).not.toContain(forwarderAuthorization);
 
-    const recorder = await new OtlpRecorder(laptop.collector.httpEndpoint).start();
-    recorders.push(recorder);
+    const recorder = await path.recorder(laptop.collector.httpEndpoint);
     const telemetryEnv = (await telemetryEnvFromCli({ stack: laptop.stack, secrets: laptop.secrets, user: LAPTOP_USER, endpoint: recorder.endpoint })).env;
-    const cwd = mkdtempSync(join(tmpdir(), 'tstack-forwarding-'));
-    dirs.push(cwd);
+    const cwd = path.tempDir();
     const markers = { prompt: 'prompt-marker-fwd-4402', command: 'command-marker-fwd-8817', content: 'content-marker-fwd-6630' };
     api.setScript([
       toolUse('Bash', { command: `printf ${markers.command} > bash-out.txt`, description: 'Write a file' }, USAGE_BASH),
@@ -341,10 +315,7 @@ describe('forwarding, laptop stack to team stack (spec.upstream)', () => {
     // Identity: the team authenticated alice's credential; the laptop's bob is gone, as is any claim.
     expect(await storedUsers(laptop.database)).toEqual([LAPTOP_USER]);
     expect(await storedUsers(team.database)).toEqual([FORWARDER]);
-    const query = loadLibrary().find((candidate) => candidate.name === 'cost-by-user')!;
-    bindParams(query, {});
-    await target.exec(`USE ${team.database}`);
-    const byUser = await target.query<{ user: string; cost_usd: number; requests: number }>(query.sql, { from: '1970-01-01', to: '2999-12-31' });
+    const byUser = await path.report<{ user: string; cost_usd: number; requests: number }>(team.database, 'cost-by-user');
     const sentCost = apiRequests.reduce((sum, log) => sum + Number(log.attributes.cost_usd), 0);
     expect(byUser.map(({ user, cost_usd, requests }) => ({ user, cost_usd, requests: Number(requests) }))).toEqual([
       { user: FORWARDER, cost_usd: expect.closeTo(sentCost, 6), requests: 3 },
@@ -366,8 +337,7 @@ describe('forwarding, laptop stack to team stack (spec.upstream)', () => {
 
   it('an outage of the team stack, with a laptop restart in it, loses nothing and duplicates nothing (OTLP/HTTP over TLS); each rule and level on top of the other', async () => {
     const team = await teamStack('fwd_team_outage');
-    const tap = await new TcpTap(() => team.collector.ports.http).start();
-    taps.push(tap);
+    const tap = await tapTo(() => team.collector.ports.http);
     const forwarderAuthorization = team.secrets.authorization[FORWARDER]!;
     const laptop = await laptopStack('fwd_laptop_outage', { endpoint: `https://127.0.0.1:${tap.port}`, protocol: 'http' }, forwarderAuthorization);
     const upstreamQueue = laptop.collector.config.exporters['otlp_http/upstream'].sending_queue;
@@ -420,8 +390,7 @@ describe('forwarding, laptop stack to team stack (spec.upstream)', () => {
 
   it('the laptop trusts only upstream.caSecret: a team certificate from another CA gets nothing until the right CA is mounted, then the queue drains once', async () => {
     const team = await teamStack('fwd_team_wrong_ca');
-    const tap = await new TcpTap(() => team.collector.ports.grpc).start();
-    taps.push(tap);
+    const tap = await tapTo(() => team.collector.ports.grpc);
     const forwarderAuthorization = team.secrets.authorization[FORWARDER]!;
     const laptop = await laptopStack('fwd_laptop_wrong_ca', { endpoint: `127.0.0.1:${tap.port}`, protocol: 'grpc' }, forwarderAuthorization, pki.otherCaDir);
     await send(laptop, ['fwd-wrongca-0']);

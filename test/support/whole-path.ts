@@ -48,6 +48,7 @@ export class WholePath {
   private readonly fronts: ClickHouseFront[] = [];
   private readonly recorders: OtlpRecorder[] = [];
   private readonly dirs: string[] = [];
+  private readonly cleanups: (() => Promise<void>)[] = [];
 
   private constructor(target: SqlTarget, api: MessagesApi) {
     this.target = target;
@@ -65,6 +66,7 @@ export class WholePath {
     await this.api.stop();
     for (const recorder of this.recorders) await recorder.stop();
     await stopAllCollectors();
+    for (const cleanup of this.cleanups) await cleanup();
     for (const front of this.fronts) await front.close();
     await this.target.close();
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
@@ -75,20 +77,40 @@ export class WholePath {
     const spec = { level: options.level ?? 'full', ...options.spec, clickhouse: { database }, access: { users: [{ name: 'me', role: 'admin' }] } };
     const stack = stackFrom(spec, 'local', 'telemetry');
     const secrets = stackSecrets(stack);
-    await migrate(this.target, { database });
-    const front = await startClickHouseFront(this.target, { database });
-    this.fronts.push(front);
-    front.users.set(secrets.env[COLLECTOR_ENV.clickhouseUsername]!, secrets.env[COLLECTOR_ENV.clickhousePassword]!);
+    const front = await this.storage(database, secrets);
     const collector = await startCollector({ stack, secrets, clickhouseEndpoint: front.endpoint });
-    const recorder = await new OtlpRecorder(collector.httpEndpoint).start();
-    this.recorders.push(recorder);
+    const recorder = await this.recorder(collector.httpEndpoint);
     const telemetryEnv = (await telemetryEnvFromCli({ stack, secrets, user: 'me', endpoint: recorder.endpoint, extraArgs: options.envArgs ?? [] })).env;
     return { database, stack, secrets, front, collector, recorder, telemetryEnv };
   }
 
+  /** A stack's ClickHouse side: the migrated database on the shared engine and a front the stack's exporter logs in to. */
+  async storage(database: string, secrets: StackSecrets): Promise<ClickHouseFront> {
+    await migrate(this.target, { database });
+    const front = await startClickHouseFront(this.target, { database });
+    this.fronts.push(front);
+    front.users.set(secrets.env[COLLECTOR_ENV.clickhouseUsername]!, secrets.env[COLLECTOR_ENV.clickhousePassword]!);
+    return front;
+  }
+
+  /** An OTLP recorder in front of `endpoint`, stopped with the harness. */
+  async recorder(endpoint: string): Promise<OtlpRecorder> {
+    const recorder = await new OtlpRecorder(endpoint).start();
+    this.recorders.push(recorder);
+    return recorder;
+  }
+
+  /** Something else to stop with the harness (after the collectors, before the fronts). */
+  onStop(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
   /** A directory removed when the harness stops (a run's working directory). */
   tempDir(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'tstack-wholepath-'));
+    return this.removeLater(mkdtempSync(join(tmpdir(), 'tstack-wholepath-')));
+  }
+
+  removeLater(dir: string): string {
     this.dirs.push(dir);
     return dir;
   }
