@@ -3,8 +3,11 @@
  * subcommand exists and each flag appears in that command's own --help. The README's
  * quickstart is the QUICKSTART's first screen, word for word.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/main.ts';
 import { ROOT } from './support/stacks.ts';
@@ -62,12 +65,13 @@ describe('commands in the docs', () => {
     }
   });
 
-  it('every subcommand exists and every flag is in that command\'s --help', () => {
+  it('every subcommand exists and every flag is in that command\'s --help', async () => {
     const problems: string[] = [];
     for (const command of all) {
       const where = `${command.file}:${command.line}: ${command.text}`;
       if (command.subcommand === '--help' || command.subcommand === 'help') continue;
-      const cli = COMMANDS.find((c) => c.name === command.subcommand);
+      const entry = COMMANDS.find((c) => c.name === command.subcommand);
+      const cli = entry && { name: entry.name, usage: (await entry.load()).usage };
       if (!cli) {
         problems.push(`${where}: no command "${command.subcommand}"`);
         continue;
@@ -92,4 +96,51 @@ describe('commands in the docs', () => {
     expect(section('README.md')).toBe(screen);
     expect(screen.split('\n').length).toBeLessThanOrEqual(40);
   });
+});
+
+/** Lines of the README's code blocks that write a command's output to a file: `... > FILE`. */
+export function redirectedCommands(text: string): { command: string; target: string }[] {
+  const found: { command: string; target: string }[] = [];
+  let fenced = false;
+  for (const raw of text.split('\n')) {
+    if (/^\s*```/.test(raw)) fenced = !fenced;
+    else if (fenced) {
+      const line = raw.replace(/\s+#.*$/, '').replace(/^npm install && /, '');
+      const match = /^((?:npx|npm run -s) [^<>|]*?)\s*>\s*(\S+)$/.exec(line);
+      if (match) found.push({ command: match[1]!, target: match[2]! });
+    }
+  }
+  return found;
+}
+
+describe('commands the README redirects to a file write only their output', () => {
+  const commands = redirectedCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+
+  it('finds them: the first command, a synth with secrets and a JSON report', () => {
+    expect(commands.map((c) => c.target)).toEqual(expect.arrayContaining(['stack.yaml', 'stack-manifests.yaml', 'stack-with-secrets.yaml', 'trace.json']));
+  });
+
+  // The real process through npm, as a reader types it: npm's own lines (the "> telemetry-stack@0.1.0
+  // synth" header of `npm run`) must not reach the file, so kubectl apply -f and JSON.parse take it.
+  it.each(commands)('$command > $target', ({ command, target }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'docs-redirect-'));
+    const file = join(dir, target);
+    const result = spawnSync('sh', ['-c', `${command} > '${file}'`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 170_000,
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    if (target.endsWith('.json')) {
+      expect(Array.isArray(JSON.parse(text))).toBe(true);
+    } else {
+      const documents = parseAllDocuments(text);
+      expect(documents.flatMap((doc) => doc.errors)).toEqual([]);
+      const kinds = documents.map((doc) => (doc.toJS() as { kind?: string }).kind);
+      expect(kinds.length).toBeGreaterThan(5);
+      expect(kinds.every((kind) => typeof kind === 'string')).toBe(true);
+    }
+  }, 180_000);
 });

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isNamespaceName } from '../api/constants.ts';
 import { UserError } from './errors.ts';
+import { didYouMean } from './suggest.ts';
 
 /** Where a command reads and writes; tests pass in-memory streams, main.ts passes the process's. */
 export interface CommandIo {
@@ -24,12 +25,27 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** parseArgs with the command's usage appended to any mistake, as a UserError (exit 2). */
+/**
+ * parseArgs with each mistake as a one-line UserError (exit 2) that names the fix: the nearest
+ * option for a typo, and where the options are listed, rather than the whole usage text.
+ */
 export function parseCommandArgs<T extends Options>(args: string[], options: T, usage: string, allowPositionals = false) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (error) {
-    throw new UserError(`${(error as Error).message}\n\n${usage}`, 2);
+    const command = /^Usage: telemetry-stack (\S+)/.exec(usage)?.[1] ?? '';
+    const help = `telemetry-stack ${command} --help`.replace('  ', ' ');
+    const { code, message } = error as { code?: string; message: string };
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== undefined) {
+      const hint = didYouMean(unknown.split('=')[0]!, Object.keys(options).map((name) => `--${name}`));
+      throw new UserError(`${command}: unknown option ${unknown}${hint ? `; did you mean ${hint}?` : ''} (${help} lists the options)`, 2);
+    }
+    const unexpected = /^Unexpected argument '([^']*)'/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && unexpected !== undefined) {
+      throw new UserError(`${command}: unexpected argument "${unexpected}"; it takes options only (${help} lists them)`, 2);
+    }
+    throw new UserError(`${command}: ${message.split('\n')[0]} (${help} lists the options)`, 2);
   }
 }
 

@@ -1,8 +1,11 @@
 /** Reading a stack file (a TelemetryStack resource or a bare spec) with errors that point at the file and line. */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { isResource } from '../api/validate.ts';
+import type { TelemetryStack } from '../api/resource.ts';
+import { isResource, validateStack } from '../api/validate.ts';
 import { UserError } from './errors.ts';
+import { applySet } from './set-values.ts';
+import { nearest } from './suggest.ts';
 
 export interface LoadedStack {
   /** What to call the input in messages: the file path or "<stdin>". */
@@ -30,7 +33,11 @@ export function parseStackText(text: string, source: string): Record<string, unk
     const [first] = doc.errors;
     if (first) {
       const where = first.linePos?.[0] ? `:${first.linePos[0].line}:${first.linePos[0].col}` : '';
-      throw new UserError(`${source}${where}: not valid YAML: ${first.message.split('\n')[0]}`);
+      // yaml's message is "<what> at line L, column C:\n\n<the lines>\n<caret>": keep the frame, indented.
+      const [headline = '', ...rest] = first.message.split('\n');
+      const frame = rest.join('\n').replace(/^\n+|\n+$/g, '');
+      const what = headline.replace(/ at line \d+, column \d+:?$/, '');
+      throw new UserError(`${source}${where}: not valid YAML: ${what}${frame ? `\n${frame.replace(/^/gm, '  ').replace(/^ +$/gm, '')}` : ''}`);
     }
   }
   if (documents.length === 0) return {};
@@ -50,4 +57,36 @@ export function specOf(document: Record<string, unknown>): Record<string, unknow
   if (!isResource(document)) return document;
   if (typeof document.spec !== 'object' || document.spec === null) document.spec = {};
   return document.spec as Record<string, unknown>;
+}
+
+/** Loads, overrides and validates; every problem names the source, the field path and what is wrong. */
+export function loadStack(options: { file?: string | undefined; set: readonly string[]; name?: string | undefined; namespace?: string | undefined }): TelemetryStack {
+  const { source, document } = options.file ? readStackFile(options.file) : { source: '<defaults>', document: {} };
+  const spec = specOf(document);
+  for (const assignment of options.set) applySet(spec, assignment);
+  if (options.namespace && 'metadata' in document && typeof document.metadata === 'object' && document.metadata) {
+    (document.metadata as Record<string, unknown>).namespace = options.namespace;
+  }
+  const result = validateStack(document, { name: options.name, namespace: options.namespace });
+  if (!result.ok) {
+    const lines = result.problems.map((problem) => `  ${problem.path}: ${withChoiceHint(document, problem)}`);
+    throw new UserError(`${source}: invalid TelemetryStack (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
+  }
+  return result.stack;
+}
+
+/**
+ * A "must be one of" problem (a preset, a level, a role) leads with the choice the given value was
+ * probably meant to be; the full list of choices follows.
+ */
+function withChoiceHint(document: Record<string, unknown>, problem: { path: string; message: string }): string {
+  const choices = /^must be one of (.*)$/.exec(problem.message)?.[1];
+  if (choices === undefined) return problem.message;
+  // A bare spec's problems are reported from "spec." like a resource's.
+  let node: unknown = isResource(document) ? document : { spec: document };
+  for (const segment of problem.path.match(/[^.[\]]+/g) ?? []) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
+  if (typeof node !== 'string') return problem.message;
+  const found = nearest(node, [...choices.matchAll(/"([^"]*)"/g)].map((match) => match[1]!));
+  if (found.length === 0) return problem.message;
+  return `"${node}" is not one of the choices; did you mean ${found.map((name) => `"${name}"`).join(' or ')}? (${problem.message})`;
 }

@@ -1,41 +1,59 @@
 #!/usr/bin/env node
-/** telemetry-stack: the command line. Each command lives in its own module; this file only dispatches. */
-import { realpathSync } from 'node:fs';
+/**
+ * telemetry-stack: the command line. Each command lives in its own module, loaded only when it
+ * runs: the list below is all `--help` needs, so it starts without zod, cdk8s or the Kubernetes
+ * client. This file only dispatches.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { Command, CommandIo } from './command.ts';
-import { doctorCommand } from './doctor-command.ts';
-import { downCommand } from './down-command.ts';
-import { envCommand } from './env-command.ts';
-import { eraseCommand } from './erase-command.ts';
 import { UserError } from './errors.ts';
-import { operatorCommand } from './operator-command.ts';
-import { queryCommand } from './query-command.ts';
-import { reportCommand } from './report-command.ts';
-import { sanitizeCommand } from './sanitize-command.ts';
-import { statusCommand } from './status-command.ts';
-import { synthCommand } from './synth-command.ts';
-import { upCommand } from './up-command.ts';
+import { didYouMean } from './suggest.ts';
 
-/** Add a command here: one import, one entry. */
-export const COMMANDS: readonly Command[] = [
-  synthCommand,
-  sanitizeCommand,
-  upCommand,
-  downCommand,
-  statusCommand,
-  envCommand,
-  queryCommand,
-  reportCommand,
-  eraseCommand,
-  doctorCommand,
-  operatorCommand,
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for the command list; test/cli-help.test.ts checks it is the module's own summary. */
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+/** Add a command here: one entry, its module imported on dispatch. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'synth', summary: 'Print the Kubernetes manifests of a stack (like helm template)', load: async () => (await import('./synth-command.ts')).synthCommand },
+  { name: 'sanitize', summary: 'Show what the stack would store for JSON Lines records (sanitizer and level preview)', load: async () => (await import('./sanitize-command.ts')).sanitizeCommand },
+  { name: 'up', summary: 'Create a local kind cluster (or use --context), install the operator and a stack, wait until Ready', load: async () => (await import('./up-command.ts')).upCommand },
+  { name: 'down', summary: 'Delete the local kind cluster, or with --context the stack (and with --uninstall the operator)', load: async () => (await import('./down-command.ts')).downCommand },
+  { name: 'status', summary: "Print a stack's conditions in words", load: async () => (await import('./status-command.ts')).statusCommand },
+  { name: 'env', summary: 'Print the exports that send Claude Code telemetry to a stack with your credentials', load: async () => (await import('./env-command.ts')).envCommand },
+  { name: 'query', summary: 'Run SQL against a stack in the cluster as your user (port-forward to ClickHouse)', load: async () => (await import('./query-command.ts')).queryCommand },
+  { name: 'report', summary: 'Run a named query (cost-by-user, api-errors, session-trace...) on a stack, a server or exported data', load: async () => (await import('./report-command.ts')).reportCommand },
+  { name: 'erase', summary: "Delete one person's telemetry from a stack in the cluster (counts first; --yes deletes)", load: async () => (await import('./erase-command.ts')).eraseCommand },
+  { name: 'doctor', summary: 'Check cluster, operator, stack, pods, credentials, clock, events arriving and disk; print a fix for each failure', load: async () => (await import('./doctor-command.ts')).doctorCommand },
+  { name: 'operator', summary: 'Run the TelemetryStack controller (reconciles stacks in a cluster)', load: async () => (await import('./operator-command.ts')).operatorCommand },
 ];
+
+/** The package's version, read from package.json (one level above src/ and build/). */
+export function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
   const lines = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
-  return `Usage: telemetry-stack <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "telemetry-stack <command> --help" for a command's options.\n`;
+  return (
+    `Usage: telemetry-stack <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n` +
+    'Run "telemetry-stack help <command>" (or "<command> --help") for its options; "telemetry-stack --version" prints the version.\n'
+  );
+}
+
+function findCommand(name: string): CommandEntry {
+  const entry = COMMANDS.find((candidate) => candidate.name === name);
+  if (entry) return entry;
+  const hint = didYouMean(name, COMMANDS.map((command) => command.name));
+  throw new UserError(`unknown command "${name}"${hint ? `; did you mean "${hint}"?` : ''} (telemetry-stack --help lists the commands)`, 2);
 }
 
 /** Runs one command line against the given streams and returns the exit code. */
@@ -46,13 +64,27 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       io.stderr.write(usage());
       return 2;
     }
-    if (name === '-h' || name === '--help' || name === 'help') {
+    if (name === '-h' || name === '--help') {
       io.stdout.write(usage());
       return 0;
     }
-    const command = COMMANDS.find((candidate) => candidate.name === name);
-    if (!command) throw new UserError(`unknown command "${name}"\n\n${usage()}`, 2);
-    if (rest.includes('-h') || rest.includes('--help')) {
+    if (name === '--version' || name === '-V' || name === 'version') {
+      io.stdout.write(`telemetry-stack ${version()}\n`);
+      return 0;
+    }
+    if (name === 'help') {
+      if (rest.length === 0) {
+        io.stdout.write(usage());
+        return 0;
+      }
+      if (rest.length > 1) throw new UserError(`help takes one command name, e.g. "telemetry-stack help synth"`, 2);
+      io.stdout.write((await findCommand(rest[0]!).load()).usage);
+      return 0;
+    }
+    const command = await findCommand(name).load();
+    // Everything after "--" is an operand (a value that starts with "-"), never a request for help.
+    const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (options.includes('-h') || options.includes('--help')) {
       io.stdout.write(command.usage);
       return 0;
     }
@@ -79,9 +111,17 @@ export async function run(argv: string[], options: { stdin?: string; env?: NodeJ
   return { code, stdout, stderr };
 }
 
-// Run only as a program (also through the npm bin symlink), not when a test imports run().
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-if (invokedDirectly) {
+/** The process's command line through main(): used when run as a program and by bin/telemetry-stack.js. */
+export function runAsProgram(): void {
+  // Node keeps the compiled code (and the stripped TypeScript) of the modules a command loads in
+  // its compile cache (os.tmpdir()/node-compile-cache; NODE_DISABLE_COMPILE_CACHE=1 turns it off):
+  // the second run of a command skips that work, as tsc's own bin does.
+  enableCompileCache();
+  // `telemetry-stack synth | head` closes the pipe early: the reader has what it wanted, not a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;
@@ -95,3 +135,7 @@ if (invokedDirectly) {
     },
   );
 }
+
+// Run only as a program (node src/cli/main.ts, node build/cli/main.js), not when a test or the bin imports it.
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (invokedDirectly) runAsProgram();

@@ -3,10 +3,12 @@
  * server, or against exported OTLP/JSON loaded into the embedded engine (same schema,
  * same SQL), and prints the rows as a table, JSON or CSV.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
+import { didYouMean } from './suggest.ts';
 import { formatRows, REPORT_FORMATS, type ReportFormat } from './report-output.ts';
 import { HTML_REPORTS, type HtmlSection, renderHtmlReport } from './report-html.ts';
 import { ExportFormatError, loadExport } from '../clickhouse/otlp-json.ts';
@@ -48,7 +50,7 @@ Options:
       --format FORMAT       table (default), json (an array of objects keyed by column) or csv
       --list                List the reports and their parameters
       --html FILE           Write the core reports (spend, tokens, adoption, tools, errors) with charts
-                            into one self-contained HTML page instead of printing one report
+                            into one self-contained HTML page instead of printing one report ("-": stdout)
 
 Reports:
 ${library.map((query) => `  ${query.name.padEnd(width)}  ${query.description}`).join('\n')}
@@ -137,7 +139,13 @@ export const reportCommand: Command = {
         try {
           await migrate(target, { database });
           await target.exec(`USE ${quoteIdentifier(database)}`);
-          await loadExport(target, database, values.data);
+          const loaded = await loadExport(target, database, values.data);
+          if (loaded.files === 0) {
+            throw new UserError(`report: --data ${values.data}: no *.json or *.jsonl files in this folder; point --data at the collector file exporter's output (or a file of it)`);
+          }
+          if (loaded.logRecords + loaded.metricPoints === 0) {
+            throw new UserError(`report: --data ${values.data}: ${loaded.files} file${loaded.files > 1 ? 's' : ''} but no log record or metric point in them; is this the right export?`);
+          }
         } catch (error) {
           await target.close();
           if (error instanceof ExportFormatError) throw new UserError(`report: ${error.message}`);
@@ -158,7 +166,7 @@ export const reportCommand: Command = {
         target = await openAsUser(kube, clusterStack, values.user);
       } else {
         throw new UserError(
-          `report: say where the data is: --user NAME (a stack in the cluster), --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)\n\n${usage()}`,
+          'report: say where the data is: --user NAME (a stack in the cluster), --data PATH (exported OTLP/JSON) or --url URL (a ClickHouse server)',
           2,
         );
       }
@@ -166,9 +174,15 @@ export const reportCommand: Command = {
     };
     if (values.html !== undefined) {
       if (positionals.length > 0) throw new UserError('report: --html FILE writes the core reports; give no report name with it', 2);
+      const html = values.html;
+      checkHtmlPath(html);
+      const given = parseParams(values.param ?? []);
+      checkDateParams(given, library);
       const target = await openTarget();
       try {
-        writeFileSync(values.html, await htmlReport(target, library, parseParams(values.param ?? []), values.data ?? values.url ?? (clusterStack ? `stack ${clusterStack.namespace}/${clusterStack.name}` : '')));
+        const page = await htmlReport(target, library, given, values.data ?? values.url ?? (clusterStack ? `stack ${clusterStack.namespace}/${clusterStack.name}` : ''));
+        if (html === '-') io.stdout.write(page);
+        else writeHtml(html, page);
       } catch (error) {
         if (error instanceof QueryParamError) throw new UserError(error.message, 2);
         if (clusterStack && !(error instanceof UserError)) throw clusterQueryError(error, clusterStack);
@@ -177,18 +191,26 @@ export const reportCommand: Command = {
       } finally {
         await target.close();
       }
-      io.stderr.write(`wrote ${values.html}\n`);
+      if (html !== '-') io.stderr.write(`wrote ${html}\n`);
       return 0;
     }
-    if (positionals.length !== 1) throw new UserError(`report: give exactly one report name\n\n${usage()}`, 2);
+    if (positionals.length !== 1) {
+      throw new UserError(`report: give ${positionals.length === 0 ? 'a report name' : 'one report name, not several'}, e.g. telemetry-stack report cost-by-user (report --list shows them)`, 2);
+    }
     const name = positionals[0]!;
     const query = library.find((candidate) => candidate.name === name);
-    if (!query) throw new UserError(`report: no report named "${name}"; reports: ${library.map((q) => q.name).join(', ')}`, 2);
+    if (!query) {
+      const hint = didYouMean(name, library.map((q) => q.name));
+      const choices = hint ? `did you mean "${hint}"?` : `reports: ${library.map((q) => q.name).join(', ')}`;
+      throw new UserError(`report: no report named "${name}"; ${choices} (telemetry-stack report --list shows them)`, 2);
+    }
     const format = values.format as ReportFormat;
     if (!REPORT_FORMATS.includes(format)) throw new UserError(`report: --format ${values.format} is not one of ${REPORT_FORMATS.join(', ')}`, 2);
     let params: Record<string, string>;
     try {
-      params = bindParams(query, parseParams(values.param ?? []));
+      const given = parseParams(values.param ?? []);
+      checkDateParams(given, [query]);
+      params = bindParams(query, given);
     } catch (error) {
       if (error instanceof QueryParamError) throw new UserError(error.message, 2);
       throw error;
@@ -208,6 +230,55 @@ export const reportCommand: Command = {
     }
   },
 };
+
+/**
+ * Date parameters are real calendar days, and from is not after to: the engine would read
+ * 2026-13-01 as no date at all and answer with every row, which looks like a right answer.
+ */
+function checkDateParams(given: Readonly<Record<string, string>>, queries: readonly LibraryQuery[]): void {
+  const dates = new Set(queries.flatMap((query) => query.params.filter((param) => param.type === 'Date').map((param) => param.name)));
+  for (const [key, value] of Object.entries(given)) {
+    if (!dates.has(key)) continue;
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+    if (!match) continue; // not even the shape: bindParams says "is not a date (YYYY-MM-DD)"
+    const day = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+    if (day.toISOString().slice(0, 10) !== value) {
+      throw new UserError(`report: --param ${key}=${value} is not a calendar date; write YYYY-MM-DD, e.g. --param ${key}=${new Date().toISOString().slice(0, 8)}01`, 2);
+    }
+    if (Number(match[1]) < 1970) throw new UserError(`report: --param ${key}=${value} is before 1970-01-01, the first day the reports can hold`, 2);
+  }
+  if (given.from !== undefined && given.to !== undefined && dates.has('from') && dates.has('to') && given.from > given.to) {
+    throw new UserError(`report: --param from=${given.from} is after --param to=${given.to}; swap them`, 2);
+  }
+}
+
+function writeHtml(path: string, page: string): void {
+  try {
+    writeFileSync(path, page);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    throw new UserError(`report: --html ${path}: cannot write (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code}); pick a path you can write to`);
+  }
+}
+
+/** --html FILE is checked before any data is loaded: a wrong path should not cost the whole run. */
+function checkHtmlPath(path: string): void {
+  if (path === '-') return;
+  if (path === '') throw new UserError('report: --html needs a file path, or "-" for stdout', 2);
+  let folder: ReturnType<typeof statSync> | undefined;
+  try {
+    if (statSync(path).isDirectory()) throw new UserError(`report: --html ${path} is a folder; give a file path such as ${path.replace(/\/$/, '')}/report.html`, 2);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+  }
+  try {
+    folder = statSync(dirname(path));
+  } catch {
+    folder = undefined;
+  }
+  if (!folder?.isDirectory()) throw new UserError(`report: --html ${path}: the folder ${dirname(path)} does not exist; create it first or write elsewhere`, 2);
+}
 
 /** Column names of a query with no rows, so that an empty CSV or table still has its header. */
 async function columnsOf(target: SqlTarget, query: LibraryQuery, params: Record<string, string>): Promise<string[]> {

@@ -12,7 +12,7 @@ import { SanitizerPreview, type Firing, type PreviewRecord } from '../sanitizer/
 import type { Command, CommandIo } from './command.ts';
 import { parseCommandArgs } from './command.ts';
 import { UserError } from './errors.ts';
-import { loadStack } from './synth.ts';
+import { loadStack } from './load.ts';
 
 const USAGE = `Usage: telemetry-stack sanitize [options] < records.jsonl > stored.jsonl
 

@@ -55,7 +55,7 @@ export const synthCommand: Command = {
       if (stackFlags.length > 0 || (values.set ?? []).length > 0 || values['with-secrets']) {
         throw new UserError(`synth --install prints the operator, not a stack: drop ${stackFlags.length > 0 ? `--${stackFlags[0]}` : values['with-secrets'] ? '--with-secrets' : '--set'}`, 2);
       }
-      io.stdout.write(synthInstall(watchNamespaces, clusterWide));
+      io.stdout.write(await synthInstall(watchNamespaces, clusterWide));
       return 0;
     }
     if (watchNamespaces.length > 0 || clusterWide) throw new UserError(`--${clusterWide ? 'cluster-wide' : 'watch-namespace'} goes with --install`, 2);
@@ -68,6 +68,7 @@ export const synthCommand: Command = {
         outDir: values.output,
         withSecrets: values['with-secrets'] ?? false,
         validateWith: values['validate-with'],
+        warn: (line) => io.stderr.write(`telemetry-stack: ${line}\n`),
       }),
     );
     return 0;

@@ -1,17 +1,15 @@
 /** `telemetry-stack synth`: print or write the manifests of a stack, like `helm template`. */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { validateStack } from '../api/validate.ts';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { checkNamespaceNames } from './command.ts';
-import { installManifests } from '../charts/install/install-chart.ts';
 import { render, toYaml } from '../charts/render.ts';
 import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
 import { generateSecrets } from '../stack/secrets.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { validateCollectorYaml } from './collector-validate.ts';
 import { UserError } from './errors.ts';
-import { readStackFile, specOf } from './load.ts';
-import { applySet } from './set-values.ts';
+import { loadStack } from './load.ts';
 
 export interface SynthOptions {
   file?: string | undefined;
@@ -22,22 +20,8 @@ export interface SynthOptions {
   withSecrets: boolean;
   /** Path of a collector binary: the rendered collector configuration must pass its `validate`. */
   validateWith?: string | undefined;
-}
-
-/** Loads, overrides and validates; every problem names the source, the field path and what is wrong. */
-export function loadStack(options: Pick<SynthOptions, 'file' | 'set' | 'name' | 'namespace'>): TelemetryStack {
-  const { source, document } = options.file ? readStackFile(options.file) : { source: '<defaults>', document: {} };
-  const spec = specOf(document);
-  for (const assignment of options.set) applySet(spec, assignment);
-  if (options.namespace && 'metadata' in document && typeof document.metadata === 'object' && document.metadata) {
-    (document.metadata as Record<string, unknown>).namespace = options.namespace;
-  }
-  const result = validateStack(document, { name: options.name, namespace: options.namespace });
-  if (!result.ok) {
-    const lines = result.problems.map((problem) => `  ${problem.path}: ${problem.message}`);
-    throw new UserError(`${source}: invalid TelemetryStack (${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
-  }
-  return result.stack;
+  /** Where notes for the person go (stderr): they never mix with the manifests on stdout. */
+  warn?: (line: string) => void;
 }
 
 /** render(), with a spec that validates but cannot deploy reported like a validation problem. */
@@ -53,17 +37,97 @@ function renderChecked(stack: TelemetryStack, source: string): ReturnType<typeof
 export function synth(options: SynthOptions): string {
   const stack = loadStack(options);
   const rendered = renderChecked(stack, options.file ?? '<defaults>');
+  if (options.warn && options.set.length > 0) noteIneffectiveSets(options, options.warn);
   if (options.validateWith) checkWithCollector(options.validateWith, rendered.collectorConfigYaml, options.file ?? '<defaults>');
   const objects: object[] = [...rendered.objects];
   if (options.withSecrets) objects.push(...generateSecrets(stack));
   if (!options.outDir) return toYaml(objects);
-  mkdirSync(options.outDir, { recursive: true });
+  const outDir = options.outDir;
+  ensureOutputDir(outDir);
   for (const object of objects as { kind: string; metadata: { name: string } }[]) {
-    const file = join(options.outDir, `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`);
-    if (object.kind === 'Secret') writePrivate(file, toYaml([object]));
-    else writeFileSync(file, toYaml([object]));
+    const file = join(outDir, `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`);
+    try {
+      if (object.kind === 'Secret') writePrivate(file, toYaml([object]));
+      else writeFileSync(file, toYaml([object]));
+    } catch (error) {
+      throw fileError(`-o ${outDir}`, `cannot write ${file}`, error);
+    }
   }
   return '';
+}
+
+/** A failed file operation as one line: what, where and the system's reason, never a stack trace. */
+function fileError(flag: string, what: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined) return error as Error;
+  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code;
+  return new UserError(`${flag}: ${what} (${reason}); pass a folder you can write to`);
+}
+
+/**
+ * Creates the -o folder level by level. Not mkdirSync(recursive): on a path the kernel refuses
+ * without a reason it retries forever (`-o /proc/x` hung), and an existing file or a file in the
+ * path would end as an internal error.
+ */
+function ensureOutputDir(dir: string): void {
+  const missing: string[] = [];
+  let current = resolve(dir);
+  for (;;) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(current).isDirectory();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fileError(`-o ${dir}`, `cannot read ${current}`, error);
+      missing.unshift(current);
+      if (dirname(current) === current) break;
+      current = dirname(current);
+      continue;
+    }
+    if (!isDirectory) {
+      if (current !== resolve(dir)) throw new UserError(`-o ${dir}: ${current} is a file, not a folder; pass a folder path for one file per object`);
+      throw new UserError(`-o ${dir}: is a file; -o takes a folder for one file per object (for one file, redirect stdout: > ${dir})`);
+    }
+    break;
+  }
+  for (const path of missing) {
+    try {
+      mkdirSync(path);
+    } catch (error) {
+      throw fileError(`-o ${dir}`, `cannot create the folder ${path}`, error);
+    }
+  }
+}
+
+/**
+ * Says on stderr when a --set changes none of the rendered objects, so it is not silently lost:
+ * either it sets what is already there, or the field is one the operator applies (inside
+ * ClickHouse: schema, retention TTLs, users and roles), which manifests cannot carry.
+ */
+function noteIneffectiveSets(options: SynthOptions, warn: (line: string) => void): void {
+  let base: TelemetryStack;
+  try {
+    base = loadStack({ ...options, set: [] });
+  } catch {
+    return; // the file is valid only with the --set values: each one matters
+  }
+  const baseObjects = render(base).objects;
+  for (const assignment of options.set) {
+    let alone: TelemetryStack;
+    try {
+      alone = loadStack({ ...options, set: [assignment] });
+    } catch {
+      continue;
+    }
+    if (isDeepStrictEqual(alone.spec, base.spec)) {
+      warn(`note: --set ${assignment} changes nothing: it is already the value (the default or the file's)`);
+    } else if (isDeepStrictEqual(render(alone).objects, baseObjects)) {
+      warn(
+        `note: --set ${assignment} changes no rendered manifest: the operator applies it inside ClickHouse (schema, retention, users) ` +
+          'when it reconciles the TelemetryStack; set it in the resource you apply, with the operator installed (synth --install)',
+      );
+    }
+  }
 }
 
 /**
@@ -90,8 +154,10 @@ function checkWithCollector(binary: string, yaml: string, source: string): void 
  * `synth --install`: the CRD and the operator watching the given namespaces (default: `telemetry`,
  * which is dist/install.yaml), or with `clusterWide` every namespace (dist/install-cluster-wide.yaml).
  */
-export function synthInstall(watchNamespaces: readonly string[], clusterWide = false): string {
+export async function synthInstall(watchNamespaces: readonly string[], clusterWide = false): Promise<string> {
   checkNamespaceNames('--watch-namespace', watchNamespaces);
   if (clusterWide && watchNamespaces.length > 0) throw new UserError('--cluster-wide and --watch-namespace exclude each other: drop one', 2);
+  // Loaded here, not up front: a stack's synth has no use for the CRD and the operator's install.
+  const { installManifests } = await import('../charts/install/install-chart.ts');
   return toYaml(installManifests(clusterWide ? { clusterWide } : { watchNamespaces }));
 }
