@@ -127,25 +127,38 @@ export class Applier {
 
   /**
    * Applies one object unless neither it nor the live object changed since our last apply. Returns the live object.
-   * `live` is the object as listed (this stack's, after `preflight`); without it the object is created, without force.
+   * `live` is the object as listed or cached (this stack's, after `preflight`); without it the object is created, without force.
+   * With it, the forced apply carries live's resourceVersion: when the object changed since it was read (a cache a moment
+   * behind, or an object deleted and made again by someone else), the API server answers 409 instead of taking it over,
+   * and the object is read again by name.
    */
   async apply(desired: KubeObject, live: KubeObject | undefined): Promise<{ object: KubeObject; wrote: boolean }> {
     const path = pathOf(desired);
     const intent = contentHash(JSON.stringify(desired));
     const last = this.lastApplied.get(path);
     if (live && last && last.intent === intent && last.resourceVersion === live.metadata.resourceVersion) return { object: live, wrote: false };
-    const send = (force: boolean) => this.client.request<KubeObject>('PATCH', path, { body: desired, contentType: APPLY_PATCH, query: { fieldManager: FIELD_MANAGER, force } });
+    // Force only over an object that is ours, as it was read: it takes back fields someone else changed (drift).
+    const send = (over: KubeObject | undefined) =>
+      this.client.request<KubeObject>('PATCH', path, {
+        body: over ? { ...desired, metadata: { ...desired.metadata, resourceVersion: over.metadata.resourceVersion } } : desired,
+        contentType: APPLY_PATCH,
+        query: { fieldManager: FIELD_MANAGER, force: over !== undefined },
+      });
     let object: KubeObject;
     try {
-      // Force only over an object that is ours: it takes back fields someone else changed (drift).
-      object = await send(live !== undefined);
+      object = await send(live);
     } catch (error) {
-      if (live || !isConflict(error)) throw error;
-      // Someone else holds fields of an object we did not see: ours (its label was removed) or not ours at all.
-      const current = await this.client.request<KubeObject>('GET', path);
+      if (!isConflict(error) && !(live && isNotFound(error))) throw error;
+      // Someone else holds fields of an object we did not see (ours with its label removed, or not ours at all), or the one we saw changed or went.
+      let current: KubeObject | undefined;
+      try {
+        current = await this.client.request<KubeObject>('GET', path);
+      } catch (readError) {
+        if (!isNotFound(readError)) throw readError;
+      }
       const ownerUid = controllerUid(desired);
-      if (ownerUid === undefined || !isControlledBy(current, ownerUid)) throw new ObjectConflictError([ownershipConflict(current, desired.kind)]);
-      object = await send(true);
+      if (current && (ownerUid === undefined || !isControlledBy(current, ownerUid))) throw new ObjectConflictError([ownershipConflict(current, desired.kind)]);
+      object = await send(current);
     }
     this.lastApplied.set(path, { intent, resourceVersion: object.metadata.resourceVersion });
     return { object, wrote: last === undefined || object.metadata.resourceVersion !== live?.metadata.resourceVersion };

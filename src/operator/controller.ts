@@ -1,6 +1,7 @@
 /**
  * The controller: watches TelemetryStacks and everything they own, turns every change into
- * the owning stack's key on the work queue, and runs reconcileStack for each key. A periodic
+ * the owning stack's key on the work queue, and runs reconcileStack for each key, which reads
+ * the stack and its objects from these watches' caches (reader.ts), not from the API server. A periodic
  * resync re-queues every stack, so drift nobody was told about is repaired too.
  */
 import { STACK_LABEL } from '../stack/labels.ts';
@@ -13,6 +14,7 @@ import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { type BackoffPolicy, WorkQueue } from './queue.ts';
+import { cacheReader, type StackReader } from './reader.ts';
 import { reconcileStack } from './reconcile.ts';
 import { keyOf, OWNED, STACKS } from './resources.ts';
 import { ListWatcher } from './watch.ts';
@@ -49,6 +51,8 @@ export class Controller {
   private readonly options: ControllerOptions;
   private readonly stacks: ListWatcher[];
   private readonly owned: ListWatcher[];
+  /** What reconciles read: the stack and its objects as the watches last saw them. */
+  readonly reader: StackReader;
   private resyncTimer: NodeJS.Timeout | undefined;
   private started = false;
 
@@ -78,6 +82,8 @@ export class Controller {
         ...(labelSelector ? { labelSelector } : {}),
         ...(options.watchSilenceMs ? { silenceMs: options.watchSilenceMs } : {}),
         onRestart: (cause) => metrics.countWatchRestart(resource.plural, cause),
+        // Reconciles read from these caches (reader.ts), so they keep whole objects.
+        whole: true,
         onChange: (_type, object) => {
           const key = toKey(object);
           if (key) this.queue.add(key);
@@ -85,6 +91,7 @@ export class Controller {
       }));
     this.stacks = watch(STACKS, undefined, (object) => keyOf(object.metadata.namespace, object.metadata.name));
     this.owned = OWNED.flatMap((resource) => watch(resource, STACK_LABEL, ownerKey));
+    this.reader = cacheReader(this.stacks, this.owned);
   }
 
   /** Starts the watches, waits until each has listed once, then starts reconciling. */
@@ -97,6 +104,7 @@ export class Controller {
     const deps = {
       client: this.options.client,
       applier: new Applier(this.options.client),
+      reader: this.reader,
       events: new EventRecorder(this.options.client, this.options.log),
       log: this.options.log,
       inCluster: this.options.inCluster,

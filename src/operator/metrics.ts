@@ -61,6 +61,9 @@ export class OperatorMetrics {
     const memory = process.memoryUsage();
     lines.push('# HELP process_resident_memory_bytes Resident memory size in bytes.', '# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${memory.rss}`);
     lines.push('# HELP nodejs_heap_size_used_bytes V8 heap in use, in bytes.', '# TYPE nodejs_heap_size_used_bytes gauge', `nodejs_heap_size_used_bytes ${memory.heapUsed}`);
+    // Where resident memory goes beyond the live heap: the heap V8 keeps committed, and memory outside it (buffers, native modules).
+    lines.push('# HELP nodejs_heap_size_total_bytes V8 heap committed, in bytes.', '# TYPE nodejs_heap_size_total_bytes gauge', `nodejs_heap_size_total_bytes ${memory.heapTotal}`);
+    lines.push('# HELP nodejs_external_memory_bytes Memory of C++ objects bound to JavaScript objects (buffers included), in bytes.', '# TYPE nodejs_external_memory_bytes gauge', `nodejs_external_memory_bytes ${memory.external}`);
     return `${lines.join('\n')}\n`;
   }
 }

@@ -1,8 +1,9 @@
 /**
- * reconcile(key): level-triggered, idempotent. It reads the stack and what it owns, and
- * makes the world match: validate -> Secrets -> render -> apply -> prune -> ClickHouse ->
- * status. It never asks which event woke it. Every write is skipped when it would change
- * nothing, so a steady-state resync writes nothing.
+ * reconcile(key): level-triggered, idempotent. It reads the stack and what it owns (from the
+ * controller's watch caches, reader.ts), and makes the world match: validate -> Secrets ->
+ * render -> apply -> prune -> ClickHouse -> status. It never asks which event woke it. Every
+ * write is skipped when it would change nothing, so a steady-state resync writes nothing (and,
+ * reading caches, sends no request).
  *
  * This file observes and acts; what to apply, in which order, and the status to write from
  * what was observed are pure functions in plan.ts, and which failures need a person is the
@@ -25,9 +26,10 @@ import { findCondition, sameStatus } from './conditions.ts';
 import { checkSecretReferences, decodeSecretData, ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials, SecretReferenceError } from './credentials.ts';
 import { applyNeedsPerson, preparationNeedsPerson, ReconcileError } from './errors.ts';
 import type { EventRecorder } from './events.ts';
-import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
+import type { KubeClient, KubeObject } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import type { ReconcileResult } from './queue.ts';
+import { apiReader, type StackReader } from './reader.ts';
 import { resourcePath, splitKey, STACKS } from './resources.ts';
 import { resizeStatefulSetClaims, STATEFULSETS } from './storage.ts';
 import { hashKeyProblem } from '../sanitizer/compile.ts';
@@ -39,6 +41,8 @@ export const FINALIZER = `${API_GROUP}/clickhouse-users`;
 export interface ReconcileDeps {
   readonly client: KubeClient;
   readonly applier: Applier;
+  /** Where the stack and its objects are read: the controller's watch caches; unset, the API server (reader.ts). */
+  readonly reader?: StackReader;
   readonly events: EventRecorder;
   readonly log: Logger;
   /** The data layer; without it ClickHouse is left alone and the stack is not Ready. */
@@ -62,16 +66,11 @@ const CLICKHOUSE_RETRY_MS = 30_000;
 
 export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<ReconcileResult> {
   const { namespace, name } = splitKey(key);
-  const stackPath = resourcePath(STACKS, namespace, name);
-  let raw: StackObject;
-  try {
-    raw = await deps.client.request<StackObject>('GET', stackPath);
-  } catch (error) {
-    if (isNotFound(error)) {
-      await deps.clickhouseForwards?.forget(key);
-      return {}; // deleted: owner references let the garbage collector do the rest
-    }
-    throw error;
+  const reader = readerOf(deps);
+  const raw = (await reader.stack(namespace, name)) as StackObject | undefined;
+  if (!raw) {
+    await deps.clickhouseForwards?.forget(key);
+    return {}; // deleted: owner references let the garbage collector do the rest
   }
   const log = deps.log.child({ stack: key, generation: raw.metadata.generation });
   const now = (deps.now ?? (() => new Date()))().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -98,7 +97,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const external = stack.spec.clickhouse.mode === 'external';
   await setFinalizer(deps.client, raw, external);
   const owner = ownerReference(raw);
-  const live = await deps.applier.listOwned(namespace, name);
+  const live = await reader.owned(namespace, name);
   let secrets: EnsuredSecrets;
   let desired: KubeObject[];
   let renderInputs: RenderInputs;
@@ -219,6 +218,10 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   return {};
 }
 
+function readerOf(deps: ReconcileDeps): StackReader {
+  return deps.reader ?? apiReader(deps.client, deps.applier);
+}
+
 export async function credentialsFor(client: KubeClient, stack: TelemetryStack, secrets: EnsuredSecrets): Promise<ClickHouseCredentials> {
   const names = stackNames(stack.metadata.name);
   const account = (secretName: string) => {
@@ -335,7 +338,7 @@ async function finalize(deps: ReconcileDeps, raw: StackObject, stack: TelemetryS
       await deps.events.record(raw, 'Warning', 'CleanupSkipped', `${SKIP_CLEANUP_ANNOTATION}=true: the users this stack created in the ClickHouse at ${endpoint} were not removed; drop them there by hand (docs/OPERATIONS.md)`);
     } else {
       try {
-        const live = await deps.applier.listOwned(stack.metadata.namespace!, stack.metadata.name);
+        const live = await readerOf(deps).owned(stack.metadata.namespace!, stack.metadata.name);
         const secrets = await ensureSecrets(deps.client, stack, ownerReference(raw), live, deps.random);
         await deps.clickhouse.remove(stack, endpoint, await credentialsFor(deps.client, stack, secrets));
         log.info('removed users from the external ClickHouse');

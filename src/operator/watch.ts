@@ -28,12 +28,16 @@ export interface ListWatchOptions {
   readonly backoff?: BackoffPolicy;
   /** Counts restarts by cause, for metrics. */
   readonly onRestart?: (cause: 'silent' | 'error' | 'gone') => void;
+  /**
+   * Keep whole objects (minus managedFields) rather than identities: the controller's reconciles
+   * read from these caches instead of the API server. Default: identities only.
+   */
+  readonly whole?: boolean;
 }
 
 /**
- * What the cache keeps of an object: enough to find its stack and to tell a change on relist.
- * Reconciles read live objects from the API, so the cache holds no spec, no status, no managed
- * fields, and no Secret data: memory stays flat per object, and credentials are not kept around.
+ * What an identity cache keeps of an object: enough to find its stack and to tell a change on
+ * relist. No spec, no status, no managed fields, no Secret data.
  */
 function identity(object: KubeObject): KubeObject {
   const { name, namespace, uid, resourceVersion, generation, labels, ownerReferences, deletionTimestamp } = object.metadata;
@@ -51,6 +55,15 @@ function identity(object: KubeObject): KubeObject {
       ...(deletionTimestamp !== undefined ? { deletionTimestamp } : {}),
     },
   };
+}
+
+/**
+ * What a whole-object cache keeps: the object as the server sent it, minus managedFields (often
+ * the largest part, and nothing the operator reads), with apiVersion and kind (list items lack them).
+ */
+function whole(object: KubeObject, resource: ApiResource): KubeObject {
+  const { managedFields: _managedFields, ...metadata } = object.metadata;
+  return { ...object, apiVersion: resource.apiVersion, kind: resource.kind, metadata };
 }
 
 const WATCH_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 30_000, jitter: 0.2 };
@@ -109,7 +122,7 @@ export class ListWatcher {
   }
 
   private emit(type: ChangeType, key: string, full: KubeObject): void {
-    const object = identity(full);
+    const object = this.options.whole ? whole(full, this.options.resource) : identity(full);
     if (type === 'DELETED') this.cache.delete(key);
     else this.cache.set(key, object);
     this.options.onChange(type, object);
