@@ -1,5 +1,5 @@
 -- name: api-errors
--- description: API errors by HTTP status code (one api_error event per failed request, after its retries).
+-- description: API errors by HTTP status code (one api_error event per failed request, after its retries; "Repeated 529 Overloaded errors", sent without a status, count as 529; a retry that succeeds sends none: see api-retries).
 -- param: from Date = 1970-01-01 -- first day, inclusive
 -- param: to Date = 2999-12-31 -- last day, inclusive
 SELECT

@@ -1,5 +1,5 @@
 -- name: cost-by-model-source
--- description: Team spend and requests by model and query source (main, subagent, auxiliary); every role may run it.
+-- description: Team spend and requests by model and query source (main, subagent, auxiliary: the client's own mapping of raw sources such as sdk, repl_main_thread, agent:builtin:general-purpose, compact); every role may run it.
 -- param: from Date = 1970-01-01 -- first day, inclusive
 -- param: to Date = 2999-12-31 -- last day, inclusive
 SELECT

@@ -1,5 +1,5 @@
 -- name: tokens-by-model
--- description: Team tokens per model, by kind (daily rollup); every role may run it.
+-- description: Team tokens per model, by kind (daily rollup, else the token counters as at level basic); every role may run it.
 -- param: from Date = 1970-01-01 -- first day, inclusive
 -- param: to Date = 2999-12-31 -- last day, inclusive
 SELECT

@@ -1,5 +1,5 @@
 -- name: tool-usage
--- description: Tool usage, failure rate and duration percentiles (ms) per tool.
+-- description: Tool usage, failure rate and duration percentiles (ms) per tool (each MCP tool as mcp__server__tool).
 -- param: from Date = 1970-01-01 -- first day, inclusive
 -- param: to Date = 2999-12-31 -- last day, inclusive
 SELECT

@@ -74,6 +74,15 @@ const HAND_ANSWERS: Record<string, { params?: Record<string, string>; rows: Reco
     ],
   },
   'api-errors': { rows: [{ status_code: '529', errors: 2 }, { status_code: '500', errors: 1 }] },
+  // 529: attempts 5 and 11, both retried; 500: attempt 1. No api_retries_exhausted before client 2.1.x.
+  'api-retries': {
+    rows: [
+      { status_code: '529', errors: 2, retried: 2, exhausted: 0, max_attempts: 11 },
+      { status_code: '500', errors: 1, retried: 0, exhausted: 0, max_attempts: 1 },
+    ],
+  },
+  // Old clients mark no api_request with agent.name, skill.name or mcp_server.name (test/reports-2-1.test.ts has them).
+  'extension-cost': { rows: [] },
   // S2: errors at attempts 1 and 11; S1: one at attempt 5.
   'high-retry-sessions': {
     rows: [

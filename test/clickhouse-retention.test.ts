@@ -51,7 +51,7 @@ describe('retention', () => {
       else expect(ttl).toBe(before[table]);
     }
     const rollupsOnly = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 }), NO_USERS, options);
-    expect(rollupsOnly.retention!.changes.map((change) => change.table)).toEqual([DERIVED.dailyUsage]);
+    expect(rollupsOnly.retention!.changes.map((change) => change.table)).toEqual([DERIVED.dailyUsage, DERIVED.dailyMetricUsage]);
     expect(rollupsOnly.appliedRetention).toEqual({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 });
   });
 

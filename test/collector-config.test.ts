@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { LEVELS } from '../src/api/spec.ts';
 import { render } from '../src/charts/render.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
+import { LEVEL_PROCESSOR, METRIC_LEVEL_PROCESSOR } from '../src/sanitizer/compile.ts';
+import { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from '../src/sanitizer/fields.ts';
 import { FREE_TEXT_ATTRIBUTES } from '../src/sanitizer/levels.ts';
 import { stackFrom } from './support/stacks.ts';
 
@@ -74,18 +76,30 @@ describe('collector configuration', () => {
     expect(config.processors['attributes/identity'].actions[0]).toMatchObject({ key: IDENTITY_ATTRIBUTE, value: 'anonymous', action: 'upsert' });
   });
 
-  it('basic keeps no events; enhanced removes free text; full keeps everything (sanitized)', () => {
+  it('basic keeps no events; enhanced keeps the allow-lists; full keeps everything (sanitized); metrics keep their dimensions below full', () => {
     const basic = configFor({ level: 'basic' });
     expect(basic.service.pipelines.logs!.processors).toContain('filter/level');
     expect(basic.processors['filter/level'].logs.log_record).toEqual(['true']);
+    expect(basic.service.pipelines.metrics!.processors).toContain(METRIC_LEVEL_PROCESSOR);
 
     const enhanced = configFor({ level: 'enhanced' });
-    const statements: string[] = enhanced.processors['transform/level'].log_statements[0].statements;
-    expect(statements).toEqual(FREE_TEXT_ATTRIBUTES.map((key) => `delete_key(attributes, "${key}")`));
-    expect(enhanced.service.pipelines.metrics!.processors).not.toContain('transform/level');
+    const groups: { error_mode?: string; statements: string[] }[] = enhanced.processors[LEVEL_PROCESSOR].log_statements;
+    // The lift's errors would quote tool_parameters: its group is silent.
+    expect(groups[0]!.error_mode).toBe('silent');
+    const statements = groups.flatMap((group) => group.statements);
+    // The lift comes before the allow-list, which ends by naming what it removed.
+    expect(statements.findIndex((s) => s.startsWith('set(log.cache["tool_parameters"]'))).toBe(0);
+    expect(statements.findIndex((s) => s.startsWith('keep_matching_keys('))).toBeGreaterThan(LIFTED_TOOL_PARAMETERS.length);
+    expect(statements.at(-1)).toContain(`set(log.attributes["${REMOVED_KEYS_ATTRIBUTE}"]`);
+    for (const key of FREE_TEXT_ATTRIBUTES) expect(statements.join('\n')).not.toContain(`"${key}",`);
+    expect(enhanced.service.pipelines.metrics!.processors).not.toContain(LEVEL_PROCESSOR);
+    expect(enhanced.service.pipelines.metrics!.processors).toContain(METRIC_LEVEL_PROCESSOR);
 
+    // full: only the lift, no allow-list.
     const full = configFor({ level: 'full' });
-    expect(full.service.pipelines.logs!.processors.filter((id) => id.includes('level'))).toEqual([]);
+    expect(full.service.pipelines.logs!.processors.filter((id) => id.includes('level'))).toEqual([LEVEL_PROCESSOR]);
+    expect(JSON.stringify(full.processors[LEVEL_PROCESSOR].log_statements)).not.toContain('keep_matching_keys');
+    expect(full.service.pipelines.metrics!.processors.filter((id) => id.includes('level'))).toEqual([]);
   });
 
   it('sanitizer: presets on by default, disabled ones left out, custom rules after presets', () => {
@@ -100,7 +114,7 @@ describe('collector configuration', () => {
     const logStatements: string[] = fewer.log_statements.find((g: any) => g.context === 'log').statements;
     const bodyRule = logStatements.findIndex((s) => s.includes('[REDACTED:ticket]'));
     expect(bodyRule).toBeGreaterThan(0);
-    expect(logStatements[bodyRule]).toMatch(/^replace_pattern\(body, /);
+    expect(logStatements[bodyRule]).toMatch(/^replace_pattern\(log\.body, /);
     // targets: [body] only: not applied to attributes, resources or data points.
     expect(text.match(/\[REDACTED:ticket\]/g)).toHaveLength(1);
   });

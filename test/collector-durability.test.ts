@@ -25,7 +25,6 @@ function toolResult(sequence: number, run: string): ClaudeCodeEvent {
     name: 'tool_result',
     attributes: {
       'session.id': `session-${run}`,
-      'test.seq': sequence,
       tool_name: sequence % 3 === 0 ? 'Bash' : 'Edit',
       success: sequence % 7 === 0 ? 'false' : 'true',
       duration_ms: sequence % 1000,
@@ -50,7 +49,8 @@ function delivery(logs: StoredLog[], count: number, run: string): Delivery {
   const seen = new Map<number, number>();
   const wrong: string[] = [];
   for (const log of logs) {
-    const sequence = Number(log.attributes['test.seq']);
+    // The sequence travels in an attribute tool_result keeps at enhanced (an unlisted one is removed).
+    const sequence = Number(String(log.attributes.tool_use_id).split('_').at(-1));
     seen.set(sequence, (seen.get(sequence) ?? 0) + 1);
     const sent = toolResult(sequence, run).attributes;
     const stored = log.attributes;

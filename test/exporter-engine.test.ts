@@ -62,7 +62,8 @@ describe('the event name from the OTLP eventName field', () => {
       { ...namedByEventName('b@example.com', 1, '2026-11-29 02:00:00'), LogAttributes: { ...namedByEventName('b@example.com', 1, '').LogAttributes as object, 'event.name': 'api_request' } },
     ]);
     expect((await seen(database)).rollup).toBe(1);
-    expect((await migrate(target, { database })).map((m) => m.version)).toEqual([7]);
+    const { MIGRATIONS } = await import('../src/clickhouse/schema.ts');
+    expect((await migrate(target, { database })).map((m) => m.version)).toEqual(MIGRATIONS.filter((m) => m.version > 6).map((m) => m.version));
     await target.insert(`${database}.${RAW_TABLES.logs}`, [namedByEventName('c@example.com', 0.125, '2026-11-30 01:00:00')]);
     // The stored column of the old rows is recomputed by a background mutation.
     const deadline = Date.now() + 60_000;
@@ -71,7 +72,7 @@ describe('the event name from the OTLP eventName field', () => {
     }
     expect(await seen(database)).toEqual({ rollup: 1.625, view: 1.625, events: ['api_request', 'api_request', 'api_request'] });
     // The backfill is keyed: running its statements again adds nothing.
-    const rerun = (await import('../src/clickhouse/schema.ts')).MIGRATIONS.find((m) => m.version === 7)!;
+    const rerun = MIGRATIONS.find((m) => m.version === 7)!;
     for (const statement of rerun.statements({ database })) await target.exec(statement);
     expect((await seen(database)).rollup).toBe(1.625);
   });

@@ -19,7 +19,7 @@ type Config = {
 };
 
 const ENV = { SANITIZER_HASH_KEY: 'k' };
-const forged = { body: 'claude_code.api_request', attributes: { [IDENTITY_ATTRIBUTE]: 'mallory', model: 'claude-opus-4-1', cost_usd: '0.01' } };
+const forged = { body: 'claude_code.api_request', attributes: { 'event.name': 'api_request', [IDENTITY_ATTRIBUTE]: 'mallory', model: 'claude-opus-4-1', cost_usd: '0.01' } };
 
 describe('authenticated identity', () => {
   it.each(LEVELS.filter((level) => level !== 'basic'))('level %s: a client-sent %s is overwritten by the authenticated user', (level) => {

@@ -59,7 +59,7 @@ describe('report --url', () => {
     const result = await run(['report', 'cost-by-user', '--url', url, '--user', 'alice', '--password-file', passwordFile, '--param', 'from=2026-10-01', '--format', 'json']);
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual([{ user: 'alice', cost_usd: 1.5, requests: 3, input_tokens: 10, output_tokens: 20 }]);
-    const request = seen.find((entry) => entry.body.includes('claude_code_daily_usage'))!;
+    const request = seen.find((entry) => entry.body.includes('claude_code_usage'))!;
     expect(request).toBeDefined();
     expect(request.body).toContain('{from:Date}');
     expect(request.url.searchParams.get('param_from')).toBe('2026-10-01');

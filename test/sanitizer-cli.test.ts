@@ -63,8 +63,15 @@ describe('telemetry-stack sanitize', () => {
 
   it('applies the level: enhanced removes free text, basic stores no events', async () => {
     const enhanced = stackFile('enhanced.yaml', 'level: enhanced\n');
-    const out = await run(['sanitize', '-f', enhanced, '--explain'], { stdin: jsonl([secretRecord]), env: KEY_ENV });
-    expect(JSON.parse(out.stdout).attributes).toEqual({ tool_name: 'Bash', 'user.email': `[HASH:email-addresses:${sha256('env-keyalice@example.com')}]` });
+    const toolResult = { ...secretRecord, attributes: { 'event.name': 'tool_result', ...secretRecord.attributes } };
+    const out = await run(['sanitize', '-f', enhanced, '--explain'], { stdin: jsonl([toolResult]), env: KEY_ENV });
+    // The allow-list of tool_result: the parameters go, only their name is kept.
+    expect(JSON.parse(out.stdout).attributes).toEqual({
+      'event.name': 'tool_result',
+      tool_name: 'Bash',
+      'user.email': `[HASH:email-addresses:${sha256('env-keyalice@example.com')}]`,
+      'telemetry_stack.removed_keys': 'tool_parameters',
+    });
     expect(out.stderr).toContain('line 1: attributes.tool_parameters: level:enhanced: deleted');
     const basic = await run(['sanitize', '--set', 'level=basic'], { stdin: jsonl([secretRecord, secretRecord]), env: KEY_ENV });
     expect(basic).toEqual({ code: 0, stdout: '', stderr: '' });

@@ -146,7 +146,7 @@ beforeAll(async () => {
     // The migration made both views run with their definer's rights (CURRENT_USER: the operator's user on a
     // server). Here every session is `default`, which the principals redefine, so the definer moves to
     // telemetry_admin, which stands for the operator's user.
-    for (const view of [DERIVED.dailyUsageView, DERIVED.teamDailyUsage]) {
+    for (const view of [DERIVED.dailyUsageView, DERIVED.dailyMetricUsageView, DERIVED.teamDailyUsage]) {
       const [created] = await target.query<{ statement: string }>(`SHOW CREATE TABLE ${DB}.${view}`);
       expect(created!.statement).toContain('SQL SECURITY DEFINER');
       await target.exec(`ALTER TABLE ${DB}.${view} MODIFY DEFINER = ${OPERATOR} SQL SECURITY DEFINER`);

@@ -285,6 +285,22 @@ describe('the whole path: real client, real collector and exporter, the migrated
     const matches = async () => { const got = await increments(); return Object.entries(expected).every(([k, v]) => got[k] !== undefined && Math.abs(got[k] - v) < 1e-6); };
     expect(await waitFor(matches, ARRIVAL_MS), `stored increments: ${JSON.stringify(await increments())}, want ${JSON.stringify(expected)}\n${path.collector.log()}`).toBe(true);
     await productivityAddsUp(database, sentCost);
+    // No api_request event is stored, so the rollup is empty: the cost reports answer from the
+    // counters (which carry user, model and token type), and know no request count.
+    const byUser = await report<{ user: string; cost_usd: number; requests: number; input_tokens: number; output_tokens: number }>(database, 'cost-by-user');
+    expect(byUser.map((row) => ({ ...row, requests: Number(row.requests), input_tokens: Number(row.input_tokens), output_tokens: Number(row.output_tokens) }))).toEqual([
+      { user: 'me', cost_usd: expect.closeTo(sentCost, 6), requests: 0, input_tokens: total('input_tokens'), output_tokens: total('output_tokens') },
+    ]);
+    const tokens = await report<Record<string, unknown>>(database, 'tokens-by-model');
+    expect(tokens.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === 'model' ? v : Number(v)])))).toEqual([
+      {
+        model: path.model,
+        input_tokens: total('input_tokens'),
+        output_tokens: total('output_tokens'),
+        cache_read_tokens: total('cache_read_input_tokens'),
+        cache_creation_tokens: total('cache_creation_input_tokens'),
+      },
+    ]);
     const users = await target.query<{ user: string }>(`SELECT DISTINCT authenticated_user AS user FROM ${database}.${DERIVED.metricIncrements}`);
     expect(users.map((row) => row.user)).toEqual(['me']);
     // Give a late event batch time to arrive, then: none at all.

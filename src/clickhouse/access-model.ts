@@ -40,12 +40,13 @@ export interface PrincipalAccess {
 
 export const RAW_DATA_TABLES: readonly string[] = Object.values(RAW_TABLES);
 /** Views that read raw rows with the reader's rights (SQL SECURITY INVOKER), so row policies apply through them. */
-export const INVOKER_VIEWS: readonly string[] = [DERIVED.events, ...TYPED_VIEWS.map((view) => view.view), DERIVED.metricIncrements];
+export const INVOKER_VIEWS: readonly string[] = [DERIVED.events, ...TYPED_VIEWS.map((view) => view.view), DERIVED.metricIncrements, DERIVED.usage];
 
 /** Tables whose rows belong to a user, and the column naming that user. */
 export const USER_ROW_TABLES: Readonly<Record<string, string>> = {
   ...Object.fromEntries(RAW_DATA_TABLES.map((table) => [table, 'EndUser'])),
   [DERIVED.dailyUsage]: 'user',
+  [DERIVED.dailyMetricUsage]: 'user',
 };
 
 const GiB = 1024 ** 3;
@@ -66,7 +67,7 @@ const ADMIN_LIMITS: readonly SettingLimit[] = [
 ];
 
 const select = (tables: readonly string[]): Grant[] => tables.map((table) => ({ access: 'SELECT', table }));
-const allData = [...RAW_DATA_TABLES, ...INVOKER_VIEWS, DERIVED.dailyUsage, DERIVED.teamDailyUsage];
+const allData = [...RAW_DATA_TABLES, ...INVOKER_VIEWS, DERIVED.dailyUsage, DERIVED.dailyMetricUsage, DERIVED.teamDailyUsage];
 
 export const ACCESS_MODEL: Readonly<Record<Principal, PrincipalAccess>> = {
   viewer: {
@@ -93,7 +94,7 @@ export const ACCESS_MODEL: Readonly<Record<Principal, PrincipalAccess>> = {
     grants: [
       ...select(allData),
       // Erasure requests and housekeeping on the data; access management stays with the operator.
-      ...[...RAW_DATA_TABLES, DERIVED.dailyUsage].flatMap((table) => [
+      ...[...RAW_DATA_TABLES, DERIVED.dailyUsage, DERIVED.dailyMetricUsage].flatMap((table) => [
         { access: 'ALTER DELETE', table },
         { access: 'OPTIMIZE', table },
       ]),

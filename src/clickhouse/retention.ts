@@ -32,6 +32,7 @@ export const TTL_TABLES: readonly TtlTable[] = [
     RAW_TABLES.metricsSummary,
   ].map((table) => ({ table, column: 'toDateTime(TimeUnix)', signal: 'metricsDays' as const, dailyPartitions: true })),
   { table: DERIVED.dailyUsage, column: 'day', signal: 'rollupsDays', dailyPartitions: false },
+  { table: DERIVED.dailyMetricUsage, column: 'day', signal: 'rollupsDays', dailyPartitions: false },
 ];
 
 export function ttlExpression(column: string, days: number): string {

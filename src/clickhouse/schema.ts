@@ -223,7 +223,8 @@ interface TypedView {
   readonly columns: readonly string[];
 }
 
-export const TYPED_VIEWS: readonly TypedView[] = [
+/** The typed views as migrations 3 and 5 created them (a migration is a record of what ran); v8 replaces them by TYPED_VIEWS. */
+const TYPED_VIEWS_V3: readonly TypedView[] = [
   { view: DERIVED.apiRequests, event: 'api_request', columns: API_REQUEST_COLUMNS },
   {
     view: DERIVED.apiErrors,
@@ -282,14 +283,14 @@ interface EventSource {
 const COMPUTED_EVENT: EventSource = { event: EVENT_EXPRESSION_V3, session: str('session.id') };
 const STORED_EVENT: EventSource = { event: 'ClaudeEvent', session: 'SessionId' };
 
-function eventViews(context: DdlContext, source: EventSource): string[] {
+function eventViews(context: DdlContext, source: EventSource, views: readonly TypedView[] = TYPED_VIEWS_V3): string[] {
   const logs = qualified(context, RAW_TABLES.logs);
   const common = COMMON_EVENT_COLUMNS.map((column) => column.replace(`${str('session.id')} AS session_id`, `${source.session} AS session_id`));
   const events = `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.events)}${onCluster(context)} AS
 SELECT ${[...common, `${source.event} AS event`, 'LogAttributes AS attributes', 'ResourceAttributes AS resource_attributes'].join(',\n  ')}
 FROM ${logs}
 WHERE ${source.event} != ''`;
-  const typed = TYPED_VIEWS.map(
+  const typed = views.map(
     (view) => `CREATE OR REPLACE VIEW ${qualified(context, view.view)}${onCluster(context)} AS
 SELECT ${[...common, ...view.columns].join(',\n  ')}
 FROM ${logs}
@@ -452,6 +453,339 @@ SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'telemetry-stack-m
   ];
 }
 
+// ---------------------------------------------------------------- v8: what Claude Code 2.1.x sends
+
+/**
+ * query_source as the client's own metrics name it. 2.1.x sends the raw source on events
+ * (`sdk`, `repl_main_thread:outputStyle:...`, `agent:builtin:general-purpose`, `compact`, ...) and
+ * main/subagent/auxiliary on the metrics; this is the client's mapping (2.1.328: the main thread and
+ * the SDK are main, `agent:*` and `hook_agent` subagent, every side query, compaction and titles
+ * included, auxiliary). Old values (main, subagent, none) map to themselves and empty to main.
+ */
+export function querySourceCategory(raw: string): string {
+  return `multiIf(${raw} IN ('', 'main', 'sdk') OR startsWith(${raw}, 'repl_main_thread'), 'main', ${raw} IN ('subagent', 'hook_agent') OR startsWith(${raw}, 'agent:'), 'subagent', 'auxiliary')`;
+}
+
+/**
+ * A detail of a tool call: the top-level attribute (the collector lifts mcp_server_name,
+ * mcp_tool_name, skill_name and subagent_type out of tool_parameters before a level removes
+ * them), else the value inside tool_parameters as the client sends it (OTEL_LOG_TOOL_DETAILS=1).
+ */
+const toolDetail = (key: string) => `if(${str(key)} != '', ${str(key)}, JSONExtractString(${str('tool_parameters')}, '${key}'))`;
+
+/**
+ * The tool: `tool_name` (`name` before it was renamed); an MCP tool, which 2.1.x sends as
+ * `mcp_tool`, as `mcp__server__tool`, the name allowedTools and older clients use, when its server is known.
+ */
+const TOOL_EXPRESSION = `if(${either('tool_name', 'name')} = 'mcp_tool' AND ${toolDetail('mcp_server_name')} != '', concat('mcp__', ${toolDetail('mcp_server_name')}, if(${toolDetail('mcp_tool_name')} != '', concat('__', ${toolDetail('mcp_tool_name')}), '')), ${either('tool_name', 'name')})`;
+
+/**
+ * The HTTP status of an API error. 2.1.x gives up on repeated 529s after 3 attempts with the error
+ * "Repeated 529 Overloaded errors" and no status_code: counted as 529.
+ */
+const STATUS_EXPRESSION = `multiIf(${str('status_code')} != '', ${str('status_code')}, position(${str('error')}, '529') > 0 OR positionCaseInsensitive(${str('error')}, 'overloaded') > 0, '529', '')`;
+
+const bool = (key: string) => `lower(${str(key)}) IN ('true', '1')`;
+
+export const TYPED_VIEWS: readonly TypedView[] = [
+  {
+    view: DERIVED.apiRequests,
+    event: 'api_request',
+    columns: [
+      ...API_REQUEST_COLUMNS.map((column) => (column.endsWith(' AS query_source') ? `${querySourceCategory(str('query_source'))} AS query_source` : column)),
+      `${str('query_source')} AS query_source_detail`,
+      `${num('ttft_ms', 'Float64')} AS ttft_ms`,
+      `${num('cache_creation_5m_tokens')} AS cache_creation_5m_tokens`,
+      `${num('cache_creation_1h_tokens')} AS cache_creation_1h_tokens`,
+      `${str('agent_id')} AS agent_id`,
+      `${str('agent.name')} AS agent_name`,
+      `${str('skill.name')} AS skill_name`,
+      `${str('mcp_server.name')} AS mcp_server_name`,
+      `${str('mcp_tool.name')} AS mcp_tool_name`,
+    ],
+  },
+  {
+    view: DERIVED.apiErrors,
+    event: 'api_error',
+    columns: [
+      `${str('model')} AS model`,
+      `${str('error')} AS error`,
+      `${STATUS_EXPRESSION} AS status_code`,
+      `${num('duration_ms', 'Float64')} AS duration_ms`,
+      `${num('attempt', 'UInt32')} AS attempt`,
+      `${str('request_id')} AS request_id`,
+      `${querySourceCategory(str('query_source'))} AS query_source`,
+      `${str('query_source')} AS query_source_detail`,
+    ],
+  },
+  {
+    view: DERIVED.apiRetriesExhausted,
+    event: 'api_retries_exhausted',
+    columns: [
+      `${str('model')} AS model`,
+      `${str('error')} AS error`,
+      `${STATUS_EXPRESSION} AS status_code`,
+      `${num('total_attempts', 'UInt32')} AS total_attempts`,
+      `${num('total_retry_duration_ms', 'Float64')} AS total_retry_duration_ms`,
+      `${querySourceCategory(str('query_source'))} AS query_source`,
+    ],
+  },
+  {
+    view: DERIVED.apiRefusals,
+    event: 'api_refusal',
+    columns: [
+      `${str('model')} AS model`,
+      `${str('request_id')} AS request_id`,
+      `${num('attempt', 'UInt32')} AS attempt`,
+      `${str('category')} AS category`,
+      `${bool('has_explanation')} AS has_explanation`,
+      `${querySourceCategory(str('query_source'))} AS query_source`,
+    ],
+  },
+  {
+    view: DERIVED.toolResults,
+    event: 'tool_result',
+    columns: [
+      `${TOOL_EXPRESSION} AS tool`,
+      `${str('tool_use_id')} AS tool_use_id`,
+      `${bool('success')} AS success`,
+      `${num('duration_ms', 'Float64')} AS duration_ms`,
+      `${str('error_type')} AS error_type`,
+      `${either('decision_type', 'decision')} AS decision`,
+      `${either('decision_source', 'source')} AS decision_source`,
+      `${num('tool_input_size_bytes')} AS tool_input_size_bytes`,
+      `${num('tool_result_size_bytes')} AS tool_result_size_bytes`,
+      `${toolDetail('mcp_server_name')} AS mcp_server_name`,
+      `${toolDetail('mcp_tool_name')} AS mcp_tool_name`,
+      `${toolDetail('skill_name')} AS skill_name`,
+      `${toolDetail('subagent_type')} AS subagent_type`,
+      `${either('tool_name', 'name')} AS tool_name_sent`,
+      `${str('mcp_server_scope')} AS mcp_server_scope`,
+    ],
+  },
+  {
+    view: DERIVED.toolDecisions,
+    event: 'tool_decision',
+    columns: [
+      `${TOOL_EXPRESSION} AS tool`,
+      `${str('tool_use_id')} AS tool_use_id`,
+      `${str('decision')} AS decision`,
+      `${str('source')} AS decision_source`,
+      `${str('tool_source')} AS tool_source`,
+      `${str('permission_mode')} AS permission_mode`,
+    ],
+  },
+  {
+    view: DERIVED.userPrompts,
+    event: 'user_prompt',
+    columns: [`${num('prompt_length')} AS prompt_length`, `${str('command_name')} AS command_name`],
+  },
+  {
+    view: DERIVED.subagents,
+    event: 'subagent_completed',
+    columns: [
+      `${str('agent_id')} AS agent_id`,
+      `${str('agent_type')} AS agent_type`,
+      `${str('agent.source')} AS agent_source`,
+      `${str('model')} AS model`,
+      `${str('final_model')} AS final_model`,
+      `${bool('model_swapped')} AS model_swapped`,
+      `${bool('is_async')} AS is_async`,
+      `${bool('is_built_in')} AS is_built_in`,
+      `${num('duration_ms', 'Float64')} AS duration_ms`,
+      `${num('total_tokens')} AS total_tokens`,
+      `${num('total_tool_uses', 'UInt32')} AS total_tool_uses`,
+    ],
+  },
+  {
+    view: DERIVED.mcpConnections,
+    event: 'mcp_server_connection',
+    columns: [
+      `${str('server_name')} AS server_name`,
+      `${str('server_scope')} AS server_scope`,
+      `${str('transport_type')} AS transport_type`,
+      `${str('status')} AS status`,
+      `${num('duration_ms', 'Float64')} AS duration_ms`,
+      `${bool('is_plugin')} AS is_plugin`,
+      `${str('plugin.name')} AS plugin_name`,
+      `${str('error_code')} AS error_code`,
+    ],
+  },
+  {
+    view: DERIVED.skills,
+    event: 'skill_activated',
+    columns: [
+      `${str('skill.name')} AS skill_name`,
+      `${str('skill.source')} AS skill_source`,
+      `${str('skill.kind')} AS skill_kind`,
+      `${str('invocation_trigger')} AS invocation_trigger`,
+      `${str('plugin.name')} AS plugin_name`,
+    ],
+  },
+  {
+    view: DERIVED.hooks,
+    event: 'hook_execution_complete',
+    columns: [
+      `${str('hook_event')} AS hook_event`,
+      `${str('hook_name')} AS hook_name`,
+      `${str('hook_source')} AS hook_source`,
+      `${num('num_hooks', 'UInt32')} AS hooks`,
+      `${num('num_success', 'UInt32')} AS succeeded`,
+      `${num('num_blocking', 'UInt32')} AS blocking`,
+      `${num('num_non_blocking_error', 'UInt32')} AS non_blocking_errors`,
+      `${num('num_cancelled', 'UInt32')} AS cancelled`,
+      `${num('total_duration_ms', 'Float64')} AS duration_ms`,
+    ],
+  },
+  {
+    view: DERIVED.compactions,
+    event: 'compaction',
+    columns: [
+      `${str('trigger')} AS trigger`,
+      `${bool('success')} AS success`,
+      `${num('duration_ms', 'Float64')} AS duration_ms`,
+      `${num('pre_tokens')} AS pre_tokens`,
+      `${num('post_tokens')} AS post_tokens`,
+      `${str('error')} AS error`,
+    ],
+  },
+  {
+    view: DERIVED.auth,
+    event: 'auth',
+    columns: [
+      `${str('action')} AS action`,
+      `${bool('success')} AS success`,
+      `${str('auth_method')} AS auth_method`,
+      `${str('error_category')} AS error_category`,
+      `${str('status_code')} AS status_code`,
+    ],
+  },
+];
+
+/**
+ * v8 session: the session id, else (OTEL_METRICS_INCLUDE_SESSION_ID=false removes it from events
+ * too) the prompt as `prompt:<prompt.id>`, so per-session reports still group a prompt's events
+ * and never lump every session-less event of the team into one.
+ */
+const STORED_EVENT_V8: EventSource = {
+  event: 'ClaudeEvent',
+  session: `if(SessionId != '', SessionId, if(${str('prompt.id')} != '', concat('prompt:', ${str('prompt.id')}), ''))`,
+};
+
+const USAGE_COLUMNS = ['requests', 'cost_usd', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_creation_tokens'];
+
+const USAGE_METRICS = `('claude_code.cost.usage', 'claude_code.token.usage')`;
+
+/**
+ * The cost and token counters per day, user, model, query source and token type, as the
+ * increments view would sum them, but filled at insert so the cost reports stay as fast at level
+ * basic as the event rollup is: a delta point adds to `delta`; a cumulative series (attributes,
+ * resource and start time) keeps its latest value of the day in `cumulative`, and its increment
+ * for a day is that minus the day before (claude_code_usage computes it over this small table).
+ */
+const METRIC_ROLLUP_SELECT = (sums: string, filter = '') => `SELECT
+  toDate(TimeUnix) AS day,
+  ${userExpression('Attributes')} AS user,
+  Attributes['model'] AS model,
+  Attributes['query_source'] AS query_source,
+  MetricName AS metric,
+  Attributes['type'] AS type,
+  if(AggregationTemporality = 2, cityHash64(ServiceName, cityHash64(Attributes), cityHash64(ResourceAttributes)), 0) AS series,
+  if(AggregationTemporality = 2, StartTimeUnix, toDateTime64(0, 9)) AS start,
+  sumIf(Value, AggregationTemporality != 2) AS delta,
+  maxIf(Value, AggregationTemporality = 2) AS cumulative
+FROM ${sums}
+WHERE MetricName IN ${USAGE_METRICS} AND (IsMonotonic OR AggregationTemporality = 1)${filter}
+GROUP BY day, user, model, query_source, metric, type, series, start`;
+
+function metricRollup(context: DdlContext): string[] {
+  const sums = qualified(context, RAW_TABLES.metricsSum);
+  const table = createTable(
+    context,
+    DERIVED.dailyMetricUsage,
+    [
+      'day Date',
+      'user LowCardinality(String)',
+      'model LowCardinality(String)',
+      'query_source LowCardinality(String)',
+      'metric LowCardinality(String)',
+      'type LowCardinality(String)',
+      'series UInt64',
+      'start DateTime64(9)',
+      'delta SimpleAggregateFunction(sum, Float64)',
+      'cumulative SimpleAggregateFunction(max, Float64)',
+    ],
+    'PARTITION BY toYYYYMM(day)\nORDER BY (day, user, metric, model, query_source, type, series, start)\nSETTINGS non_replicated_deduplication_window = 1000',
+    'AggregatingMergeTree',
+  );
+  // As the event rollup (v4, v6): the definer's rights, so the collector's insert-only user fills it.
+  const view = `CREATE MATERIALIZED VIEW IF NOT EXISTS ${qualified(context, DERIVED.dailyMetricUsageView)}${onCluster(context)} TO ${qualified(context, DERIVED.dailyMetricUsage)} DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+${METRIC_ROLLUP_SELECT(sums)}`;
+  const backfill = `INSERT INTO ${qualified(context, DERIVED.dailyMetricUsage)}
+${METRIC_ROLLUP_SELECT(sums, `\n  AND TimeUnix < (SELECT metadata_modification_time FROM system.tables WHERE database = ${quoteString(context.database)} AND name = ${quoteString(DERIVED.dailyMetricUsageView)})`)}
+SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'telemetry-stack-migration-8-metric-backfill'`;
+  return [table, view, backfill];
+}
+
+/**
+ * Daily usage per user, model and query source: the rollup of api_request events, and for a user
+ * and day without any (level basic keeps metrics only) the cost and token counters, which carry
+ * user, model, query_source and token type. The counters know no request count: 0 there.
+ */
+function usageView(context: DdlContext): string {
+  const rollup = qualified(context, DERIVED.dailyUsage);
+  const tokens = (type: string) => `toUInt64(round(sumIf(amount, metric = 'claude_code.token.usage' AND type = '${type}')))`;
+  return `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.usage)}${onCluster(context)} AS
+SELECT day, user, model, ${querySourceCategory('query_source')} AS query_source, ${USAGE_COLUMNS.join(', ')}
+FROM ${rollup}
+UNION ALL
+SELECT
+  day,
+  user,
+  model,
+  ${querySourceCategory('source')} AS query_source,
+  toUInt64(0) AS requests,
+  sumIf(amount, metric = 'claude_code.cost.usage') AS cost_usd,
+  ${tokens('input')} AS input_tokens,
+  ${tokens('output')} AS output_tokens,
+  ${tokens('cacheRead')} AS cache_read_tokens,
+  ${tokens('cacheCreation')} AS cache_creation_tokens
+FROM (
+  SELECT
+    day,
+    user,
+    model,
+    query_source AS source,
+    metric,
+    type,
+    delta + if(series = 0, 0, cumulative - lagInFrame(cumulative, 1, 0) OVER (PARTITION BY metric, series, start ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS amount
+  FROM (
+    SELECT day, user, model, query_source, metric, type, series, start, sum(delta) AS delta, max(cumulative) AS cumulative
+    FROM ${qualified(context, DERIVED.dailyMetricUsage)}
+    GROUP BY day, user, model, query_source, metric, type, series, start
+  )
+)
+WHERE (day, user) NOT IN (SELECT day, user FROM ${rollup})
+GROUP BY day, user, model, query_source`;
+}
+
+function clientV2_1(context: DdlContext): string[] {
+  return [
+    ...eventViews(context, STORED_EVENT_V8, TYPED_VIEWS),
+    ...metricRollup(context),
+    usageView(context),
+    `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.teamDailyUsage)}${onCluster(context)} DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+SELECT
+  day,
+  model,
+  query_source,
+  uniqExact(user) AS users,
+  ${USAGE_COLUMNS.map((column) => `sum(${column}) AS ${column}`).join(',\n  ')}
+FROM ${qualified(context, DERIVED.usage)}
+GROUP BY day, model, query_source`,
+  ];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'raw tables the collector exporter writes', statements: rawTables },
   { version: 2, name: 'EndUser: the authenticated user, from the enduser.id attribute', statements: endUserColumns },
@@ -460,6 +794,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'stored event name and session id for the event views', statements: storedEventColumns },
   { version: 6, name: 'rollup view and team totals run with the definer\'s rights', statements: definerViews },
   { version: 7, name: 'event name from the OTLP eventName field without its claude_code. prefix', statements: eventNamePrefix },
+  { version: 8, name: 'views for Claude Code 2.1.x: query source, MCP tools, 529s, session-less events, typed extension events, usage from the counters', statements: clientV2_1 },
 ];
 
 /** Table that records applied migrations. */

@@ -36,6 +36,20 @@ export const DERIVED = {
   toolResults: 'claude_code_tool_results',
   toolDecisions: 'claude_code_tool_decisions',
   userPrompts: 'claude_code_user_prompts',
+  /** v8: the events 2.1.x clients send that matter to a team. */
+  apiRetriesExhausted: 'claude_code_api_retries_exhausted',
+  apiRefusals: 'claude_code_api_refusals',
+  subagents: 'claude_code_subagents',
+  mcpConnections: 'claude_code_mcp_connections',
+  skills: 'claude_code_skills',
+  hooks: 'claude_code_hooks',
+  compactions: 'claude_code_compactions',
+  auth: 'claude_code_auth',
+  /** v8: the daily rollup, else (a user and day with no api_request event, level basic) the cost and token counters. */
+  usage: 'claude_code_usage',
+  /** v8: daily sums of the cost and token counters (delta sums, cumulative maxima per series), filled at insert. */
+  dailyMetricUsage: 'claude_code_daily_metric_usage',
+  dailyMetricUsageView: 'claude_code_daily_metric_usage_mv',
   metricIncrements: 'claude_code_metric_increments',
   dailyUsage: 'claude_code_daily_usage',
   dailyUsageView: 'claude_code_daily_usage_mv',

@@ -10,9 +10,10 @@
 import { RE2JS } from 're2js';
 import type { TelemetryStackSpec } from '../api/spec.ts';
 import { type ConfigText, configText, envReference } from './confmap.ts';
-import { LEVEL_POLICIES } from './levels.ts';
+import { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from './fields.ts';
+import { COMMON_EVENT_ATTRIBUTES, EVENT_ATTRIBUTES, eventAllowList, LEVEL_POLICIES, METRIC_ATTRIBUTES, REPEATED_529_ERROR, WHOLE_JSON_OBJECT } from './levels.ts';
 import { ottlString } from './ottl.ts';
-import { type DropStep, sanitizerSteps, type SanitizerStep, type StepGroup } from './rules.ts';
+import { type DropStep, sanitizerSteps, type SanitizerStep, type StepContext, type StepGroup } from './rules.ts';
 
 export { effectiveRules, type EffectiveRule } from './rules.ts';
 
@@ -39,37 +40,47 @@ export function hashKeyProblem(key: string | undefined): string | undefined {
 /** One OTTL statement: text, or text holding the hash key's reference. */
 export type Statement = string | ConfigText;
 
+/**
+ * Every path is written with its context (`log.attributes`, not `attributes`): OTTL rewrites an
+ * unprefixed path and logs the statements it rewrote at info level, and those are the statements
+ * after the config resolver put the hash key in.
+ */
+type Context = StepContext | 'scope' | 'metric';
+
+/** The map a context's attribute steps rewrite: the metric context has none, its parts go through its cache. */
+const mapPath = (context: Context) => (context === 'metric' ? 'metric.cache' : `${context}.attributes`);
+
 /** replace_pattern on the body, replace_all_patterns over every string value of the map. */
-function replace(step: SanitizerStep, regex: string, replacement: string | ConfigText, hash = ''): Statement {
+function replace(step: SanitizerStep, context: Context, regex: string, replacement: string | ConfigText, hash = ''): Statement {
   return step.field === 'body'
-    ? configText`replace_pattern(body, ${regex}, ${replacement}${hash}) where IsString(body)`
-    : configText`replace_all_patterns(attributes, "value", ${regex}, ${replacement}${hash})`;
+    ? configText`replace_pattern(${context}.body, ${regex}, ${replacement}${hash}) where IsString(${context}.body)`
+    : configText`replace_all_patterns(${mapPath(context)}, "value", ${regex}, ${replacement}${hash})`;
 }
 
 /** Deletes each known key whose value matches `pattern`. */
-function deleteMatching(keys: readonly string[], pattern: string): string[] {
+function deleteMatching(keys: readonly string[], pattern: string, context: Context): string[] {
   const regex = ottlString(pattern);
-  return keys.map((key) => `delete_key(attributes, ${ottlString(key)}) where IsMatch(attributes[${ottlString(key)}], ${regex})`);
+  return keys.map((key) => `delete_key(${context}.attributes, ${ottlString(key)}) where IsMatch(${context}.attributes[${ottlString(key)}], ${regex})`);
 }
 
 /** The OTTL statements of one step (a drop's deletes come from dropRun). */
-function statements(step: SanitizerStep): Statement[] {
+function statements(step: SanitizerStep, context: Context): Statement[] {
   const pattern = ottlString(step.pattern);
   switch (step.action) {
     case 'redact':
       // The template's ${preN} group references are Go regexp syntax; confmap.ts escapes them for the resolver.
-      return [replace(step, pattern, ottlString(step.template))];
+      return [replace(step, context, pattern, ottlString(step.template))];
     case 'hash': {
       // Keyed hash: SHA-256 over key + input. The key comes from the environment, so it is in
       // neither the ConfigMap nor the custom resource; the input template ("${0}", "${value}")
       // is text, the ${env:...} reference is the chart's.
       const input = ottlString(step.input);
       const replacement = configText`"${envReference(HASH_KEY_ENV)}${input.slice(1)}`;
-      return [replace(step, pattern, replacement, `, SHA256, ${ottlString(step.format)}`)];
+      return [replace(step, context, pattern, replacement, `, SHA256, ${ottlString(step.format)}`)];
     }
     case 'drop':
       // What is left after the deletes becomes the marker, whole.
-      return [replace(step, ottlString(step.wholeValue), ottlString(step.marker))];
+      return [replace(step, context, ottlString(step.wholeValue), ottlString(step.marker))];
   }
 }
 
@@ -94,18 +105,18 @@ function eitherPattern(steps: readonly DropStep[]): string | undefined {
  * one after the other would: a value one rule's marker replaced is not under a known key (that
  * key was deleted), and a marker changes only values its own rule matched.
  */
-function dropRun(steps: readonly DropStep[]): Statement[] {
+function dropRun(steps: readonly DropStep[], context: Context): Statement[] {
   const keys = steps[0]!.deleteKeys;
   const combined = eitherPattern(steps);
-  const deletes = combined === undefined ? steps.flatMap((step) => deleteMatching(keys, step.pattern)) : deleteMatching(keys, combined);
-  return [...deletes, ...steps.flatMap(statements)];
+  const deletes = combined === undefined ? steps.flatMap((step) => deleteMatching(keys, step.pattern, context)) : deleteMatching(keys, combined, context);
+  return [...deletes, ...steps.flatMap((step) => statements(step, context))];
 }
 
-function groupStatements(steps: readonly SanitizerStep[]): Statement[] {
+function groupStatements(steps: readonly SanitizerStep[], context: Context): Statement[] {
   const out: Statement[] = [];
   let run: DropStep[] = [];
   const flush = () => {
-    if (run.length > 0) out.push(...dropRun(run));
+    if (run.length > 0) out.push(...dropRun(run, context));
     run = [];
   };
   for (const step of steps) {
@@ -114,23 +125,173 @@ function groupStatements(steps: readonly SanitizerStep[]): Statement[] {
       continue;
     }
     flush();
-    out.push(...statements(step));
+    out.push(...statements(step, context));
   }
   flush();
   return out;
 }
 
-function render(groups: readonly StepGroup[]) {
-  return groups.map((group) => ({ context: group.context, statements: groupStatements(group.steps) }));
+/**
+ * Parts of a record that are not an attribute map, and the temporary key each is moved to so
+ * the attribute steps rewrite it (one pass of the rules instead of one per part), then moved back.
+ */
+const PART = 'telemetry_stack.part.';
+const LOG_PARTS = ['severity_text', 'event_name'] as const;
+const SCOPE_PARTS = ['name', 'version'] as const;
+
+/** A drop on a map that holds no known keys (scope attributes, the metric cache): the marker only. */
+const markerOnly = (steps: readonly SanitizerStep[]): SanitizerStep[] => steps.map((step) => (step.action === 'drop' ? { ...step, deleteKeys: [] } : step));
+
+/** Statements that move `parts` of `owner` (e.g. log.severity_text) into `map` under temporary keys, run `steps` on it, and move them back. */
+function throughMap(owner: string, parts: readonly string[], map: string, steps: readonly Statement[]): Statement[] {
+  const key = (part: string) => `${map}[${ottlString(PART + part)}]`;
+  return [
+    ...parts.map((part) => `set(${key(part)}, ${owner}.${part}) where ${owner}.${part} != ""`),
+    ...steps,
+    ...parts.flatMap((part) => [`set(${owner}.${part}, ${key(part)}) where ${key(part)} != nil`, `delete_key(${map}, ${ottlString(PART + part)})`]),
+  ];
+}
+
+/**
+ * The log group: a map or array body is written as its JSON text first (what the exporter
+ * stores anyway), so the body steps see it; severity text and event name go through the
+ * attributes with them.
+ */
+function logGroup(steps: readonly SanitizerStep[]): Statement[] {
+  const body = steps.some((step) => step.field === 'body') ? ['set(log.body, String(log.body)) where IsMap(log.body) or IsList(log.body)'] : [];
+  const statements = groupStatements(steps, 'log');
+  return steps.some((step) => step.field === 'attributes')
+    ? [...body, stringifyNested('log'), ...throughMap('log', LOG_PARTS, 'log.attributes', statements)]
+    : [...body, ...statements];
+}
+
+/** Scope name, version and attributes, with the rules on resource attributes (both describe the sender). Runs once per scope. */
+function scopeGroup(resourceSteps: readonly SanitizerStep[]): { context: string; statements: Statement[] }[] {
+  if (resourceSteps.length === 0) return [];
+  return [{ context: 'scope', statements: [stringifyNested('scope'), ...throughMap('scope', SCOPE_PARTS, 'scope.attributes', groupStatements(markerOnly(resourceSteps), 'scope'))] }];
+}
+
+/** A metric's description, with the rules on data-point attributes, through the metric's cache. Runs once per metric. */
+function metricGroup(pointSteps: readonly SanitizerStep[]): { context: string; statements: Statement[] }[] {
+  if (pointSteps.length === 0) return [];
+  return [{ context: 'metric', statements: throughMap('metric', ['description'], 'metric.cache', groupStatements(markerOnly(pointSteps), 'metric')) }];
+}
+
+/**
+ * A map holding an array or map value is turned into strings first, so the rules see what is
+ * inside (replace_all_patterns reads string values only). The ClickHouse exporter stores every
+ * value as its AsString() text, which is what stringify_all writes, so storage does not change;
+ * maps without such a value keep their types. OTTL reads a map as its JSON (keys sorted, no
+ * spaces), where `":[` or `":{` opens an array or map value: a quote inside a string is escaped.
+ */
+const NESTED_VALUE = '(?:^|[^\\\\])":[\\[{]';
+function stringifyNested(context: Context): string {
+  const map = mapPath(context);
+  return `stringify_all(${map}) where IsMatch(${map}, ${ottlString(NESTED_VALUE)})`;
 }
 
 /** The transform processor that sanitizes logs and metrics (a tree for confmap.ts's toConfmap). */
 export function sanitizerProcessor(spec: TelemetryStackSpec): Record<string, unknown> {
   const { logs, metrics } = sanitizerSteps(spec);
-  return { error_mode: 'ignore', log_statements: render(logs), metric_statements: render(metrics) };
+  const steps = (groups: readonly StepGroup[], context: StepContext) => groups.find((group) => group.context === context)?.steps ?? [];
+  const resource = steps(logs, 'resource');
+  const resourceGroup = resource.length > 0 ? [{ context: 'resource', statements: [stringifyNested('resource'), ...groupStatements(resource, 'resource')] }] : [];
+  const log = steps(logs, 'log');
+  const point = steps(metrics, 'datapoint');
+  return {
+    error_mode: 'ignore',
+    log_statements: [...resourceGroup, ...scopeGroup(resource), ...(log.length > 0 ? [{ context: 'log', statements: logGroup(log) }] : [])],
+    metric_statements: [
+      ...resourceGroup,
+      ...scopeGroup(resource),
+      ...metricGroup(point),
+      ...(point.length > 0 ? [{ context: 'datapoint', statements: [stringifyNested('datapoint'), ...groupStatements(point, 'datapoint')] }] : []),
+    ],
+  };
 }
 
-/** Processors that enforce the collection level on logs, keyed by processor id (empty for `full`). */
+/** A Go regexp matching exactly one of `keys`. */
+export function exactKeysPattern(keys: readonly string[]): string {
+  return `^(?:${keys.map((key) => key.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&')).join('|')})$`;
+}
+
+/** Where a statement group keeps the record's attributes as they were, to name what the allow-list removed. */
+const removedCopy = (context: Context) => `${context}.cache["removed"]`;
+
+/** The prefix some clients put on event names (`claude_code.user_prompt`); the views strip it from the body too. */
+const EVENT_NAME_PREFIX = '^claude_code\\.';
+
+/**
+ * What the level's lists and the reports key on, made whole before anything is removed:
+ * - the event's name: a record named only by the OTLP `eventName` field (the OpenTelemetry event
+ *   convention; the ClickHouse exporter stores that field only when it saw the `EventName` column
+ *   at its start) gets the `event.name` attribute, without the `claude_code.` prefix, so the
+ *   allow-list, the views and the rollup know it whatever the exporter saw;
+ * - the status of "Repeated 529 Overloaded errors": the client sends them without `status_code`,
+ *   only in the `error` text, which enhanced removes; the status is not free text.
+ */
+function normalizeStatements(): string[] {
+  const name = 'log.attributes["event.name"]';
+  const status = 'log.attributes["status_code"]';
+  const error = 'log.attributes["error"]';
+  return [
+    `set(${name}, log.event_name) where ${name} == nil and log.event_name != ""`,
+    `replace_pattern(${name}, ${ottlString(EVENT_NAME_PREFIX)}, "")`,
+    `set(${status}, 529) where ${status} == nil and (${name} == "api_error" or ${name} == "api_retries_exhausted") and IsMatch(${error}, ${ottlString(REPEATED_529_ERROR)})`,
+  ];
+}
+
+/**
+ * Copies the extension names out of the JSON `tool_parameters` (LIFTED_TOOL_PARAMETERS). Only a
+ * whole JSON object is parsed: one the truncation cut ends in its marker, and ParseJSON's error
+ * would be logged for each record. A top-level attribute the client sent itself is kept.
+ */
+function liftStatements(): string[] {
+  const source = 'log.attributes["tool_parameters"]';
+  const parsed = 'log.cache["tool_parameters"]';
+  return [
+    `set(${parsed}, ParseJSON(${source})) where IsMatch(${source}, ${ottlString(WHOLE_JSON_OBJECT)})`,
+    ...LIFTED_TOOL_PARAMETERS.map((key) => {
+      const name = ottlString(key);
+      return `set(log.attributes[${name}], ${parsed}[${name}]) where log.attributes[${name}] == nil and IsString(${parsed}[${name}])`;
+    }),
+  ];
+}
+
+/**
+ * Keeps `allowed` of the attributes (under `condition`) and takes the same keys out of the
+ * copy, so what stays in the copy is what was removed. OTTL has no loop and no set difference
+ * over maps; keep_matching_keys and delete_matching_keys on the same pattern are one. A pattern
+ * rather than keep_keys' list: one literal to parse instead of one per key (with a list per
+ * event, parsing tripled the collector's start-up CPU).
+ */
+function keepStatements(context: Context, allowed: readonly string[], condition: string): string[] {
+  const where = condition === '' ? '' : ` where ${condition}`;
+  const pattern = ottlString(exactKeysPattern(allowed));
+  return [`keep_matching_keys(${context}.attributes, ${pattern})${where}`, `delete_matching_keys(${removedCopy(context)}, ${pattern})${where}`];
+}
+
+/** An allow-list over the context's attributes: copy, keep per condition, then name what went. */
+function allowListStatements(context: Context, keeps: string[]): string[] {
+  const copy = removedCopy(context);
+  return [
+    `set(${copy}, ${context}.attributes)`,
+    ...keeps,
+    `set(${context}.attributes[${ottlString(REMOVED_KEYS_ATTRIBUTE)}], Concat(Sort(Keys(${copy})), ",")) where Len(${copy}) > 0`,
+  ];
+}
+
+function eventAllowListStatements(): string[] {
+  const eventName = 'log.attributes["event.name"]';
+  const known = Object.keys(EVENT_ATTRIBUTES);
+  return allowListStatements('log', [
+    ...known.flatMap((name) => keepStatements('log', eventAllowList(name), `${eventName} == ${ottlString(name)}`)),
+    // An unknown name, or none (IsMatch of nothing is false).
+    ...keepStatements('log', COMMON_EVENT_ATTRIBUTES, `not IsMatch(${eventName}, ${ottlString(exactKeysPattern(known))})`),
+  ]);
+}
+
+/** Processors that enforce the collection level on logs, keyed by processor id. */
 export function levelProcessors(spec: TelemetryStackSpec): Record<string, Record<string, unknown>> {
   const policy = LEVEL_POLICIES[spec.level];
   if (!policy.events) {
@@ -138,16 +299,30 @@ export function levelProcessors(spec: TelemetryStackSpec): Record<string, Record
     // and drop every record in it.
     return { 'filter/level': { error_mode: 'ignore', logs: { log_record: ['true'] } } };
   }
-  if (policy.removedEventAttributes.length === 0) return {};
   return {
-    'transform/level': {
+    [LEVEL_PROCESSOR]: {
       error_mode: 'ignore',
       log_statements: [
-        {
-          context: 'log',
-          statements: policy.removedEventAttributes.map((key) => `delete_key(attributes, ${ottlString(key)})`),
-        },
+        { context: 'log', statements: normalizeStatements() },
+        // A tool_parameters that only looks like a JSON object fails ParseJSON, whose error quotes
+        // the value: silent, so no command or path reaches the collector's log (nothing is lifted).
+        { context: 'log', error_mode: 'silent', statements: liftStatements() },
+        ...(policy.allowList ? [{ context: 'log', statements: eventAllowListStatements() }] : []),
       ],
     },
   };
 }
+
+/** Processors that enforce the collection level on metrics (data-point attributes), keyed by processor id. */
+export function metricLevelProcessors(spec: TelemetryStackSpec): Record<string, Record<string, unknown>> {
+  if (!LEVEL_POLICIES[spec.level].allowList) return {};
+  return {
+    [METRIC_LEVEL_PROCESSOR]: {
+      error_mode: 'ignore',
+      metric_statements: [{ context: 'datapoint', statements: allowListStatements('datapoint', keepStatements('datapoint', METRIC_ATTRIBUTES, '')) }],
+    },
+  };
+}
+
+export const LEVEL_PROCESSOR = 'transform/level';
+export const METRIC_LEVEL_PROCESSOR = 'transform/level_metrics';

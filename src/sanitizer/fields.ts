@@ -26,6 +26,22 @@ export interface TelemetryField {
   readonly meaning: string;
 }
 
+/**
+ * Where the collector writes the names of the attributes a level removed: sorted,
+ * comma-separated. One string attribute because the exporter stores attributes as
+ * Map(String, String) (an array would arrive as JSON text anyway); sorted so the same set of
+ * keys is the same value; `splitByChar(',', ...)` reads it back. Namespaced by this project, so
+ * no client sends it; one that does sees it replaced at `enhanced` (and listed as removed).
+ */
+export const REMOVED_KEYS_ATTRIBUTE = 'telemetry_stack.removed_keys';
+
+/**
+ * Extension names inside the JSON `tool_parameters` that the collector copies to top-level
+ * event attributes of the same name before the level applies: names of MCP servers, tools,
+ * skills and subagents are configuration, not free text, and reports group by them.
+ */
+export const LIFTED_TOOL_PARAMETERS = ['mcp_server_name', 'mcp_tool_name', 'skill_name', 'subagent_type'] as const;
+
 const field = (key: string, carrier: Carrier, meaning: string): TelemetryField => ({ key, carrier, meaning });
 
 export const TELEMETRY_FIELDS: readonly TelemetryField[] = [
@@ -93,6 +109,11 @@ export const TELEMETRY_FIELDS: readonly TelemetryField[] = [
   field('tool_result_size_bytes', 'events', 'size of the tool result'),
   field('tool_parameters', 'events', 'JSON: bash_command, full_command, description, git_commit_id, MCP/skill/subagent names'),
   field('tool_input', 'events', 'tool input (paths, URLs, file fragments)'),
+  field('mcp_server_name', 'events', 'MCP server of an MCP tool call (copied by the collector from tool_parameters)'),
+  field('mcp_tool_name', 'events', 'MCP tool of an MCP tool call (copied by the collector from tool_parameters)'),
+  field('skill_name', 'events', 'skill a Skill tool call ran (copied by the collector from tool_parameters)'),
+  field('subagent_type', 'events', 'subagent type a Task tool call started (copied by the collector from tool_parameters)'),
+  field(REMOVED_KEYS_ATTRIBUTE, 'every record', 'names (never values) of the attributes the level removed, sorted, comma-separated (basic and enhanced)'),
   field('cost_usd', 'events', 'request cost in USD'),
   field('cost_usd_micros', 'events', 'request cost in micro-USD'),
   field('input_tokens', 'events', 'input tokens'),

@@ -4,7 +4,9 @@
  * semantics of the OTTL functions compile.ts emits:
  *
  *   truncate (transform/truncate cuts every value and the body to MAX_ATTRIBUTE_BYTES)
- *   -> level (filter/level drops every event; transform/level deletes free-text keys)
+ *   -> level (filter/level drops every event; transform/level copies extension names out of
+ *      tool_parameters, then keeps the attributes the event's allow-list names and writes the
+ *      names of the others into REMOVED_KEYS_ATTRIBUTE)
  *   -> sanitizer steps of the log context, in order:
  *        redact  replace_pattern / replace_all_patterns     = Go ReplaceAllString(template)
  *        hash    ... with SHA256 and a format               = per match: format % sha256hex(Expand(key + input))
@@ -18,9 +20,9 @@
 import { createHash } from 'node:crypto';
 import { RE2Set } from 're2js';
 import type { TelemetryStackSpec } from '../api/spec.ts';
-import { IDENTITY_ATTRIBUTE } from './fields.ts';
+import { IDENTITY_ATTRIBUTE, LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from './fields.ts';
 import { GoRegexp } from './go-regexp.ts';
-import { LEVEL_POLICIES } from './levels.ts';
+import { eventAllowList, LEVEL_POLICIES, REPEATED_529_ERROR, WHOLE_JSON_OBJECT } from './levels.ts';
 import { truncateValue } from './limits.ts';
 import { sanitizerSteps, type SanitizerStep } from './rules.ts';
 
@@ -36,7 +38,7 @@ export interface Firing {
   readonly field: string;
   /** Rule name, or "truncate" / "level:<level>" / "identity". */
   readonly rule: string;
-  readonly effect: 'truncated' | 'redacted' | 'hashed' | 'deleted' | 'replaced by marker' | 'stamped' | 'record dropped';
+  readonly effect: 'copied from tool_parameters' | 'set from the error text' | 'truncated' | 'redacted' | 'hashed' | 'deleted' | 'replaced by marker' | 'stamped' | 'record dropped';
   /** Matches replaced (redact, hash). */
   readonly matches?: number;
 }
@@ -53,6 +55,9 @@ export interface PreviewOptions {
   /** Authenticated user to stamp as the collector does; omitted: no stamp. */
   readonly user?: string | undefined;
 }
+
+const WHOLE_JSON = new GoRegexp(WHOLE_JSON_OBJECT);
+const REPEATED_529 = new GoRegexp(REPEATED_529_ERROR);
 
 interface CompiledStep {
   readonly step: SanitizerStep;
@@ -135,12 +140,7 @@ export class SanitizerPreview {
     const policy = LEVEL_POLICIES[this.spec.level];
     const levelRule = `level:${policy.level}`;
     if (!policy.events) return { record: undefined, firings: [{ field: '*', rule: levelRule, effect: 'record dropped' }] };
-    for (const key of policy.removedEventAttributes) {
-      if (record.attributes && Object.hasOwn(record.attributes, key)) {
-        delete record.attributes[key];
-        firings.push({ field: `attributes.${key}`, rule: levelRule, effect: 'deleted' });
-      }
-    }
+    if (record.attributes) this.level(record.attributes, levelRule, policy.allowList, firings);
     // Each value is independent of the others, so running every step over one value and then
     // the next is the same as OTTL's running each statement over every value in turn.
     if (record.body !== undefined) record.body = this.run(this.body, record.body, 'body', undefined, firings);
@@ -156,6 +156,41 @@ export class SanitizerPreview {
       firings.push({ field: `attributes.${IDENTITY_ATTRIBUTE}`, rule: 'identity', effect: 'stamped' });
     }
     return { record, firings };
+  }
+
+  /** transform/level on one record's attributes (compile.ts levelProcessors). */
+  private level(attributes: Record<string, string>, rule: string, allowList: boolean, firings: Firing[]): void {
+    // compile.ts normalizeStatements (a preview record has no OTLP event name to copy).
+    const name = attributes['event.name'];
+    if (name?.startsWith('claude_code.')) attributes['event.name'] = name.slice('claude_code.'.length);
+    if (attributes.status_code === undefined && ['api_error', 'api_retries_exhausted'].includes(attributes['event.name'] ?? '') && REPEATED_529.matchString(attributes.error ?? '')) {
+      attributes.status_code = '529';
+      firings.push({ field: 'attributes.status_code', rule, effect: 'set from the error text' });
+    }
+    const parameters = attributes.tool_parameters;
+    if (parameters !== undefined && WHOLE_JSON.matchString(parameters)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(parameters);
+      } catch {
+        parsed = undefined;
+      }
+      for (const key of LIFTED_TOOL_PARAMETERS) {
+        const value = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[key] : undefined;
+        if (typeof value !== 'string' || Object.hasOwn(attributes, key)) continue;
+        attributes[key] = value;
+        firings.push({ field: `attributes.${key}`, rule, effect: 'copied from tool_parameters' });
+      }
+    }
+    if (!allowList) return;
+    const allowed = new Set(eventAllowList(attributes['event.name']));
+    const removed = Object.keys(attributes).filter((key) => !allowed.has(key));
+    for (const key of removed) {
+      delete attributes[key];
+      firings.push({ field: `attributes.${key}`, rule, effect: 'deleted' });
+    }
+    // Go's sort.Strings: byte order, which for UTF-16 code units differs only beyond the BMP.
+    if (removed.length > 0) attributes[REMOVED_KEYS_ATTRIBUTE] = removed.sort().join(',');
   }
 
   /** The steps on one value in order; undefined when a drop deleted the attribute. */

@@ -4,21 +4,30 @@
  * does not do. `npm run generate` writes it; `--check` fails when it is stale.
  */
 import { LEVELS, type Level } from '../api/spec.ts';
-import { IDENTITY_ATTRIBUTE, TELEMETRY_FIELDS, type TelemetryField } from './fields.ts';
-import { LEVEL_POLICIES } from './levels.ts';
+import { IDENTITY_ATTRIBUTE, LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE, TELEMETRY_EVENTS, TELEMETRY_FIELDS, type TelemetryField } from './fields.ts';
+import { COMMON_EVENT_ATTRIBUTES, EVENT_ATTRIBUTES, eventAllowList, LEVEL_POLICIES, METRIC_ATTRIBUTES } from './levels.ts';
 import { PRESETS } from './presets.ts';
 import { droppedMarker, hashFormat, redactedMarker } from './rules.ts';
 
 export type Storage = 'stored' | 'stored on metrics only' | 'removed' | 'not stored';
 
+/** Keys some event's allow-list names: what `enhanced` can store on an event. */
+const EVENT_ALLOWED = new Set(Object.keys(EVENT_ATTRIBUTES).flatMap((name) => eventAllowList(name)));
+
 /** What a level does with one field. */
 export function fieldStorage(level: Level, field: TelemetryField): Storage {
   const policy = LEVEL_POLICIES[level];
+  if (field.key === REMOVED_KEYS_ATTRIBUTE) {
+    // Written by the collector at the allow-list levels; a client's own is removed there.
+    if (!policy.allowList) return 'stored';
+    return policy.events ? 'stored' : 'stored on metrics only';
+  }
+  if (field.carrier === 'resource') return policy.events ? 'stored' : 'stored on metrics only';
+  if (field.carrier === 'metrics') return !policy.allowList || METRIC_ATTRIBUTES.includes(field.key) ? 'stored' : 'removed';
   if (field.carrier === 'events') {
     if (!policy.events) return 'not stored';
-    return policy.removedEventAttributes.includes(field.key) ? 'removed' : 'stored';
+    return !policy.allowList || EVENT_ALLOWED.has(field.key) ? 'stored' : 'removed';
   }
-  if (field.carrier === 'metrics') return 'stored';
   return policy.events ? 'stored' : 'stored on metrics only';
 }
 
@@ -57,10 +66,16 @@ export function privacyDocument(): string {
     '',
     'Every attribute Claude Code sends (client 2.1.x), where it travels, and what each level does with it.',
     '"sanitized" means the sanitizer rules below ran over the value. "removed" means the attribute is deleted',
-    'from every event before the sanitizer runs. Attributes not listed here (new client versions,',
-    '`OTEL_RESOURCE_ATTRIBUTES` keys) are treated like the listed ones that travel the same way: stored and',
-    'sanitized, on events only at `enhanced` and `full`. `telemetry-stack doctor` and `telemetry-stack report',
-    'unknown-fields` list such names the day a stack stores them.',
+    'before the sanitizer runs.',
+    '',
+    '`basic` and `enhanced` are allow-lists: an event keeps only the attributes the table "Events at',
+    '`enhanced`" below lists for its name, and a metric data point only the dimensions listed under "Metric',
+    'dimensions". Anything else, including what a newer client version adds, is removed, and only its name',
+    `(never its value) is kept in \`${REMOVED_KEYS_ATTRIBUTE}\`, sorted and comma-separated, so`,
+    '`telemetry-stack doctor` and `telemetry-stack report unknown-fields` list it the day it arrives. `full`',
+    'stores every attribute, sanitized. Resource attributes (`service.*`, `os.*`, `host.*` and whatever',
+    '`OTEL_RESOURCE_ATTRIBUTES` sets, e.g. a department) are stored and sanitized at every level: they describe',
+    'the machine and the deployment, are set by whoever configures the client, and carry no conversation.',
     '',
     `| field | travels on | meaning | ${LEVELS.map((level) => `\`${level}\``).join(' | ')} |`,
     `|---|---|---|${LEVELS.map(() => '---').join('|')}|`,
@@ -68,6 +83,30 @@ export function privacyDocument(): string {
       (field) =>
         `| \`${field.key}\` | ${field.carrier} | ${field.meaning} | ${LEVELS.map((level) => cell(level, field)).join(' | ')} |`,
     ),
+    '',
+    `At every level that stores events, the collector first copies ${LIFTED_TOOL_PARAMETERS.map((key) => `\`${key}\``).join(', ')}`,
+    'out of the JSON `tool_parameters` into top-level attributes of the same names (names of MCP servers, tools,',
+    'skills and subagents are configuration, not free text); `enhanced` then removes `tool_parameters` itself.',
+    'Before that it gives a record named only by the OTLP `eventName` field its `event.name` (without the',
+    '`claude_code.` prefix), and an `api_error` or `api_retries_exhausted` whose `error` text reports repeated 529',
+    '(Overloaded) errors without a `status_code` the status 529: a status is not free text, and `enhanced` removes the text.',
+    '',
+    '## Events at `enhanced`',
+    '',
+    `Every event keeps ${COMMON_EVENT_ATTRIBUTES.map((key) => `\`${key}\``).join(', ')}. An event whose`,
+    'name is not in this table keeps only these: a new event can carry anything, and with them it still counts',
+    'per user and session. Besides them:',
+    '',
+    '| event | also stored |',
+    '|---|---|',
+    ...TELEMETRY_EVENTS.map((event) => {
+      const own = EVENT_ATTRIBUTES[event.name] ?? [];
+      return `| \`${event.name}\` | ${own.length === 0 ? 'nothing else' : own.map((key) => `\`${key}\``).join(', ')} |`;
+    }),
+    '',
+    '## Metric dimensions at `basic` and `enhanced`',
+    '',
+    `${METRIC_ATTRIBUTES.map((key) => `\`${key}\``).join(', ')}.`,
     '',
     `\`${IDENTITY_ATTRIBUTE}\` is written by the collector after the sanitizer, from the credentials the client`,
     'authenticated with: reports and row-level access key on it, and no client can set it.',
@@ -90,13 +129,20 @@ export function privacyDocument(): string {
     `- \`hash\` replaces each match with \`${hashFormat('<rule>').replace('%s', '<sha256>')}\`, the SHA-256 of a secret key followed by`,
     '  the match. The key is generated per stack into the `<stack>-sanitizer-key` Secret and reaches the',
     '  collector only as an environment variable, so the same value always hashes the same within a stack and',
-    '  cannot be reversed by hashing a dictionary of likely values.',
+    '  cannot be reversed by hashing a dictionary of likely values. The collector\'s log never holds it at the',
+    '  rendered level (info). At debug the collector prints every statement it runs, key included, and every',
+    '  record before the sanitizer: no stack renders debug, and a collector started at debug by hand must not',
+    '  see real data.',
     `- \`drop\` removes an attribute whose value contains a match. OTTL can delete only attributes it names, so`,
     '  the attributes in the table above are deleted; any other attribute, and a log body, is replaced whole by',
     `  \`${droppedMarker('<rule>')}\`.`,
     '',
     'Targets: `body` (log body), `attributes` (event attributes, including JSON-encoded ones such as',
-    '`tool_parameters`), `resourceAttributes`, `metricAttributes` (data-point attributes); default all four.',
+    '`tool_parameters`, and the severity text and event name), `resourceAttributes` (also the instrumentation',
+    'scope\'s name, version and attributes), `metricAttributes` (data-point attributes, and metric descriptions);',
+    'default all four. A map or array body, and a set of attributes holding an array or map value, is first written',
+    'as the JSON text the exporter stores anyway, so the rules see inside it. Not covered: bytes values (stored as',
+    'base64), exemplars and metric metadata; Claude Code sends none of them.',
     '',
   ];
   return `${lines.join('\n')}`;

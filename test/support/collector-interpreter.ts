@@ -112,8 +112,39 @@ function replace(value: string, pattern: string, replacement: string, format?: s
   return re.replaceAllFunc(value, (match) => format.replace('%s', createHash('sha256').update(re.expandString(replacement, value, match)).digest('hex')));
 }
 
-function runStatement(statement: string, record: LogRecord, cache: Record<string, string>): void {
-  const tokens = tokenize(statement);
+/** OTTL's cache: strings (truncation), a parsed JSON object (the lift), a copy of the attributes (the allow-list). */
+type Cache = Record<string, any>;
+
+/** A condition on the event name, as the allow-list writes it; undefined when the statement has none. */
+function eventCondition(sig: string, args: string[], attributes: Record<string, string>): boolean | undefined {
+  if (sig.endsWith(' where attributes [ S ] = = S')) return attributes[args.at(-2)!] === args.at(-1);
+  if (sig.endsWith(' where not IsMatch ( attributes [ S ] , S )')) {
+    const value = attributes[args.at(-2)!];
+    return !(value !== undefined && regexp(args.at(-1)!).matchString(value));
+  }
+  return undefined;
+}
+
+/**
+ * `log.attributes`, `log.body`, `log.cache` as the one word of the unprefixed path: compile.ts
+ * writes every path with its context; the truncation (config.ts) does not yet.
+ */
+function withoutContext(tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const [word, dot, path] = [tokens[i]!, tokens[i + 1], tokens[i + 2]];
+    if (word.kind === 'word' && word.value === 'log' && dot?.kind === 'punct' && dot.value === '.' && path?.kind === 'word' && ['attributes', 'body', 'cache'].includes(path.value)) {
+      out.push(path);
+      i += 2;
+    } else {
+      out.push(word);
+    }
+  }
+  return out;
+}
+
+function runStatement(statement: string, record: LogRecord, cache: Cache): void {
+  const tokens = withoutContext(tokenize(statement));
   const sig = signature(tokens);
   const args = strings(tokens);
   const attributes = record.attributes ?? {};
@@ -149,6 +180,74 @@ function runStatement(statement: string, record: LogRecord, cache: Record<string
       if (key in attributes && regexp(pattern).matchString(attributes[key]!)) delete attributes[key];
       return;
     }
+    case 'set ( cache [ S ] , ParseJSON ( attributes [ S ] ) ) where IsMatch ( attributes [ S ] , S )': {
+      const [target, source, sameSource, pattern] = args as [string, string, string, string];
+      if (source !== sameSource) throw new Error(`parses one key after testing another: ${statement}`);
+      const value = attributes[source];
+      if (value === undefined || !regexp(pattern).matchString(value)) return;
+      try {
+        cache[target] = JSON.parse(value);
+      } catch {
+        // error_mode ignore: the statement is skipped.
+      }
+      return;
+    }
+    case 'set ( attributes [ S ] , cache [ S ] [ S ] ) where attributes [ S ] = = nil and IsString ( cache [ S ] [ S ] )': {
+      const [key, from, inner, sameKey, sameFrom, sameInner] = args as [string, string, string, string, string, string];
+      if (key !== sameKey || from !== sameFrom || inner !== sameInner) throw new Error(`sets one key after testing another: ${statement}`);
+      const value = cache[from]?.[inner];
+      if (!(key in attributes) && typeof value === 'string') record.attributes = { ...attributes, [key]: value };
+      return;
+    }
+    case 'set ( cache [ S ] , attributes )':
+      cache[args[0]!] = { ...attributes };
+      return;
+    case 'keep_matching_keys ( attributes , S ) where attributes [ S ] = = S':
+    case 'keep_matching_keys ( attributes , S ) where not IsMatch ( attributes [ S ] , S )':
+    case 'keep_matching_keys ( attributes , S )': {
+      if (eventCondition(sig, args, attributes) === false) return;
+      for (const key of Object.keys(attributes)) if (!regexp(args[0]!).matchString(key)) delete attributes[key];
+      return;
+    }
+    case 'delete_matching_keys ( cache [ S ] , S ) where attributes [ S ] = = S':
+    case 'delete_matching_keys ( cache [ S ] , S ) where not IsMatch ( attributes [ S ] , S )':
+    case 'delete_matching_keys ( cache [ S ] , S )': {
+      if (eventCondition(sig, args, attributes) === false) return;
+      const map: Record<string, string> = cache[args[0]!] ?? {};
+      for (const key of Object.keys(map)) if (regexp(args[1]!).matchString(key)) delete map[key];
+      return;
+    }
+    case 'set ( attributes [ S ] , Concat ( Sort ( Keys ( cache [ S ] ) ) , S ) ) where Len ( cache [ S ] ) > N': {
+      const [key, from, separator, sameFrom] = args as [string, string, string, string];
+      if (from !== sameFrom) throw new Error(`lists one cache key after testing another: ${statement}`);
+      const names = Object.keys(cache[from] ?? {});
+      if (names.length > numbers(tokens)[0]!) attributes[key] = names.sort().join(separator);
+      return;
+    }
+    // compile.ts normalizeStatements: the event name's prefix and the status of repeated 529s.
+    case 'replace_pattern ( attributes [ S ] , S , S )': {
+      const [key, pattern, replacement] = args as [string, string, string];
+      if (typeof attributes[key] === 'string') attributes[key] = replace(attributes[key]!, pattern, replacement);
+      return;
+    }
+    case 'set ( attributes [ S ] , N ) where attributes [ S ] = = nil and ( attributes [ S ] = = S or attributes [ S ] = = S ) and IsMatch ( attributes [ S ] , S )': {
+      const [key, sameKey, nameKey, first, sameNameKey, second, textKey, pattern] = args as string[];
+      if (key !== sameKey || nameKey !== sameNameKey) throw new Error(`sets one key after testing another: ${statement}`);
+      const text = attributes[textKey!];
+      if (!(key! in attributes) && [first, second].includes(attributes[nameKey!]) && text !== undefined && regexp(pattern!).matchString(text)) attributes[key!] = String(numbers(tokens)[0]);
+      return;
+    }
+    // Records here are a string body and string attributes: no map or array body, no severity text or event name.
+    case 'set ( body , String ( body ) ) where IsMap ( body ) or IsList ( body )':
+    case 'stringify_all ( attributes ) where IsMatch ( attributes , S )':
+    case 'set ( attributes [ S ] , log . severity_text ) where log . severity_text ! = S':
+    case 'set ( attributes [ S ] , log . event_name ) where log . event_name ! = S':
+    case 'set ( attributes [ S ] , log . event_name ) where attributes [ S ] = = nil and log . event_name ! = S':
+      return;
+    case 'set ( log . severity_text , attributes [ S ] ) where attributes [ S ] ! = nil':
+    case 'set ( log . event_name , attributes [ S ] ) where attributes [ S ] ! = nil':
+      if (args[0]! in attributes) throw new Error(`a record carries the temporary key ${args[0]}; the interpreter has no field to move it to`);
+      return;
     default:
       throw new Error(`the interpreter does not know this statement shape: ${sig}\n${statement}`);
   }
@@ -170,11 +269,11 @@ function runProcessor(id: string, processor: Processor, record: LogRecord, authU
   }
   if (id.startsWith('transform/')) {
     for (const group of processor.log_statements ?? []) {
-      // Records here carry no resource; resource statements have nothing to act on.
-      if (group.context === 'resource') continue;
+      // Records here carry no resource or scope; their statements have nothing to act on.
+      if (group.context === 'resource' || group.context === 'scope') continue;
       if (group.context !== 'log') throw new Error(`unknown context ${group.context}`);
       // OTTL's cache lives for one record in one statement group.
-      const cache: Record<string, string> = {};
+      const cache: Cache = {};
       for (const statement of group.statements) runStatement(statement, record, cache);
     }
     return record;

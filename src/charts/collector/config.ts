@@ -14,7 +14,7 @@ import type { TelemetryStack } from '../../api/resource.ts';
 import { MiB, parseQuantity } from '../../api/quantity.ts';
 import { MAX_REQUEST_BYTES, MIN_QUEUED_REQUESTS, queueBudget, REBOUND_TRIGGER_MIB } from '../../api/collector-limits.ts';
 import { RAW_TABLES } from '../../clickhouse/tables.ts';
-import { levelProcessors, sanitizerProcessor } from '../../sanitizer/compile.ts';
+import { levelProcessors, metricLevelProcessors, sanitizerProcessor } from '../../sanitizer/compile.ts';
 import { envReference, toConfmap } from '../../sanitizer/confmap.ts';
 import { IDENTITY_ATTRIBUTE } from '../../sanitizer/fields.ts';
 import { MAX_ATTRIBUTE_BYTES, TRUNCATION_MARKER } from '../../sanitizer/limits.ts';
@@ -285,6 +285,7 @@ export function collectorConfig(stack: TelemetryStack): CollectorConfig {
   const anonymous = spec.access.allowAnonymousIngestion;
   const auth = anonymous ? {} : { auth: { authenticator: AUTHENTICATOR } };
   const levelStages = levelProcessors(spec);
+  const metricLevelStages = metricLevelProcessors(spec);
   const upstream = upstreamExporter(stack);
   const exporters: Record<string, unknown> = { [CLICKHOUSE_EXPORTER]: clickhouseExporter(stack) };
   if (upstream) exporters[upstream[0]] = upstream[1];
@@ -326,6 +327,7 @@ export function collectorConfig(stack: TelemetryStack): CollectorConfig {
       [PROCESSOR_IDS.truncate]: truncateProcessor(),
       [PROCESSOR_IDS.identity]: identityProcessor(stack),
       ...levelStages,
+      ...metricLevelStages,
       [PROCESSOR_IDS.sanitizer]: sanitizerProcessor(spec),
     },
     exporters,
@@ -335,7 +337,7 @@ export function collectorConfig(stack: TelemetryStack): CollectorConfig {
       pipelines: {
         metrics: {
           receivers: ['otlp'],
-          processors: [PROCESSOR_IDS.memoryLimiter, PROCESSOR_IDS.truncate, PROCESSOR_IDS.sanitizer, PROCESSOR_IDS.identity],
+          processors: [PROCESSOR_IDS.memoryLimiter, PROCESSOR_IDS.truncate, ...Object.keys(metricLevelStages), PROCESSOR_IDS.sanitizer, PROCESSOR_IDS.identity],
           exporters: exporterIds,
         },
         logs: {

@@ -34,14 +34,14 @@ export const DASHBOARDS: readonly DashboardDefinition[] = [
   {
     uid: 'claude-code-adoption',
     title: 'Claude Code: adoption',
-    description: 'Daily active users and sessions, active time, lines of code, commits and PRs, edit acceptance.',
-    queries: ['active-users', 'active-time', 'productivity', 'edit-acceptance', 'extension-attribution'],
+    description: 'Daily active users and sessions, active time, lines of code, commits and PRs, edit acceptance, MCP servers, skills and subagents.',
+    queries: ['active-users', 'active-time', 'productivity', 'edit-acceptance', 'extension-attribution', 'extension-cost'],
   },
   {
     uid: 'claude-code-tools-errors',
     title: 'Claude Code: tools and errors',
     description: 'Tool usage, failures and latency, blocked decisions, API errors and retries.',
-    queries: ['tool-usage', 'tool-failures', 'blocked-tool-decisions', 'api-errors', 'high-retry-sessions'],
+    queries: ['tool-usage', 'tool-failures', 'blocked-tool-decisions', 'api-errors', 'api-retries', 'high-retry-sessions'],
   },
 ];
 

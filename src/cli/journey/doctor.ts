@@ -307,22 +307,27 @@ async function dataChecks(kube: Kube, found: ClusterStack, options: DoctorOption
 const UNKNOWN_FIELDS_SHOWN = 8;
 
 /**
- * Names a new Claude Code version (or the team's own OTEL_RESOURCE_ATTRIBUTES) added: stored like
- * the known fields that travel the same way, and invisible to the reports until the tables know
- * them. A warning, not a failure: nothing is broken, but the team should know the day they arrive.
+ * Names a new Claude Code version (or the team's own OTEL_RESOURCE_ATTRIBUTES) added: at `full`
+ * stored like the known fields that travel the same way, at `basic` and `enhanced` removed by the
+ * allow-list with only their names kept ("removed ... attribute"); either way invisible to the
+ * reports until the tables know them. A warning, not a failure: nothing is broken, but the team
+ * should know the day they arrive.
  */
 export function fieldsCheck(unknown: readonly UnknownField[], days: number, found: ClusterStack): CheckResult {
   const name = 'unknown fields';
   if (unknown.length === 0) return { name, verdict: 'ok', detail: `every event, metric and attribute stored in the last ${days} day(s) is in the field tables` };
   const shown = unknown.slice(0, UNKNOWN_FIELDS_SHOWN).map((field) => `${field.kind} ${field.name}${field.seen_on ? ` (on ${field.seen_on})` : ''}`);
   const more = unknown.length > UNKNOWN_FIELDS_SHOWN ? ` and ${unknown.length - UNKNOWN_FIELDS_SHOWN} more` : '';
+  const removed = unknown.filter((field) => field.kind.startsWith('removed ')).length;
+  const removedNote = removed > 0 ? `, ${removed} of them removed by the level's allow-list (only the name was stored)` : '';
   return {
     name,
     verdict: 'warn',
-    detail: `${unknown.length} name(s) stored in the last ${days} day(s) that this telemetry-stack does not know (a newer Claude Code?): ${shown.join('; ')}${more}`,
+    detail: `${unknown.length} name(s) stored in the last ${days} day(s) that this telemetry-stack does not know (a newer Claude Code?)${removedNote}: ${shown.join('; ')}${more}`,
     fix:
       `"telemetry-stack report unknown-fields --user NAME -n ${found.namespace} --stack ${found.name} --param days=${days}" lists them all; ` +
-      'they are stored like known fields that travel the same way (docs/PRIVACY.md): upgrade telemetry-stack, or remove one now with a sanitizer drop rule or a lower level; see docs/TROUBLESHOOTING.md "A new Claude Code version"',
+      'a removed attribute is kept out until telemetry-stack lists it, any other is stored like known fields that travel the same way (docs/PRIVACY.md): ' +
+      'upgrade telemetry-stack, or remove one now with a sanitizer drop rule or a lower level; see docs/TROUBLESHOOTING.md "A new Claude Code version"',
   };
 }
 
