@@ -85,11 +85,15 @@ describe('collector configuration', () => {
     const enhanced = configFor({ level: 'enhanced' });
     const groups: { error_mode?: string; statements: string[] }[] = enhanced.processors[LEVEL_PROCESSOR].log_statements;
     // The lift's errors would quote tool_parameters: its group is silent.
-    expect(groups[0]!.error_mode).toBe('silent');
+    const lift = groups.findIndex((group) => group.statements.some((s) => s.startsWith('set(log.cache["tool_parameters"]')));
+    expect(groups[lift]!.error_mode).toBe('silent');
     const statements = groups.flatMap((group) => group.statements);
-    // The lift comes before the allow-list, which ends by naming what it removed.
-    expect(statements.findIndex((s) => s.startsWith('set(log.cache["tool_parameters"]'))).toBe(0);
-    expect(statements.findIndex((s) => s.startsWith('keep_matching_keys('))).toBeGreaterThan(LIFTED_TOOL_PARAMETERS.length);
+    // First what the lists key on is made whole (the event name from the OTLP field, the status of
+    // repeated 529s), then the lift, then the allow-list, which ends by naming what it removed.
+    expect(statements[0]).toContain('log.event_name');
+    const lifted = statements.findIndex((s) => s.startsWith('set(log.cache["tool_parameters"]'));
+    expect(statements.slice(0, lifted).some((s) => s.includes('status_code'))).toBe(true);
+    expect(statements.findIndex((s) => s.startsWith('keep_matching_keys('))).toBeGreaterThan(lifted + LIFTED_TOOL_PARAMETERS.length);
     expect(statements.at(-1)).toContain(`set(log.attributes["${REMOVED_KEYS_ATTRIBUTE}"]`);
     for (const key of FREE_TEXT_ATTRIBUTES) expect(statements.join('\n')).not.toContain(`"${key}",`);
     expect(enhanced.service.pipelines.metrics!.processors).not.toContain(LEVEL_PROCESSOR);
