@@ -9,19 +9,13 @@
  * model and query source as the client's own cost counter splits it, errors by status.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts';
-import { COLLECTOR_ENV } from '../src/charts/collector/config.ts';
-import { migrate } from '../src/clickhouse/migrate.ts';
-import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import { DERIVED } from '../src/clickhouse/tables.ts';
-import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
-import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli } from './support/claude-code.ts';
+import type { SqlTarget } from '../src/clickhouse/target.ts';
+import { describeRun, runClaude } from './support/claude-code.ts';
 import { extensionsScenario } from './support/claude-code-scenarios.ts';
-import { type ClickHouseFront, startClickHouseFront } from './support/clickhouse-front.ts';
-import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { apiError, MessagesApi, text, type Turn, type Usage } from './support/messages-api.ts';
-import { OtlpRecorder, type RecordedLogRecord } from './support/otlp-recorder.ts';
-import { stackFrom } from './support/stacks.ts';
+import { apiError, type MessagesApi, text, type Turn, type Usage } from './support/messages-api.ts';
+import type { RecordedLogRecord } from './support/otlp-recorder.ts';
+import { type PathStack, waitFor, WholePath } from './support/whole-path.ts';
 
 const DATABASE = 'wholepath_extensions';
 /** The exporter batches (about 5 s) and retries; allow for a loaded two-core machine. */
@@ -29,64 +23,25 @@ const ARRIVAL_MS = 120_000;
 const USAGE_OK: Usage = { input_tokens: 2345, output_tokens: 78, cache_read_input_tokens: 9012, cache_creation_input_tokens: 43 };
 const USAGE_SUBAGENT: Usage = { input_tokens: 111, output_tokens: 11, cache_read_input_tokens: 22, cache_creation_input_tokens: 3 };
 
+let harness: WholePath;
 let target: SqlTarget;
 let api: MessagesApi;
-const fronts: ClickHouseFront[] = [];
-const recorders: OtlpRecorder[] = [];
-const library = new Map(loadLibrary().map((query) => [query.name, query]));
 
 /** One level's path: its own database, front, collector, recorder and the client env `env` prints for it. */
-interface Path {
-  readonly database: string;
-  readonly collector: RunningCollector;
-  readonly recorder: OtlpRecorder;
-  readonly telemetryEnv: Record<string, string>;
-}
-
-async function startPath(level: 'full' | 'enhanced', database: string): Promise<Path> {
-  const stack = stackFrom({ level, clickhouse: { database }, access: { users: [{ name: 'me', role: 'admin' }] } }, 'local', 'telemetry');
-  const secrets = stackSecrets(stack);
-  await migrate(target, { database });
-  const front = await startClickHouseFront(target, { database });
-  fronts.push(front);
-  front.users.set(secrets.env[COLLECTOR_ENV.clickhouseUsername]!, secrets.env[COLLECTOR_ENV.clickhousePassword]!);
-  const collector = await startCollector({ stack, secrets, clickhouseEndpoint: front.endpoint });
-  const recorder = await new OtlpRecorder(collector.httpEndpoint).start();
-  recorders.push(recorder);
-  const telemetryEnv = (await telemetryEnvFromCli({ stack, secrets, user: 'me', endpoint: recorder.endpoint })).env;
-  return { database, collector, recorder, telemetryEnv };
-}
+type Path = PathStack;
+const startPath = (level: 'full' | 'enhanced', database: string): Promise<Path> => harness.stack(database, { level });
 
 beforeAll(async () => {
-  requireClaudeCodeBinary(); // a missing client fails the file at once, with the install command
-  target = await embeddedTarget();
-  api = await new MessagesApi().start();
+  harness = await WholePath.start(); // a missing client fails the file at once, with the install command
+  target = harness.target;
+  api = harness.api;
 }, 120_000);
 
 afterAll(async () => {
-  stopAllClaude();
-  await api?.stop();
-  for (const recorder of recorders) await recorder.stop();
-  await stopAllCollectors();
-  for (const front of fronts) await front.close();
-  await target?.close();
+  await harness?.stop();
 });
 
-async function waitFor(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return true;
-}
-
-async function report<T = Record<string, unknown>>(name: string, params: Record<string, string> = {}, database = DATABASE): Promise<T[]> {
-  const query = library.get(name);
-  if (!query) throw new Error(`no report ${name} in queries/`);
-  await target.exec(`USE ${database}`);
-  return target.query<T>(query.sql, bindParams(query, params));
-}
+const report = <T = Record<string, unknown>>(name: string, params: Record<string, string> = {}, database = DATABASE) => harness.report<T>(database, name, params);
 
 const count = async (sql: string) => Number((await target.query<{ n: number }>(sql))[0]!.n);
 let full: Path;

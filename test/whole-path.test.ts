@@ -14,22 +14,16 @@
  *
  * One client at a time (two shared cores); each case has its own database, collector and front.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts';
-import { COLLECTOR_ENV } from '../src/charts/collector/config.ts';
-import { migrate } from '../src/clickhouse/migrate.ts';
-import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import { DERIVED } from '../src/clickhouse/tables.ts';
-import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
-import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli, type ClaudeRun } from './support/claude-code.ts';
-import { type ClickHouseFront, startClickHouseFront } from './support/clickhouse-front.ts';
-import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
-import { OtlpRecorder, type RecordedLogRecord } from './support/otlp-recorder.ts';
-import { stackFrom } from './support/stacks.ts';
+import type { SqlTarget } from '../src/clickhouse/target.ts';
+import { describeRun, runClaude, type ClaudeRun } from './support/claude-code.ts';
+import type { RunningCollector } from './support/collector.ts';
+import { type MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
+import type { RecordedLogRecord } from './support/otlp-recorder.ts';
+import { waitFor, WholePath } from './support/whole-path.ts';
 
 /** The exporter batches (about 5 s) and retries; allow for a loaded two-core machine. */
 const ARRIVAL_MS = 120_000;
@@ -40,55 +34,24 @@ const USAGE_TEXT: Usage = { input_tokens: 2345, output_tokens: 78, cache_read_in
 const USAGES = [USAGE_BASH, USAGE_WRITE, USAGE_TEXT];
 const total = (key: keyof Usage) => USAGES.reduce((sum, usage) => sum + usage[key], 0);
 
+let harness: WholePath;
 let target: SqlTarget;
 let api: MessagesApi;
-const fronts: ClickHouseFront[] = [];
-const recorders: OtlpRecorder[] = [];
-const dirs: string[] = [];
 
 beforeAll(async () => {
-  requireClaudeCodeBinary(); // a missing client fails the file at once, with the install command
-  target = await embeddedTarget();
-  api = await new MessagesApi().start();
+  harness = await WholePath.start(); // a missing client fails the file at once, with the install command
+  target = harness.target;
+  api = harness.api;
 }, 120_000);
 
 afterAll(async () => {
-  stopAllClaude();
-  await api?.stop();
-  for (const recorder of recorders) await recorder.stop();
-  await stopAllCollectors();
-  for (const front of fronts) await front.close();
-  await target?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await harness?.stop();
 });
 
-async function waitFor(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return true;
-}
+/** A report of the library over all time, run in `database`. */
+const report = <T,>(database: string, name: string) => harness.report<T>(database, name);
 
-/** A report of the library, run in `database` (the library's SQL names its tables unqualified). */
-async function report<T>(database: string, name: string): Promise<T[]> {
-  const query = loadLibrary().find((candidate) => candidate.name === name);
-  if (!query) throw new Error(`no report ${name} in queries/`);
-  bindParams(query, {});
-  await target.exec(`USE ${database}`);
-  return target.query<T>(query.sql, { from: '1970-01-01', to: '2999-12-31' });
-}
-
-/** Every row of every table and view in the database, as text, for the marker search. */
-async function everyRowAsText(database: string): Promise<{ table: string; text: string }[]> {
-  const tables = await target.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${database}' ORDER BY name`);
-  const out: { table: string; text: string }[] = [];
-  for (const { name } of tables) out.push({ table: name, text: JSON.stringify(await target.query(`SELECT * FROM ${database}.\`${name}\``)) });
-  return out;
-}
-
-interface WholePath {
+interface Session {
   readonly database: string;
   readonly run: ClaudeRun;
   readonly sessionId: string;
@@ -105,23 +68,14 @@ async function wholePath(
   level: 'full' | 'enhanced' | 'basic',
   markers: { prompt: string; command: string; file: string; content: string },
   options: { database?: string; clientEnv?: Record<string, string> } = {},
-): Promise<WholePath> {
+): Promise<Session> {
   const database = options.database ?? `wholepath_${level}`;
-  const stack = stackFrom({ level, clickhouse: { database }, access: { users: [{ name: 'me', role: 'admin' }] } }, 'local', 'telemetry');
-  const secrets = stackSecrets(stack);
-  await migrate(target, { database });
-  const front = await startClickHouseFront(target, { database });
-  fronts.push(front);
-  front.users.set(secrets.env[COLLECTOR_ENV.clickhouseUsername]!, secrets.env[COLLECTOR_ENV.clickhousePassword]!);
-  const collector = await startCollector({ stack, secrets, clickhouseEndpoint: front.endpoint });
-  const recorder = await new OtlpRecorder(collector.httpEndpoint).start();
-  recorders.push(recorder);
-  const telemetryEnv = { ...(await telemetryEnvFromCli({ stack, secrets, user: 'me', endpoint: recorder.endpoint })).env, ...options.clientEnv };
+  const { secrets, collector, recorder, telemetryEnv: printed } = await harness.stack(database, { level });
+  const telemetryEnv = { ...printed, ...options.clientEnv };
 
   const before = api.requests.length;
   // The Write tool needs an absolute path: the run's working directory, made here.
-  const cwd = mkdtempSync(join(tmpdir(), 'tstack-wholepath-'));
-  dirs.push(cwd);
+  const cwd = harness.tempDir();
   api.setScript([
     toolUse('Bash', { command: `printf ${markers.command} > bash-out.txt`, description: 'Write a file' }, USAGE_BASH),
     toolUse('Write', { file_path: join(cwd, `${markers.file}.txt`), content: markers.content }, USAGE_WRITE),
@@ -152,7 +106,7 @@ async function wholePath(
 }
 
 /** Waits until the session's requests and tokens are stored (rows arrive in the exporter's batches). */
-async function arrived(path: WholePath): Promise<void> {
+async function arrived(path: Session): Promise<void> {
   const { database, sessionId, collector } = path;
   const requests = async () => Number((await target.query<{ n: number }>(`SELECT count() AS n FROM ${database}.${DERIVED.apiRequests} WHERE session_id = '${sessionId}'`))[0]!.n);
   const tools = async () => Number((await target.query<{ n: number }>(`SELECT count() AS n FROM ${database}.${DERIVED.toolResults} WHERE session_id = '${sessionId}'`))[0]!.n);
@@ -164,7 +118,7 @@ async function arrived(path: WholePath): Promise<void> {
 }
 
 /** The reports answer with the client's own numbers, under the authenticated user. */
-async function reportsAddUp(path: WholePath): Promise<void> {
+async function reportsAddUp(path: Session): Promise<void> {
   const { database, model, apiRequests } = path;
   const sentCost = apiRequests.reduce((sum, log) => sum + Number(log.attributes.cost_usd), 0);
   expect(sentCost).toBeGreaterThan(0);
@@ -202,12 +156,8 @@ async function reportsAddUp(path: WholePath): Promise<void> {
   expect(users.map((row) => row.user)).toEqual(['me']);
 }
 
-/** Markers stored nowhere at a level below full. */
-async function markersFound(database: string, markers: Record<string, string>): Promise<string[]> {
-  const tables = await everyRowAsText(database);
-  expect(tables.length).toBeGreaterThan(0);
-  return tables.flatMap(({ table, text }) => Object.values(markers).filter((marker) => text.includes(marker)).map((marker) => `${marker} in ${table}`));
-}
+/** Each planted marker stored anywhere in the database ("MARKER in TABLE"). */
+const markersFound = (database: string, markers: Record<string, string>) => harness.markersFound(database, Object.values(markers));
 
 /** The counters' report (it works at every level, basic included): the client's cost, the Write's one line, under the authenticated user. */
 async function productivityAddsUp(database: string, sentCost: number): Promise<void> {
@@ -232,7 +182,7 @@ describe('the whole path: real client, real collector and exporter, the migrated
     await reportsAddUp(path);
     // The marker search finds every marker at level full (prompt, command, file name and content are
     // kept), so an empty search below means something.
-    const rows = (await everyRowAsText(path.database)).map((row) => row.text).join('\n');
+    const rows = (await harness.everyRowAsText(path.database)).map((row) => row.text).join('\n');
     for (const marker of Object.values(markers)) expect(rows, `${marker} not stored at level full`).toContain(marker);
   }, 360_000);
 

@@ -115,13 +115,17 @@ export class WholePath {
     return dir;
   }
 
-  /** A report of the library, run in `database` over all time (the library's SQL names its tables unqualified). */
-  async report<T>(database: string, name: string): Promise<T[]> {
+  /**
+   * A report of the library, run in `database` (the library's SQL names its tables unqualified),
+   * over all time unless `params` say otherwise: a session's rows carry the machine's clock.
+   */
+  async report<T = Record<string, unknown>>(database: string, name: string, params: Readonly<Record<string, string>> = {}): Promise<T[]> {
     const query = loadLibrary().find((candidate) => candidate.name === name);
     if (!query) throw new Error(`no report ${name} in queries/`);
-    bindParams(query, {});
+    const allTime: Record<string, string> = { from: '1970-01-01', to: '2999-12-31' };
+    const given = { ...Object.fromEntries(Object.entries(allTime).filter(([key]) => query.params.some((param) => param.name === key))), ...params };
     await this.target.exec(`USE ${database}`);
-    return this.target.query<T>(query.sql, { from: '1970-01-01', to: '2999-12-31' });
+    return this.target.query<T>(query.sql, bindParams(query, given));
   }
 
   /** Every row of every table and view in the database, as text, for marker searches. */
