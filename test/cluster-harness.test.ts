@@ -43,6 +43,8 @@ beforeAll(async () => {
   cluster = await startCluster({
     controllers: true,
     kwok: true,
+    // Two nodes, so a stack's scheduling settings have a choice to make.
+    nodes: 2,
     podPortForwards: [
       { port: 8123, target: (echo.address() as AddressInfo).port },
       { port: 9999, target: closedPort },
@@ -192,6 +194,36 @@ describe('a rendered stack', () => {
     const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace: 'rendered' })).items;
     expect(claims.length).toBeGreaterThan(0);
     for (const claim of claims) expect(claim.status?.phase, claim.metadata?.name).toBe('Bound');
+  });
+});
+
+describe('scheduling settings (issue 15 item 7)', () => {
+  it('put each component where the stack says: a node selector, a toleration of a taint, a required node affinity', async () => {
+    const [first, second] = cluster.nodeNames as [string, string];
+    // Only pods that tolerate the taint may use the second node.
+    await core.patchNode({ name: second, body: [{ op: 'add', path: '/spec/taints', value: [{ key: 'dedicated', value: 'telemetry', effect: 'NoSchedule' }] }] });
+    const stack = stackFrom(
+      {
+        collector: { nodeSelector: { 'kubernetes.io/hostname': second }, tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'telemetry', effect: 'NoSchedule' }] },
+        clickhouse: {
+          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [first] }] }] } } },
+        },
+      },
+      'placed',
+      'placed',
+    );
+    await core.createNamespace({ body: { metadata: { name: 'placed' } } });
+    try {
+      await applyObjects(cluster.kubeConfig, [...render(stack).objects, ...generateSecrets(stack)] as KubernetesObject[]);
+      const nodeOf = async (component: string) => {
+        const pods = (await core.listNamespacedPod({ namespace: 'placed', labelSelector: `app.kubernetes.io/component=${component}` })).items;
+        return pods.length === 1 ? pods[0]!.spec?.nodeName : undefined;
+      };
+      await eventually('the collector pod on the tainted node it selects', async () => (await nodeOf('collector')) === second);
+      await eventually('the ClickHouse pod on the node its affinity requires', async () => (await nodeOf('clickhouse')) === first);
+    } finally {
+      await core.patchNode({ name: second, body: [{ op: 'remove', path: '/spec/taints' }] });
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import { BUILD_COMMAND, helmBinary } from '../scripts/test-binaries/control-plan
 import { REPO_ROOT } from '../scripts/generate.ts';
 import { crdManifest } from '../src/api/crd.ts';
 import { HELM_CHART_NAME, withoutConfigHash } from '../src/charts/install/helm.ts';
-import { OPERATOR_NAMESPACE, operatorInstallObjects, type InstallOptions } from '../src/charts/install/install-chart.ts';
+import { defaultOperatorAffinity, OPERATOR_NAMESPACE, operatorInstallObjects, type InstallOptions } from '../src/charts/install/install-chart.ts';
 import type { KubeObject } from '../src/charts/render.ts';
 
 const CHART = join(REPO_ROOT, 'dist', 'helm', HELM_CHART_NAME);
@@ -25,8 +25,8 @@ function helmRun(args: readonly string[]): string {
   return execFileSync(helm, args, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: join(REPO_ROOT, 'node_modules', '.cache', 'helm-home') } });
 }
 
-function template(namespace: string, set: readonly string[] = []): KubeObject[] {
-  const text = helmRun(['template', 'ops', CHART, '--namespace', namespace, '--include-crds', ...set.flatMap((value) => ['--set', value])]);
+function template(namespace: string, set: readonly string[] = [], setJson: readonly string[] = []): KubeObject[] {
+  const text = helmRun(['template', 'ops', CHART, '--namespace', namespace, '--include-crds', ...set.flatMap((value) => ['--set', value]), ...setJson.flatMap((value) => ['--set-json', value])]);
   return YAML.parseAllDocuments(text)
     .map((document) => document.toJS() as KubeObject | null)
     .filter((object): object is KubeObject => object !== null);
@@ -51,6 +51,22 @@ describe('the Helm chart, rendered by helm', { timeout: 60_000 }, () => {
     const rendered = template(OPERATOR_NAMESPACE, ['watchNamespaces=null']);
     expect(byKey(rendered)).toEqual(byKey(expected(OPERATOR_NAMESPACE, { clusterWide: true })));
     expect(rendered.some((object) => object.kind === 'ClusterRole')).toBe(true);
+  });
+
+  it('with scheduling values set: the same pod spec as synth --install with those settings (issue 15 item 7)', () => {
+    const scheduling = {
+      nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
+      tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' as const, effect: 'NoSchedule' as const }],
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In' as const, values: ['linux'] }] }] } } },
+      priorityClassName: 'system-cluster-critical',
+      imagePullSecrets: ['mirror-a', 'mirror-b'],
+    };
+    const rendered = template(OPERATOR_NAMESPACE, [], Object.entries(scheduling).map(([name, value]) => `${name}=${JSON.stringify(value)}`));
+    expect(byKey(rendered)).toEqual(byKey(expected(OPERATOR_NAMESPACE, { scheduling })));
+    const pod = (rendered.find((object) => object.kind === 'Deployment')!.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    expect(pod.imagePullSecrets).toEqual([{ name: 'mirror-a' }, { name: 'mirror-b' }]);
+    // Helm merges the values' maps: the node affinity joins the default spread over nodes.
+    expect(pod.affinity).toEqual({ ...defaultOperatorAffinity(), ...scheduling.affinity });
   });
 
   it('in another release namespace, with watchNamespaces, image and replicas set: the namespaced install there', () => {

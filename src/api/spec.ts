@@ -10,6 +10,7 @@ import { DEFAULT_IMAGES } from '../versions.ts';
 import { MAX_USER_NAME_LENGTH } from './constants.ts';
 import { withRules } from './cross-field.ts';
 import { PRESET_NAMES } from './presets.ts';
+import { schedulingFields } from './scheduling.ts';
 import { canMatchEmpty, hasLoneSurrogate } from './pattern-checks.ts';
 import { GiB, MiB, parseQuantity, QUANTITY_PATTERN } from './quantity.ts';
 import { MAX_REQUEST_BYTES, MIN_QUEUED_REQUESTS, minimumQueueVolumeMiB } from './collector-limits.ts';
@@ -167,6 +168,7 @@ export const Collector = z
   .object({
     image: image(DEFAULT_IMAGES.collector, 'the OpenTelemetry Collector (contrib distribution)'),
     imagePullPolicy: pullPolicy,
+    ...schedulingFields('the collector pods'),
     replicas: z
       .number()
       .int()
@@ -269,6 +271,7 @@ export const ClickHouse = withRules(
         .describe('inCluster runs a single-node ClickHouse StatefulSet in the stack\'s namespace; external uses an existing server or cluster.'),
       image: image(DEFAULT_IMAGES.clickhouse, 'the in-cluster ClickHouse server (an LTS release)'),
       imagePullPolicy: pullPolicy,
+      ...schedulingFields('the ClickHouse pod (inCluster mode)'),
       database: z
         .string()
         .min(1)
@@ -596,6 +599,7 @@ export const Grafana = z
       .describe('Run Grafana with the ClickHouse data source (read-only user) and the dashboards generated from queries/*.sql: spend, tokens and cache, adoption, tools and errors.'),
     image: image(DEFAULT_IMAGES.grafana, 'Grafana (the official ClickHouse data source plugin is installed at start, so the pod needs to reach grafana.com, or use an image that has it)'),
     imagePullPolicy: pullPolicy,
+    ...schedulingFields('the Grafana pod'),
     resources: resources('the Grafana pod', {
       requests: { cpu: '50m', memory: '128Mi' },
       limits: { memory: '512Mi' },

@@ -4,6 +4,7 @@
  * Typed with the L1 construct props so the chart passes them straight through.
  */
 import type { k8s } from 'cdk8s-plus-28';
+import type { Scheduling } from '../api/scheduling.ts';
 import { CONFIG_HASH_ANNOTATION } from '../stack/hash.ts';
 
 export function restrictedPodSecurityContext(uid: number): k8s.PodSecurityContext {
@@ -39,6 +40,20 @@ export interface RestrictedPodOptions {
   readonly terminationGracePeriodSeconds: number;
   readonly containers: readonly Omit<k8s.Container, 'securityContext'>[];
   readonly volumes: readonly k8s.Volume[];
+  /** The component's scheduling and pull fields from the spec. */
+  readonly scheduling?: Scheduling;
+}
+
+/** The pod-spec fields of a component's scheduling settings; unset ones are left out, so a stack without them renders as before. */
+function schedulingSpec(scheduling: Scheduling = {}): Partial<k8s.PodSpec> {
+  const { nodeSelector, tolerations, affinity, priorityClassName, imagePullSecrets } = scheduling;
+  return {
+    ...(nodeSelector && Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
+    ...(tolerations?.length ? { tolerations: tolerations.map((toleration) => ({ ...toleration })) } : {}),
+    ...(affinity ? { affinity: affinity as k8s.Affinity } : {}),
+    ...(priorityClassName ? { priorityClassName } : {}),
+    ...(imagePullSecrets?.length ? { imagePullSecrets: imagePullSecrets.map((name) => ({ name })) } : {}),
+  };
 }
 
 /**
@@ -56,6 +71,7 @@ export function restrictedPodTemplate(options: RestrictedPodOptions): k8s.PodTem
       securityContext: restrictedPodSecurityContext(options.uid),
       containers: options.containers.map((container) => ({ ...container, securityContext: restrictedContainerSecurityContext() })),
       volumes: [...options.volumes],
+      ...schedulingSpec(options.scheduling),
     },
   };
 }

@@ -157,6 +157,16 @@ export function secretReferences(stack: TelemetryStack): SecretReference[] {
   if (tls) out.push({ field: 'spec.collector.tls.secretName', name: tls.secretName, keys: ['tls.crt', 'tls.key'] });
   const ca = stack.spec.upstream?.caSecret;
   if (ca) out.push({ field: 'spec.upstream.caSecret', name: ca.name, keys: [ca.key] });
+  // A pull secret is handed to the kubelet, not read, but it is still a credential the stack would
+  // use on its author's say-so: the same mark decides.
+  const components = [
+    ['collector', stack.spec.collector],
+    ...(stack.spec.clickhouse.mode === 'inCluster' ? [['clickhouse', stack.spec.clickhouse] as const] : []),
+    ...(stack.spec.grafana.enabled ? [['grafana', stack.spec.grafana] as const] : []),
+  ] as const;
+  for (const [component, settings] of components) {
+    (settings.imagePullSecrets ?? []).forEach((name, index) => out.push({ field: `spec.${component}.imagePullSecrets[${index}]`, name, keys: ['.dockerconfigjson'] }));
+  }
   return out;
 }
 

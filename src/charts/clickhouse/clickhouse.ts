@@ -129,6 +129,7 @@ export class ClickHouseServer extends Construct {
         },
       ],
       volumes,
+      scheduling: clickhouse,
     });
 
     new k8s.KubeStatefulSet(this, 'statefulset', {

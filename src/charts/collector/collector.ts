@@ -153,6 +153,7 @@ export class Collector extends Construct {
         },
       ],
       volumes,
+      scheduling: collector,
     });
 
     if (persistent) {

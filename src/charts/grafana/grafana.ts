@@ -186,6 +186,7 @@ export class GrafanaServer extends Construct {
             emptyDir('logs'),
             emptyDir('tmp'),
           ],
+          scheduling: grafana,
         }),
       },
     });

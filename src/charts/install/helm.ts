@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { crdManifest } from '../../api/crd.ts';
 import { CONFIG_HASH_ANNOTATION } from '../../stack/hash.ts';
 import type { KubeObject } from '../render.ts';
-import { DEFAULT_WATCH_NAMESPACE, OPERATOR_IMAGE, OPERATOR_REPLICAS, OPERATOR_VERSION, operatorInstallObjects } from './install-chart.ts';
+import { DEFAULT_WATCH_NAMESPACE, defaultOperatorAffinity, OPERATOR_IMAGE, OPERATOR_REPLICAS, OPERATOR_VERSION, operatorInstallObjects } from './install-chart.ts';
 
 export const HELM_CHART_NAME = 'telemetry-stack-operator';
 
@@ -21,13 +21,47 @@ const SENTINEL = {
   watched: 'helm-watched-namespace',
   image: 'helm-image',
   replicas: 987654,
+  nodeSelector: 'helm-node-selector',
+  tolerations: 'helm-tolerations',
+  affinity: 'helm-affinity',
+  priorityClassName: 'helm-priority-class',
+  imagePullSecrets: 'helm-image-pull-secrets',
 } as const;
+
+/** Scheduling fields made of sentinels, each of which `templated` turns into a block from the values. */
+const SENTINEL_SCHEDULING = {
+  nodeSelector: { [SENTINEL.nodeSelector]: 'x' },
+  tolerations: [{ key: SENTINEL.tolerations, operator: 'Exists' as const }],
+  affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: SENTINEL.affinity }] } },
+  priorityClassName: SENTINEL.priorityClassName,
+  imagePullSecrets: [SENTINEL.imagePullSecrets],
+};
+
+/** A pod-spec field rendered from a value when the value is set, at the indentation of the sentinel it replaces. */
+function fromValues(indent: string, field: string, value: string): string {
+  return `${indent}{{- with $.Values.${value} }}\n${indent}${field}:\n${indent}  {{- toYaml . | nindent ${indent.length + 2} }}\n${indent}{{- end }}`;
+}
+
+/** The sentinel blocks of SENTINEL_SCHEDULING as they appear in the rendered YAML, and their Helm replacements. */
+function templatedScheduling(text: string): string {
+  return text
+    .replace(new RegExp(`^( *)nodeSelector:\n *${SENTINEL.nodeSelector}: x$`, 'm'), (_m, indent: string) => fromValues(indent, 'nodeSelector', 'nodeSelector'))
+    .replace(new RegExp(`^( *)tolerations:\n *- key: ${SENTINEL.tolerations}\n *operator: Exists$`, 'm'), (_m, indent: string) => fromValues(indent, 'tolerations', 'tolerations'))
+    .replace(
+      new RegExp(`^( *)affinity:\n *podAffinity:\n *requiredDuringSchedulingIgnoredDuringExecution:\n *- topologyKey: ${SENTINEL.affinity}$`, 'm'),
+      (_m, indent: string) => fromValues(indent, 'affinity', 'affinity'),
+    )
+    .replace(new RegExp(`^( *)priorityClassName: ${SENTINEL.priorityClassName}$`, 'm'), (_m, indent: string) => `${indent}{{- with $.Values.priorityClassName }}\n${indent}priorityClassName: {{ . }}\n${indent}{{- end }}`)
+    .replace(new RegExp(`^( *)imagePullSecrets:\n *- name: ${SENTINEL.imagePullSecrets}$`, 'm'), (_m, indent: string) =>
+      `${indent}{{- with $.Values.imagePullSecrets }}\n${indent}imagePullSecrets:\n${indent}  {{- range . }}\n${indent}  - name: {{ . }}\n${indent}  {{- end }}\n${indent}{{- end }}`,
+    );
+}
 
 const yaml = (object: unknown) => stringify(object, { lineWidth: 0, aliasDuplicateObjects: false });
 
 /** Sentinels to Helm expressions; `$` reaches the root inside `range`. */
 function templated(text: string): string {
-  return text
+  return templatedScheduling(text)
     .replace(/^(\s*)- --namespace=helm-watched-namespace$/m, '{{- if $.Values.watchNamespaces }}\n$1- --namespace={{ join "," $.Values.watchNamespaces }}\n{{- end }}')
     .replaceAll(SENTINEL.namespace, '{{ $.Release.Namespace }}')
     .replaceAll(SENTINEL.watched, '{{ . }}')
@@ -51,7 +85,7 @@ export function withoutConfigHash(object: KubeObject): KubeObject {
 
 /** The files of the chart, by path relative to the chart folder; each starts with `header`. */
 export function helmChartFiles(header: string): Record<string, string> {
-  const base = { namespace: SENTINEL.namespace, image: SENTINEL.image, replicas: SENTINEL.replicas };
+  const base = { namespace: SENTINEL.namespace, image: SENTINEL.image, replicas: SENTINEL.replicas, scheduling: SENTINEL_SCHEDULING };
   const clusterWide = operatorInstallObjects({ ...base, clusterWide: true });
   const scoped = operatorInstallObjects({ ...base, watchNamespaces: [SENTINEL.watched] });
   const isClusterRbac = (object: KubeObject) => object.kind === 'ClusterRole' || object.kind === 'ClusterRoleBinding';
@@ -88,6 +122,12 @@ export function helmChartFiles(header: string): Record<string, string> {
       '# read no Secret and change no workload anywhere else. Empty: stacks in every namespace, with a',
       '# ClusterRole that can read every Secret of the cluster (docs/OPERATIONS.md, Security).',
       yaml({ watchNamespaces: [DEFAULT_WATCH_NAMESPACE] }).trim(),
+      '# Where the operator\'s pods run, as in a pod spec. The default affinity spreads the replicas over',
+      '# nodes, so losing one node never loses both the leader and the standby. Helm merges maps: set',
+      '# affinity.podAntiAffinity to replace the spread (null to drop it); other kinds are added to it.',
+      yaml({ nodeSelector: {}, tolerations: [], affinity: defaultOperatorAffinity(), priorityClassName: '' }).trim(),
+      '# Names of kubernetes.io/dockerconfigjson Secrets in the release namespace to pull the image with.',
+      yaml({ imagePullSecrets: [] }).trim(),
       '',
     ].join('\n'),
     'crds/telemetrystack.yaml': comment + yaml(crdManifest()),

@@ -12,6 +12,7 @@ import { contentHash } from '../../stack/hash.ts';
 import { MANAGED_BY, PART_OF } from '../../stack/labels.ts';
 import { DEFAULT_OPERATOR_NAMESPACE, OPERATOR_POD_LABELS } from '../network-policies.ts';
 import type { KubeObject } from '../render.ts';
+import type { Scheduling } from '../../api/scheduling.ts';
 import { restrictedPodTemplate } from '../security.ts';
 import { OPERATOR_STACK_RULES, OPERATOR_NAMESPACE_RULES } from './rbac.ts';
 
@@ -63,6 +64,17 @@ export interface InstallOptions {
   readonly namespace?: string;
   readonly image?: string;
   readonly replicas?: number;
+  /** Where the operator's pods run and the Secrets they pull with; an affinity's podAntiAffinity replaces the default spread over nodes. */
+  readonly scheduling?: Scheduling;
+}
+
+/** Replicas on different nodes, so losing one node never loses the leader and the standby. */
+export function defaultOperatorAffinity(): NonNullable<Scheduling['affinity']> {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } }],
+    },
+  };
 }
 
 export class OperatorInstallChart extends Chart {
@@ -127,6 +139,8 @@ export class OperatorInstallChart extends Chart {
       terminationGracePeriodSeconds: 30,
       containers: [container],
       volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+      // Per kind of affinity over the default, as Helm merges the values' maps.
+      scheduling: { ...options.scheduling, affinity: { ...defaultOperatorAffinity(), ...options.scheduling?.affinity } },
     });
     new k8s.KubeDeployment(this, 'deployment', {
       metadata: metadata(OPERATOR_NAME, true),
@@ -141,14 +155,6 @@ export class OperatorInstallChart extends Chart {
             // Unlike the stack's pods, the operator talks to the API server.
             automountServiceAccountToken: true,
             serviceAccountName: OPERATOR_NAME,
-            // Replicas on different nodes, so losing one node never loses the leader and the standby.
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: selector } } },
-                ],
-              },
-            },
           },
         },
       },
