@@ -3,11 +3,12 @@
  * any ConfigMap, a read-only data source, and dashboards built only from queries/*.sql whose
  * panels return exactly what `report` returns (run on the embedded ClickHouse engine).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ts from 'typescript';
 import { parse } from 'yaml';
-import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
+import { bindParams, type LibraryQuery, loadLibrary } from '../src/clickhouse/queries.ts';
 import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { DASHBOARDS, DATASOURCE_UID, panelSql } from '../src/charts/grafana/dashboards.ts';
@@ -89,23 +90,33 @@ describe('grafana component', () => {
 describe('dashboards from queries/*.sql', () => {
   const configMap = find('ConfigMap', 'team-grafana-dashboards');
   const dashboards = Object.values(configMap.data as Record<string, string>).map((text) => JSON.parse(text));
+  const byName = new Map(library.map((q) => [q.name, q]));
+  /** The library query and fixed parameters a panel names in its description: `same as "telemetry-stack report NAME --param k=v"`. */
+  function panelQuery(panel: { description: string; title: string }) {
+    const command = /same as "telemetry-stack report ([\w-]+)((?: --param \w+=\S+?)*)"\)$/.exec(panel.description);
+    expect(command, `panel "${panel.title}" names its report`).not.toBeNull();
+    const query = byName.get(command![1]!)!;
+    expect(query, command![1]).toBeDefined();
+    const fixed = Object.fromEntries([...command![2]!.matchAll(/--param (\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    return { query, fixed };
+  }
+  const panelCount = DASHBOARDS.reduce((n, d) => n + d.panels.length, 0);
 
-  it('are the four dashboards, and reference only query files that exist', () => {
-    expect(dashboards.map((d) => d.title).sort()).toEqual(['Claude Code: adoption', 'Claude Code: spend', 'Claude Code: tokens and cache', 'Claude Code: tools and errors']);
+  it('are the five dashboards, and reference only query files that exist', () => {
+    expect(dashboards.map((d) => d.title).sort()).toEqual(['Claude Code: adoption', 'Claude Code: overview', 'Claude Code: spend', 'Claude Code: tokens and cache', 'Claude Code: tools and errors']);
     for (const definition of DASHBOARDS) {
-      for (const name of definition.queries) expect(existsSync(join(ROOT, 'queries', `${name}.sql`)), `queries/${name}.sql (dashboard ${definition.uid})`).toBe(true);
+      for (const panel of definition.panels) expect(existsSync(join(ROOT, 'queries', `${panel.query}.sql`)), `queries/${panel.query}.sql (dashboard ${definition.uid})`).toBe(true);
     }
   });
 
-  it('each panel runs its library query\'s SQL with parameters bound to the time range or a variable, nothing else', () => {
-    const byName = new Map(library.map((q) => [q.name, q]));
+  it('each panel runs its library query\'s SQL with parameters bound to the time range, a fixed value or a variable, nothing else', () => {
     for (const dashboard of dashboards) {
       for (const panel of dashboard.panels) {
-        const query = byName.get(panel.title)!;
-        expect(query, panel.title).toBeDefined();
+        const { query, fixed } = panelQuery(panel);
         const sql: string = panel.targets[0].rawSql;
-        expect(sql).toBe(panelSql(query));
-        expect(sql).not.toMatch(/\{\w+:[^}]+\}/);
+        expect(sql).toBe(panelSql(query, fixed));
+        // No ClickHouse placeholder is left (Grafana's own ${name:format} is not one).
+        expect(sql).not.toMatch(/(?<!\$)\{\w+:[^}]+\}/);
         expect(panel.datasource.uid).toBe(DATASOURCE_UID);
         for (const variable of sql.match(/\$\{(\w+)/g) ?? []) {
           expect(dashboard.templating.list.map((v: { name: string }) => v.name)).toContain(variable.slice(2));
@@ -113,6 +124,45 @@ describe('dashboards from queries/*.sql', () => {
       }
     }
   });
+
+  it('the overview leads with headline numbers in units, charts by user and model, and user and model pickers', () => {
+    const overview = dashboards.find((d) => d.uid === 'claude-code-overview');
+    expect(overview.time).toEqual({ from: 'now/M', to: 'now' });
+    const stats = overview.panels.filter((p: { type: string }) => p.type === 'stat');
+    expect(stats.map((p: { title: string; fieldConfig: { defaults: { unit: string } } }) => `${p.title} [${p.fieldConfig.defaults.unit}]`)).toEqual([
+      'Spend [currencyUSD]', 'Active users [none]', 'Sessions [none]', 'API requests [short]', 'API error rate [percentunit]', 'Cache hit rate [percentunit]',
+    ]);
+    // The stats share the top row.
+    expect(new Set(stats.map((p: { gridPos: { y: number } }) => p.gridPos.y))).toEqual(new Set([0]));
+    expect(overview.panels.filter((p: { type: string }) => p.type === 'timeseries').map((p: { title: string }) => p.title)).toEqual([
+      'Spend per day by user', 'Spend per day by model', 'Tokens per day by model', 'Tokens per day by user',
+    ]);
+    const pickers = overview.templating.list.filter((v: { type: string }) => v.type === 'query');
+    expect(pickers.map((v: { name: string; includeAll: boolean; allValue: string }) => `${v.name}:${v.includeAll}:${v.allValue}`)).toEqual(['user:true:*', 'model:true:*']);
+  });
+
+  it('validate against Grafana\'s published schema (@grafana/schema), as emitted', () => {
+    // The JSON the ConfigMap holds, compiled against the schema's types: a field Grafana does not
+    // know or a value outside its enums is a compile error, whatever code produced it.
+    const dir = mkdtempSync(join(ROOT, 'node_modules', '.cache-grafana-schema-'));
+    try {
+      const file = join(dir, 'dashboards.ts');
+      const schema = join(ROOT, 'src', 'charts', 'grafana', 'grafana-schema.ts');
+      writeFileSync(file, [
+        `import type { DashboardJson } from ${JSON.stringify(schema)};`,
+        ...dashboards.map((d, i) => `export const d${i} = ${JSON.stringify(d)} satisfies DashboardJson;`),
+      ].join('\n'));
+      const program = ts.createProgram([file], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, allowImportingTsExtensions: true, skipLibCheck: true });
+      const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      expect(problems).toEqual([]);
+      // And the check can fail: an unknown panel field is refused.
+      writeFileSync(file, `import type { DashboardJson } from ${JSON.stringify(schema)};\nexport const d = ${JSON.stringify({ ...dashboards[0], panels: [{ ...dashboards[0].panels[0], colour: 'red' }] })} satisfies DashboardJson;`);
+      const broken = ts.createProgram([file], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, allowImportingTsExtensions: true, skipLibCheck: true });
+      expect(ts.getPreEmitDiagnostics(broken).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n')).toMatch(/colour/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   describe('on the embedded ClickHouse engine, a panel and its report return the same rows', () => {
     let target: SqlTarget;
@@ -132,27 +182,77 @@ describe('dashboards from queries/*.sql', () => {
         .replace(/\$\{(\w+):sqlstring\}/g, (_m, name: string) => `'${(variables.get(name) ?? '').replace(/'/g, "''")}'`)
         .replace(/\$\{(\w+)\}/g, (_m, name: string) => variables.get(name) ?? '');
     }
+    /** Each variable's value as the dashboard opens: a picker on "All" stands for its allValue. */
+    const opening = (dashboard: { templating: { list: { name: string; query: string; current: { value: string }; allValue?: string }[] } }) =>
+      new Map<string, string>(dashboard.templating.list.map((v) => [v.name, v.current.value === '$__all' ? v.allValue! : v.query]));
+
+    const from = new Date('2026-10-01T00:00:00Z');
+    const to = new Date('2026-11-30T12:00:00Z');
+    const range = (query: LibraryQuery) => ({ ...(query.params.some((p) => p.name === 'from') ? { from: '2026-10-01' } : {}), ...(query.params.some((p) => p.name === 'to') ? { to: '2026-11-30' } : {}) });
 
     it('for every panel over a time range covering the fixture', async () => {
-      const from = new Date('2026-10-01T00:00:00Z');
-      const to = new Date('2026-11-30T12:00:00Z');
       let compared = 0;
       let nonEmpty = 0;
       for (const dashboard of dashboards) {
-        const variables = new Map<string, string>(dashboard.templating.list.map((v: { name: string; query: string }) => [v.name, v.query]));
+        const variables = opening(dashboard);
         for (const panel of dashboard.panels) {
-          const query = library.find((q) => q.name === panel.title)!;
-          const given: Record<string, string> = { ...(query.params.some((p) => p.name === 'from') ? { from: '2026-10-01' } : {}), ...(query.params.some((p) => p.name === 'to') ? { to: '2026-11-30' } : {}) };
-          const report = await target.query(query.sql, bindParams(query, given));
+          const { query, fixed } = panelQuery(panel);
+          const report = await target.query(query.sql, bindParams(query, { ...range(query), ...fixed }));
           const panelRows = await target.query(expandAsGrafana(panel.targets[0].rawSql, from, to, variables));
           expect(panelRows, `${dashboard.uid} / ${panel.title}`).toEqual(report);
           compared++;
           if (report.length > 0) nonEmpty++;
         }
       }
-      expect(compared).toBe(DASHBOARDS.reduce((n, d) => n + d.queries.length, 0));
+      expect(compared).toBe(panelCount);
       // The fixture exercises the queries: equal empty results would prove nothing.
       expect(nonEmpty).toBeGreaterThanOrEqual(compared - 2);
+    });
+
+    it('with a user and a model picked, the overview\'s panels are the reports with --param user= and model=', async () => {
+      const overview = dashboards.find((d) => d.uid === 'claude-code-overview');
+      const user = (await target.query<{ user: string }>('SELECT user FROM claude_code_usage ORDER BY cost_usd DESC LIMIT 1'))[0]!.user;
+      const model = (await target.query<{ model: string }>('SELECT model FROM claude_code_usage ORDER BY cost_usd DESC LIMIT 1'))[0]!.model;
+      const variables = new Map([...opening(overview), ['user', user], ['model', model]]);
+      const headline = byName.get('headline')!;
+      const all = await target.query<{ cost_usd: number }>(headline.sql, bindParams(headline, range(headline)));
+      for (const panel of overview.panels) {
+        const { query, fixed } = panelQuery(panel);
+        if (!query.params.some((p) => p.name === 'user')) continue;
+        const report = await target.query(query.sql, bindParams(query, { ...range(query), ...fixed, user, model }));
+        expect(await target.query(expandAsGrafana(panel.targets[0].rawSql, from, to, variables)), panel.title).toEqual(report);
+      }
+      // Picking narrows: one user's spend on one model is part of the team's.
+      const picked = await target.query<{ cost_usd: number }>(headline.sql, bindParams(headline, { ...range(headline), user, model }));
+      expect(picked[0]!.cost_usd).toBeGreaterThan(0);
+      expect(picked[0]!.cost_usd).toBeLessThan(all[0]!.cost_usd);
+    });
+
+    it('a chart\'s "by" is user or model, nothing else silently', async () => {
+      for (const name of ['spend-over-time', 'tokens-over-time']) {
+        const query = byName.get(name)!;
+        await expect(target.query(query.sql, bindParams(query, { by: 'team' }))).rejects.toThrow(/by must be user or model/);
+      }
+    });
+
+    it('the headline numbers are the other reports\' totals', async () => {
+      const run = async <T,>(name: string, extra: Record<string, string> = {}) => target.query<T>(byName.get(name)!.sql, bindParams(byName.get(name)!, { ...range(byName.get(name)!), ...extra }));
+      const [head] = await run<Record<string, number>>('headline');
+      const byUser = await run<{ cost_usd: number; requests: number }>('cost-by-user');
+      const errors = await run<{ errors: number }>('api-errors');
+      const cache = await run<{ input_tokens: number; cache_read_tokens: number; cache_creation_tokens: number }>('cache-efficiency');
+      const spend = await run<{ cost_usd: number }>('spend-over-time');
+      const sum = <T,>(rows: readonly T[], pick: (row: T) => number) => rows.reduce((n, row) => n + Number(pick(row)), 0);
+      expect(Number(head!.cost_usd)).toBeCloseTo(sum(byUser, (r) => r.cost_usd), 6);
+      expect(sum(spend, (r) => r.cost_usd)).toBeCloseTo(Number(head!.cost_usd), 5);
+      expect(Number(head!.requests)).toBe(sum(byUser, (r) => r.requests));
+      expect(Number(head!.api_errors)).toBe(sum(errors, (r) => r.errors));
+      const failed = Number(head!.api_errors);
+      expect(Number(head!.error_rate)).toBeCloseTo(failed / (failed + Number(head!.requests)), 4);
+      const read = sum(cache, (r) => r.cache_read_tokens);
+      expect(Number(head!.cache_hit_ratio)).toBeCloseTo(read / (read + sum(cache, (r) => r.input_tokens) + sum(cache, (r) => r.cache_creation_tokens)), 4);
+      expect(Number(head!.active_users)).toBeGreaterThan(0);
+      expect(Number(head!.sessions)).toBeGreaterThan(0);
     });
   });
 });

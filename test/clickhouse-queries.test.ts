@@ -146,6 +146,28 @@ const HAND_ANSWERS: Record<string, { params?: Record<string, string>; rows: Reco
     ],
   },
   'extension-attribution': { rows: [{ kind: 'mcp', name: 'github', calls: 1, failures: 0 }] },
+  // cost 2 + 0.75 + 0.1 + 0.05; requests 1 + 2 + 1 + 1; users alice, bob, carol@, install-x in sessions S1-S4;
+  // errors 529 x2 + 500: 3 / (5 + 3); cache read 4000 of prompt tokens 1615 in + 4000 read + 600 created.
+  headline: {
+    rows: [{ cost_usd: 2.9, requests: 5, active_users: 4, sessions: 4, api_errors: 3, error_rate: 0.375, cache_hit_ratio: 0.6436 }],
+  },
+  // The days of cost-by-user-day, one series per user.
+  'spend-over-time': {
+    rows: [
+      { day: '2026-10-05', series: 'alice', cost_usd: 0.75 },
+      { day: '2026-10-06', series: 'bob', cost_usd: 2 },
+      { day: '2026-11-02', series: 'carol@example.com', cost_usd: 0.1 },
+      { day: '2026-11-02', series: 'install-x', cost_usd: 0.05 },
+    ],
+  },
+  // Every kind of token together, per model: sonnet 1500 + 300 + 4000 + 500; opus 100 + 1000; haiku 15 + 25 + 0 + 100.
+  'tokens-over-time': {
+    rows: [
+      { day: '2026-10-05', series: 'claude-sonnet-4-5', tokens: 6300 },
+      { day: '2026-10-06', series: 'claude-opus-4-1', tokens: 1100 },
+      { day: '2026-11-02', series: 'claude-haiku-4-5', tokens: 140 },
+    ],
+  },
   // Every name in the hand-made fixture is in the field tables; test/client-drift.test.ts has unknown ones.
   'unknown-fields': { params: { days: '36500' }, rows: [] },
   'session-trace': {
