@@ -3,7 +3,7 @@
  * any ConfigMap, a read-only data source, and dashboards built only from queries/*.sql whose
  * panels return exactly what `report` returns (run on the embedded ClickHouse engine).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ts from 'typescript';
@@ -11,10 +11,11 @@ import { parse } from 'yaml';
 import { bindParams, type LibraryQuery, loadLibrary } from '../src/clickhouse/queries.ts';
 import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
-import { DASHBOARDS, DATASOURCE_UID, panelSql } from '../src/charts/grafana/dashboards.ts';
+import { DASHBOARDS, DATASOURCE_TYPE, DATASOURCE_UID, panelSql } from '../src/charts/grafana/dashboards.ts';
 import { render } from '../src/charts/render.ts';
 import { generateSecrets, SECRET_KEYS } from '../src/stack/secrets.ts';
-import { DEFAULT_IMAGES } from '../src/versions.ts';
+import { DEFAULT_IMAGES, VERSIONS } from '../src/versions.ts';
+import { GRAFANA_IMAGE_PLUGINS_DIR } from '../src/api/constants.ts';
 import { handMadeExport } from './fixtures/hand-made.ts';
 import { insertExport, schemaTarget } from './support/clickhouse.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
@@ -55,6 +56,32 @@ describe('grafana component', () => {
     expect(container.env).toContainEqual({ name: 'GF_PLUGINS_PREINSTALL_SYNC', value: expect.stringMatching(/^grafana-clickhouse-datasource@\d+\.\d+\.\d+$/) });
     // Every path Grafana writes to is a volume.
     expect(container.volumeMounts.filter((m: { readOnly?: boolean }) => !m.readOnly).map((m: { mountPath: string }) => m.mountPath).sort()).toEqual(['/tmp', '/var/lib/grafana', '/var/log/grafana']);
+  });
+
+  it('keeps nothing provisioning cannot recreate: every volume is empty or a ConfigMap', () => {
+    const volumes = find('Deployment', 'team-grafana').spec.template.spec.volumes as Record<string, unknown>[];
+    for (const volume of volumes) expect(Object.keys(volume).filter((key) => key !== 'name'), String(volume.name)).toSatisfy((keys: string[]) => keys.length === 1 && ['emptyDir', 'configMap'].includes(keys[0]!));
+    expect(render(enabled).objects.some((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.labels?.['app.kubernetes.io/component'] === 'grafana')).toBe(false);
+  });
+
+  it('with plugins: image, starts without the network: the plugin from the image, nothing fetched at start', () => {
+    const offline = render(stackFrom({ grafana: { enabled: true, plugins: 'image', image: 'registry.example/grafana-clickhouse:1' } }, 'team', 'obs')).objects;
+    const pod = (offline.find((o) => o.kind === 'Deployment' && o.metadata.name === 'team-grafana') as any).spec.template.spec;
+    const env = new Map<string, string>(pod.containers[0].env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+    expect(env.has('GF_PLUGINS_PREINSTALL_SYNC')).toBe(false);
+    expect(env.get('GF_PLUGINS_PREINSTALL_DISABLED')).toBe('true');
+    expect(env.get('GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED')).toBe('true');
+    const pluginsDir = env.get('GF_PATHS_PLUGINS')!;
+    expect(pluginsDir).toBe(GRAFANA_IMAGE_PLUGINS_DIR);
+    // Not under a mounted volume, which would hide what the image holds there.
+    for (const mount of pod.containers[0].volumeMounts as { mountPath: string }[]) expect(`${pluginsDir}/`.startsWith(`${mount.mountPath}/`), mount.mountPath).toBe(false);
+    // The Dockerfile the docs give installs the pinned plugin where the chart looks for it, on the pinned Grafana.
+    const docs = readFileSync(join(ROOT, 'docs', 'OPERATIONS.md'), 'utf8');
+    const dockerfile = /```Dockerfile\n([\s\S]*?)```/.exec(docs.slice(docs.indexOf('### Grafana without internet access')))?.[1] ?? '';
+    expect(dockerfile).toContain(`FROM ${DEFAULT_IMAGES.grafana}\n`);
+    expect(dockerfile).toContain(`--pluginsDir ${GRAFANA_IMAGE_PLUGINS_DIR} plugins install ${DATASOURCE_TYPE} ${VERSIONS.grafanaClickhousePlugin}`);
+    const example = /```yaml\n([\s\S]*?)```/.exec(docs.slice(docs.indexOf('### Grafana without internet access')))?.[1] ?? '';
+    expect(stackFrom((parse(example) as { spec: unknown }).spec).spec.grafana).toMatchObject({ enabled: true, plugins: 'image' });
   });
 
   it('provisions the ClickHouse data source read-only as the read-only user, with passwords only from the Secret', () => {

@@ -56,3 +56,10 @@ export function confirmedShortening(annotations: Readonly<Record<string, string>
       .filter((entry) => /^[a-zA-Z]+=\d+$/.test(entry)),
   );
 }
+
+/**
+ * Where an image built for `grafana.plugins: image` holds its plugins: outside /var/lib/grafana,
+ * which the pod mounts as an empty volume (Grafana's database lives there and is recreated by
+ * provisioning at each start).
+ */
+export const GRAFANA_IMAGE_PLUGINS_DIR = '/var/lib/grafana-plugins';

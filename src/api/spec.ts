@@ -11,6 +11,7 @@ import { MAX_USER_NAME_LENGTH } from './constants.ts';
 import { withRules } from './cross-field.ts';
 import { PRESET_NAMES } from './presets.ts';
 import { schedulingFields } from './scheduling.ts';
+import { GRAFANA_IMAGE_PLUGINS_DIR } from './constants.ts';
 import { canMatchEmpty, hasLoneSurrogate } from './pattern-checks.ts';
 import { GiB, MiB, parseQuantity, QUANTITY_PATTERN } from './quantity.ts';
 import { MAX_REQUEST_BYTES, MIN_QUEUED_REQUESTS, minimumQueueVolumeMiB } from './collector-limits.ts';
@@ -597,7 +598,13 @@ export const Grafana = z
       .boolean()
       .default(false)
       .describe('Run Grafana with the ClickHouse data source (read-only user) and the dashboards generated from queries/*.sql: spend, tokens and cache, adoption, tools and errors.'),
-    image: image(DEFAULT_IMAGES.grafana, 'Grafana (the official ClickHouse data source plugin is installed at start, so the pod needs to reach grafana.com, or use an image that has it)'),
+    image: image(DEFAULT_IMAGES.grafana, 'Grafana (with plugins: download, the ClickHouse data source plugin is fetched from grafana.com at each start; with plugins: image, the image must hold it)'),
+    plugins: z
+      .enum(['download', 'image'])
+      .default('download')
+      .describe(
+        `Where the ClickHouse data source plugin comes from. download: fetched from grafana.com when the pod starts (the pod needs that network). image: already in the image under ${GRAFANA_IMAGE_PLUGINS_DIR}, so Grafana starts without any network once the image is pulled; docs/OPERATIONS.md shows the two-line Dockerfile.`,
+      ),
     imagePullPolicy: pullPolicy,
     ...schedulingFields('the Grafana pod'),
     resources: resources('the Grafana pod', {

@@ -7,6 +7,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
+import { GRAFANA_IMAGE_PLUGINS_DIR } from '../../api/constants.ts';
 import type { TelemetryStack } from '../../api/resource.ts';
 import { type LibraryQuery, loadLibrary } from '../../clickhouse/queries.ts';
 import { GRAFANA_USER } from '../../clickhouse/tables.ts';
@@ -91,6 +92,25 @@ export function dashboardFiles(library: readonly LibraryQuery[]): Record<string,
   return Object.fromEntries(DASHBOARDS.map((definition) => [`${definition.uid}.json`, `${JSON.stringify(dashboardJson(definition, index), null, 2)}\n`]));
 }
 
+/**
+ * Where the ClickHouse plugin comes from. Either way nothing else is fetched: Grafana 12 also
+ * installs a few app plugins in the background unless preinstalling is off, and checks plugin
+ * signatures against keys it would download.
+ */
+export function pluginEnv(plugins: 'download' | 'image'): k8s.EnvVar[] {
+  const quiet = [{ name: 'GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED', value: 'true' }];
+  if (plugins === 'image') {
+    return [{ name: 'GF_PATHS_PLUGINS', value: GRAFANA_IMAGE_PLUGINS_DIR }, { name: 'GF_PLUGINS_PREINSTALL_DISABLED', value: 'true' }, ...quiet];
+  }
+  return [
+    { name: 'GF_PATHS_PLUGINS', value: `${PATHS.data}/plugins` },
+    // Installed before the server starts, at the pinned version (Grafana 12.1+); only this one.
+    { name: 'GF_PLUGINS_PREINSTALL_SYNC', value: `${DATASOURCE_TYPE}@${VERSIONS.grafanaClickhousePlugin}` },
+    { name: 'GF_PLUGINS_PREINSTALL_AUTO_UPDATE', value: 'false' },
+    ...quiet,
+  ];
+}
+
 export class GrafanaServer extends Construct {
   constructor(scope: Construct, id: string, stack: TelemetryStack, library: readonly LibraryQuery[] = loadLibrary()) {
     super(scope, id);
@@ -113,9 +133,7 @@ export class GrafanaServer extends Construct {
       { name: 'GF_PATHS_PROVISIONING', value: PATHS.provisioning },
       { name: 'GF_PATHS_DATA', value: PATHS.data },
       { name: 'GF_PATHS_LOGS', value: PATHS.logs },
-      { name: 'GF_PATHS_PLUGINS', value: `${PATHS.data}/plugins` },
-      // Installed before the server starts, at the pinned version (Grafana 12.1+).
-      { name: 'GF_PLUGINS_PREINSTALL_SYNC', value: `${DATASOURCE_TYPE}@${VERSIONS.grafanaClickhousePlugin}` },
+      ...pluginEnv(grafana.plugins),
       { name: 'GF_USERS_ALLOW_SIGN_UP', value: 'false' },
       { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'false' },
       { name: 'GF_ANALYTICS_REPORTING_ENABLED', value: 'false' },
@@ -164,8 +182,8 @@ export class GrafanaServer extends Construct {
                 { name: 'logs', mountPath: PATHS.logs },
                 { name: 'tmp', mountPath: PATHS.tmp },
               ],
-              // Plugin download on first start takes a while.
-              startupProbe: { ...probe(30), periodSeconds: 5 },
+              // A plugin download at start takes a while; from the image, start-up is quick.
+              startupProbe: { ...probe(grafana.plugins === 'download' ? 30 : 12), periodSeconds: 5 },
               readinessProbe: probe(3),
               livenessProbe: probe(6),
             },
