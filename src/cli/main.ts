@@ -27,6 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'down', summary: 'Delete the local kind cluster, or with --context the stack (and with --uninstall the operator)', load: async () => (await import('./down-command.ts')).downCommand },
   { name: 'status', summary: "Print a stack's conditions in words", load: async () => (await import('./status-command.ts')).statusCommand },
   { name: 'env', summary: 'Print the exports that send Claude Code telemetry to a stack with your credentials', load: async () => (await import('./env-command.ts')).envCommand },
+  { name: 'import', summary: "Send Claude Code's local transcripts (the history from before telemetry) to your stack", load: async () => (await import('./import-command.ts')).importCommand },
   { name: 'query', summary: 'Run SQL against a stack in the cluster as your user (port-forward to ClickHouse)', load: async () => (await import('./query-command.ts')).queryCommand },
   { name: 'report', summary: 'Run a named query (cost-by-user, api-errors, session-trace...) on a stack, a server or exported data', load: async () => (await import('./report-command.ts')).reportCommand },
   { name: 'erase', summary: "Delete one person's telemetry from a stack in the cluster (counts first; --yes deletes)", load: async () => (await import('./erase-command.ts')).eraseCommand },

@@ -36,6 +36,13 @@ export interface TelemetryField {
 export const REMOVED_KEYS_ATTRIBUTE = 'telemetry_stack.removed_keys';
 
 /**
+ * "true" on every record `telemetry-stack import` rebuilt from a local transcript: its cost is an
+ * estimate from a price table, not the client's own figure. On every record (metric points
+ * included), so basic and enhanced keep it and a report can tell imported rows from live ones.
+ */
+export const IMPORTED_ATTRIBUTE = 'telemetry_stack.imported';
+
+/**
  * Extension names inside the JSON `tool_parameters` that the collector copies to top-level
  * event attributes of the same name before the level applies: names of MCP servers, tools,
  * skills and subagents are configuration, not free text, and reports group by them.
@@ -113,6 +120,7 @@ export const TELEMETRY_FIELDS: readonly TelemetryField[] = [
   field('mcp_tool_name', 'events', 'MCP tool of an MCP tool call (copied by the collector from tool_parameters)'),
   field('skill_name', 'events', 'skill a Skill tool call ran (copied by the collector from tool_parameters)'),
   field('subagent_type', 'events', 'subagent type a Task tool call started (copied by the collector from tool_parameters)'),
+  field(IMPORTED_ATTRIBUTE, 'every record', '"true" on records `telemetry-stack import` rebuilt from local transcripts: their cost is estimated from a price table'),
   field(REMOVED_KEYS_ATTRIBUTE, 'every record', 'names (never values) of the attributes the level removed, sorted, comma-separated (basic and enhanced)'),
   field('cost_usd', 'events', 'request cost in USD'),
   field('cost_usd_micros', 'events', 'request cost in micro-USD'),
