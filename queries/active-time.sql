@@ -4,9 +4,9 @@
 -- param: to Date = 2999-12-31 -- last day, inclusive
 SELECT
   user,
-  attributes['type'] AS type,
+  type,
   round(sum(increment) / 3600, 4) AS active_hours
-FROM claude_code_metric_increments
+FROM claude_code_daily_increments
 WHERE metric = 'claude_code.active_time.total' AND day BETWEEN {from:Date} AND {to:Date}
 GROUP BY user, type
 ORDER BY user, type

@@ -6,7 +6,7 @@ SELECT
   day,
   uniqExact(user) AS active_users,
   uniqExactIf(session_id, session_id != '' AND NOT startsWith(session_id, 'prompt:')) AS sessions
-FROM claude_code_events
+FROM claude_code_daily_prompts
 WHERE day BETWEEN {from:Date} AND {to:Date}
 GROUP BY day
 ORDER BY day

@@ -27,7 +27,7 @@ CROSS JOIN (
   SELECT
     uniqExact(user) AS active_users,
     uniqExactIf(session_id, session_id != '' AND NOT startsWith(session_id, 'prompt:')) AS sessions
-  FROM claude_code_events
+  FROM claude_code_daily_prompts
   WHERE day BETWEEN {from:Date} AND {to:Date}
     AND ({user:String} = '*' OR user = {user:String})
 ) AS people

@@ -7,10 +7,10 @@ SELECT
   prompt_id,
   any(session_id) AS session_id,
   any(user) AS user,
-  countIf(event = 'api_request') AS api_requests,
-  countIf(event = 'tool_result') AS tool_calls,
-  round(sumIf(if(attributes['cost_usd'] != '', toFloat64OrZero(attributes['cost_usd']), toFloat64OrZero(attributes['cost_usd_micros']) / 1000000), event = 'api_request'), 6) AS cost_usd
-FROM claude_code_events
+  sum(api_requests) AS api_requests,
+  sum(tool_calls) AS tool_calls,
+  round(sum(cost_usd), 6) AS cost_usd
+FROM claude_code_daily_prompts
 WHERE day BETWEEN {from:Date} AND {to:Date} AND prompt_id != ''
 GROUP BY prompt_id
 ORDER BY cost_usd DESC, prompt_id

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkSyntax, planAccess, EMPTY_ACCESS_STATE } from '../src/clickhouse/access.ts';
 import { LATEST_SCHEMA_VERSION, migrate, appliedVersions } from '../src/clickhouse/migrate.ts';
 import { planTtlChanges } from '../src/clickhouse/retention.ts';
-import { MIGRATIONS } from '../src/clickhouse/schema.ts';
+import { MIGRATIONS, TYPED_VIEWS, typedTable } from '../src/clickhouse/schema.ts';
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { embeddedTarget } from '../src/clickhouse/target.ts';
@@ -30,13 +30,43 @@ async function costByUser(database: string): Promise<Record<string, number>> {
   const rows = await target.query<{ user: string; cost: number }>(`SELECT user, sum(cost_usd) AS cost FROM ${database}.${DERIVED.dailyUsage} GROUP BY user`);
   return Object.fromEntries(rows.map((row) => [row.user, Math.round(row.cost * 1e6) / 1e6]));
 }
+/**
+ * What the tables filled at insert hold against what the raw rows say: per typed view its rows and
+ * the raw events of its name; the per-prompt rollup's event count; the counters' delta sum. Equal
+ * pairs mean every raw row was copied exactly once (by the backfill or the materialized views).
+ */
+async function derivedAgainstRaw(database: string): Promise<{ derived: Record<string, number>; raw: Record<string, number> }> {
+  const raw = Object.fromEntries(
+    (await target.query<{ event: string; rows: number }>(`SELECT ClaudeEvent AS event, count() AS rows FROM ${database}.otel_logs GROUP BY event`)).map((row) => [row.event, Number(row.rows)]),
+  );
+  const derived: Record<string, number> = {};
+  const expected: Record<string, number> = {};
+  for (const view of TYPED_VIEWS) {
+    const [row] = await target.query<{ rows: number }>(`SELECT count() AS rows FROM ${database}.${typedTable(view.view)}`);
+    derived[view.view] = Number(row!.rows);
+    expected[view.view] = raw[view.event] ?? 0;
+  }
+  const [prompts] = await target.query<{ derived: number; raw: number }>(
+    `SELECT (SELECT sum(events) FROM ${database}.${DERIVED.dailyPrompts}) AS derived, (SELECT countIf(ClaudeEvent != '') FROM ${database}.otel_logs) AS raw`,
+  );
+  derived[DERIVED.dailyPrompts] = Number(prompts!.derived);
+  expected[DERIVED.dailyPrompts] = Number(prompts!.raw);
+  const [counters] = await target.query<{ derived: number; raw: number }>(
+    `SELECT (SELECT round(sum(delta), 6) FROM ${database}.${DERIVED.dailyCounters}) AS derived,
+            (SELECT round(sumIf(Value, AggregationTemporality != 2), 6) FROM ${database}.otel_metrics_sum WHERE IsMonotonic OR AggregationTemporality = 1) AS raw`,
+  );
+  derived[DERIVED.dailyCounters] = Number(counters!.derived);
+  expected[DERIVED.dailyCounters] = Number(counters!.raw);
+  return { derived, raw: expected };
+}
+
 const rounded = (truth: FixtureTruth) => Object.fromEntries(Object.entries(truth.costByUser).map(([user, cost]) => [user, Math.round(cost * 1e6) / 1e6]));
 
 describe('migrations', () => {
   it('apply in order on an empty database, record every version, and do nothing the second time', async () => {
     const applied = await migrate(target, { database: 'fresh' });
     expect(applied.map((migration) => migration.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
-    expect([...(await appliedVersions(target, { database: 'fresh' }))].sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect([...(await appliedVersions(target, { database: 'fresh' }))].sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(LATEST_SCHEMA_VERSION).toBe(MIGRATIONS.length);
     const tables = await tablesOf('fresh');
     for (const table of [...Object.values(RAW_TABLES), DERIVED.apiRequests, DERIVED.dailyUsage, DERIVED.dailyUsageView, DERIVED.metricIncrements]) {
@@ -80,12 +110,19 @@ describe('migrations', () => {
       );
       expect(counts).toEqual({ logs: rows.logs.length, sums: rows.sums.length, stamped: rows.logs.length });
       expect(await costByUser(database)).toEqual(rounded(truth));
+      const backfilled = await derivedAgainstRaw(database);
+      expect(backfilled.derived[DERIVED.apiRequests]).toBeGreaterThan(0);
+      expect(backfilled.derived).toEqual(backfilled.raw);
       // Rows arriving after the upgrade flow through the materialized view, on top of the backfill.
       const later = emptyTruth();
       await insertExport(target, generateExport({ seed: 100 + from, users: 3, days: 3, start: '2026-11-02' }, later), database);
       const total = await costByUser(database);
       for (const [user, cost] of Object.entries(truth.costByUser)) expect(total[user]).toBeCloseTo(cost + (later.costByUser[user] ?? 0), 5);
-    });
+      const both = await derivedAgainstRaw(database);
+      expect(both.derived[DERIVED.apiRequests]).toBeGreaterThan(backfilled.derived[DERIVED.apiRequests]!);
+      expect(both.derived).toEqual(both.raw);
+      // Two migrations with a day-by-day backfill each, on 2 cores shared with other work.
+    }, 180_000);
   }
 
   it('repeat a migration interrupted after some statements without double counting', async () => {
@@ -100,6 +137,28 @@ describe('migrations', () => {
     expect((await migrate(target, { database })).map((m) => m.version)).toEqual(MIGRATIONS.filter((m) => m.version >= 4).map((m) => m.version));
     expect(await costByUser(database)).toEqual(rounded(truth));
   });
+
+  it('repeat the typed-table backfill interrupted half-way without copying a row twice, one day partition per insert', async () => {
+    const database = 'partial_typed';
+    await migrate(target, { database }, { upTo: 8 });
+    await insertExport(target, generateExport({ seed: 9, users: 3, days: 10 }, emptyTruth()), database);
+    const statements: string[] = [];
+    const recording: SqlTarget = { ...target, exec: async (sql) => { statements.push(sql); await target.exec(sql); }, query: target.query.bind(target) };
+    // Versions 9 and 10 ran completely (tables, views, backfill) but the process died before recording them.
+    for (const version of [9, 10]) {
+      const migration = MIGRATIONS.find((m) => m.version === version)!;
+      for (const statement of migration.statements({ database })) await target.exec(statement);
+      await migration.backfill!(recording, { database });
+    }
+    const inserts = statements.filter((sql) => sql.startsWith('INSERT'));
+    const [days] = await target.query<{ days: number }>(`SELECT uniqExact(toDate(TimestampTime)) AS days FROM ${database}.otel_logs`);
+    expect(Number(days!.days)).toBeGreaterThan(1);
+    expect(inserts.length).toBeGreaterThan(Number(days!.days));
+    for (const insert of inserts) expect(insert.match(/_partition_id = '\d{8}'/g)).toHaveLength(1);
+    expect((await migrate(target, { database })).map((m) => m.version)).toEqual([9, 10]);
+    const after = await derivedAgainstRaw(database);
+    expect(after.derived).toEqual(after.raw);
+  }, 180_000);
 
   it('render ON CLUSTER DDL with Replicated engines that the engine\'s parser accepts', async () => {
     const context = { database: 'claude_code', cluster: 'telemetry' };

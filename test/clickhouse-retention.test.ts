@@ -44,12 +44,17 @@ describe('retention', () => {
   it('alters exactly the TTLs that differ', async () => {
     const before = await ttlsOf('retention');
     const report = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 400 }), NO_USERS, options);
-    expect(report.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.logs, 30, 14]]);
+    // The raw logs and the tables that hold their events again, typed (v9, v10).
+    const events = TTL_TABLES.filter((entry) => entry.signal === 'eventsDays');
+    expect(events.map((entry) => entry.table)).toContain(DERIVED.dailyPrompts);
+    expect(report.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual(events.map((entry) => [entry.table, 30, 14]));
     const after = await ttlsOf('retention');
     for (const [table, ttl] of Object.entries(after)) {
-      if (table === RAW_TABLES.logs) expect(ttl).toBe('TimestampTime + toIntervalDay(14)');
+      const entry = events.find((candidate) => candidate.table === table);
+      if (entry) expect(ttl).toBe(`${entry.column} + toIntervalDay(14)`);
       else expect(ttl).toBe(before[table]);
     }
+    expect(after[RAW_TABLES.logs]).toBe('TimestampTime + toIntervalDay(14)');
     const rollupsOnly = await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 }), NO_USERS, options);
     expect(rollupsOnly.retention!.changes.map((change) => change.table)).toEqual([DERIVED.dailyUsage, DERIVED.dailyMetricUsage]);
     expect(rollupsOnly.appliedRetention).toEqual({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 });
@@ -64,7 +69,8 @@ describe('retention', () => {
   it('withholds a shorter TTL unless that exact shortening is confirmed; longer ones need nothing', async () => {
     const before = await ttlsOf('retention');
     const unconfirmed = await reconcileClickHouse(target, spec({ eventsDays: 7, metricsDays: 90, rollupsDays: 500 }), NO_USERS, { ...options, shortening: new Set(['eventsDays=8']) });
-    expect(unconfirmed.retention!.withheld.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.logs, 14, 7]]);
+    const events = TTL_TABLES.filter((entry) => entry.signal === 'eventsDays').map((entry) => [entry.table, 14, 7]);
+    expect(unconfirmed.retention!.withheld.map((change) => [change.table, change.fromDays, change.toDays])).toEqual(events);
     // The longer metrics TTL went ahead in the same run.
     expect(unconfirmed.retention!.changes.every((change) => change.signal === 'metricsDays' && change.fromDays === 60 && change.toDays === 90)).toBe(true);
     expect(unconfirmed.retention!.changes.length).toBeGreaterThan(0);
@@ -73,7 +79,7 @@ describe('retention', () => {
 
     const confirmed = await reconcileClickHouse(target, spec({ eventsDays: 7, metricsDays: 90, rollupsDays: 500 }), NO_USERS, { ...options, shortening: new Set(['eventsDays=7']) });
     expect(confirmed.retention!.withheld).toEqual([]);
-    expect(confirmed.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual([[RAW_TABLES.logs, 14, 7]]);
+    expect(confirmed.retention!.changes.map((change) => [change.table, change.fromDays, change.toDays])).toEqual(events);
     expect((await ttlsOf('retention'))[RAW_TABLES.logs]).toBe('TimestampTime + toIntervalDay(7)');
     await reconcileClickHouse(target, spec({ eventsDays: 14, metricsDays: 60, rollupsDays: 500 }), NO_USERS, options);
   });
@@ -160,12 +166,13 @@ describe('the disk cap on the engine: confirmation for a new or lower cap, a flo
 
     const unconfirmed = await run(cap, []);
     expect(unconfirmed.retention!.partitionsDropped).toEqual([]);
-    expect(unconfirmed.retention!.diskCap.withheld).toMatchObject({ fromGiB: undefined, toGiB: cap, partitions: 1 });
+    // The oldest day: its raw partition and the same day of the per-prompt rollup filled from it.
+    expect(unconfirmed.retention!.diskCap.withheld).toMatchObject({ fromGiB: undefined, toGiB: cap, partitions: 2 });
     expect(unconfirmed.retention!.diskCap.inForceGiB).toBeUndefined();
     expect(await partitionIds()).toEqual(before);
 
     const confirmed = await run(cap, [diskCapToken(cap)]);
-    expect(confirmed.retention!.partitionsDropped.map((drop) => drop.partition)).toEqual([before[0]]);
+    expect(confirmed.retention!.partitionsDropped.map((drop) => `${drop.table}/${drop.partition}`).sort()).toEqual([`${DERIVED.dailyPrompts}/${before[0]}`, `${RAW_TABLES.logs}/${before[0]}`]);
     expect(confirmed.retention!.diskCap).toMatchObject({ inForceGiB: cap, shortfallBytes: 0 });
     expect(confirmed.retention!.diskCap.withheld).toBeUndefined();
     expect(await partitionIds()).toEqual(before.slice(1));
@@ -180,7 +187,7 @@ describe('the disk cap on the engine: confirmation for a new or lower cap, a flo
     // New data arrives: the cap in force drops the oldest partition with no confirmation.
     await insertDay(35);
     const enforced = await run(current, []);
-    expect(enforced.retention!.partitionsDropped.map((drop) => drop.partition)).toEqual([day(35).replaceAll('-', '')]);
+    expect([...new Set(enforced.retention!.partitionsDropped.map((drop) => drop.partition))]).toEqual([day(35).replaceAll('-', '')]);
     expect(enforced.retention!.diskCap.withheld).toBeUndefined();
 
     // A lower cap that would drop data waits; the one in force stays.
@@ -198,7 +205,7 @@ describe('the disk cap on the engine: confirmation for a new or lower cap, a flo
     expect(kept).toContain(day(2).replaceAll('-', ''));
     expect(kept).toContain(day(RAW_FLOOR_DAYS - 2).replaceAll('-', ''));
     expect(kept.every((id) => id >= floorPartitionId(now))).toBe(true);
-    expect(tiny.retention!.partitionsDropped.length).toBe(floorOnly.filter((id) => id < floorPartitionId(now)).length);
+    expect(new Set(tiny.retention!.partitionsDropped.map((drop) => drop.partition)).size).toBe(floorOnly.filter((id) => id < floorPartitionId(now)).length);
     expect(tiny.retention!.diskCap.shortfallBytes).toBeGreaterThan(0);
   });
 });

@@ -14,6 +14,7 @@ import { stackNames } from '../src/stack/naming.ts';
 import { render } from '../src/charts/render.ts';
 import { validateStack } from '../src/api/validate.ts';
 import { APPLY_PATCH, FIELD_MANAGER, pathOf, withOwner } from '../src/operator/apply.ts';
+import { TTL_TABLES } from '../src/clickhouse/retention.ts';
 import type { TelemetryStack } from '../src/api/resource.ts';
 import { convergedAccessState, EMPTY_ACCESS_STATE, planAccess } from '../src/clickhouse/access.ts';
 import { ddlContext } from '../src/clickhouse/reconcile.ts';
@@ -237,7 +238,8 @@ describe('edits', { timeout: 180_000 }, () => {
     });
     const message = condition(waiting, 'ClickHouseReady')!.message;
     expect(message).toBe(
-      "retention.eventsDays 90 -> 30 days (otel_logs) would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied. " +
+      // Every table whose TTL the events retention sets, in the data layer's order (the raw logs table first).
+      `retention.eventsDays 90 -> 30 days (${TTL_TABLES.filter((entry) => entry.signal === 'eventsDays').map((entry) => entry.table).join(', ')}) would delete the rows older than the new limit at ClickHouse's next merge, for good; it is not applied. ` +
         `To go ahead: kubectl annotate telemetrystack ${STACK} -n ${TEAM} telemetrystack.io/shorten-retention=eventsDays=30 --overwrite`,
     );
     expect(waiting.status?.appliedRetention?.eventsDays).toBe(90);

@@ -28,7 +28,8 @@ const FIXED: Record<string, { params?: string[]; columns: string[] }> = {
   'session-trace': { params: ['--param', 'session=s-000001'], columns: ['timestamp', 'event'] },
 };
 
-describe('report --data on the sample export', () => {
+// The first report of a process migrates a throwaway database in chdb: seconds on an idle machine, more under load.
+describe('report --data on the sample export', { timeout: 180_000 }, () => {
   for (const [name, fixed] of Object.entries(FIXED)) {
     it(`${name}: JSON is an array of objects keyed by the fixed column names`, async () => {
       const rows = await json([name, '--data', SAMPLE, ...(fixed.params ?? [])]);
@@ -53,7 +54,7 @@ describe('report --data on the sample export', () => {
   });
 });
 
-describe('report --data on the hand-made fixture', () => {
+describe('report --data on the hand-made fixture', { timeout: 180_000 }, () => {
   const file = join(scratch, 'hand-made.jsonl');
   writeFileSync(file, handMadeExport().map((line) => JSON.stringify(line)).join('\n') + '\n');
 

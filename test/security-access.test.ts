@@ -143,10 +143,14 @@ const apiRequest = (user: string, costUsd: string) => ({
 beforeAll(async () => {
   await as('setup', 'setup', async (target) => {
     await migrate(target, context);
-    // The migration made both views run with their definer's rights (CURRENT_USER: the operator's user on a
-    // server). Here every session is `default`, which the principals redefine, so the definer moves to
-    // telemetry_admin, which stands for the operator's user.
-    for (const view of [DERIVED.dailyUsageView, DERIVED.dailyMetricUsageView, DERIVED.teamDailyUsage]) {
+    // The migration made the materialized views (rollups, typed tables) and the team view run with their
+    // definer's rights (CURRENT_USER: the operator's user on a server). Here every session is `default`,
+    // which the principals redefine, so the definer moves to telemetry_admin, which stands for the operator's user.
+    const definerViews = (
+      await target.query<{ name: string }>("SELECT name FROM system.tables WHERE database = {d:String} AND create_table_query LIKE '%SQL SECURITY DEFINER%' ORDER BY name", { d: DB })
+    ).map((row) => row.name);
+    expect(definerViews).toEqual(expect.arrayContaining([DERIVED.dailyUsageView, DERIVED.dailyMetricUsageView, DERIVED.teamDailyUsage, DERIVED.dailyPromptsView, `${DERIVED.apiRequests}_data_mv`]));
+    for (const view of definerViews) {
       const [created] = await target.query<{ statement: string }>(`SHOW CREATE TABLE ${DB}.${view}`);
       expect(created!.statement).toContain('SQL SECURITY DEFINER');
       await target.exec(`ALTER TABLE ${DB}.${view} MODIFY DEFINER = ${OPERATOR} SQL SECURITY DEFINER`);
@@ -203,6 +207,7 @@ describe('the collector\'s ingest user in an external ClickHouse', () => {
       for (const table of RAW_DATA_TABLES.filter((name) => name !== 'otel_logs')) await target.insert(`${DB}.${table}`, [{ ServiceName: 'claude-code' }]);
       expect(await checkIngest(target, context)).toEqual([]);
       expect(await refused(target.insert(`${DB}.${DERIVED.dailyUsage}`, [{ day: DAY, user: 'mallory', cost_usd: 100 }]))).toMatch(/ACCESS_DENIED/);
+      expect(await refused(target.insert(`${DB}.${DERIVED.apiRequests}_data`, [{ day: DAY, user: 'mallory', cost_usd: 100 }]))).toMatch(/ACCESS_DENIED/);
       expect(await refused(target.insert(`${DB}.${DERIVED.migrations}`, [{ version: 99, name: 'x' }]))).toMatch(/ACCESS_DENIED/);
       expect(await refused(target.query(`SELECT count() FROM ${DB}.otel_logs`))).toMatch(/ACCESS_DENIED/);
       expect(await refused(target.exec(`ALTER TABLE ${DB}.otel_logs DELETE WHERE 1`))).toMatch(/ACCESS_DENIED/);
@@ -236,7 +241,8 @@ describe('the collector\'s ingest user in an external ClickHouse', () => {
     expect(failure.split('\n')).toHaveLength(1);
     const outcome = await leg(fromPlan('ingest')).reconcile(external, 'https://ch.example:8443', accounts);
     expect(outcome.users).toBe(4);
-  });
+    // Two reconciles, each setting the TTL of every table that keeps events (the raw and the typed ones).
+  }, 180_000);
 });
 
 describe('the failure message names the fix for each case, on one line', () => {
@@ -279,6 +285,9 @@ describe('what each role reads', () => {
     await as('contributor', fromPlan('contributor'), async (target) => {
       expect(await target.query(`SELECT user, sum(cost_usd) AS cost FROM ${DB}.${DERIVED.dailyUsage} GROUP BY user`)).toEqual([{ user: 'default', cost: 1.5 }]);
       expect(await target.query(`SELECT DISTINCT EndUser FROM ${DB}.otel_logs WHERE EndUser != ''`)).toEqual([{ EndUser: 'default' }]);
+      // The typed views read tables filled at insert (v9) and the per-prompt rollup (v10): the same policy.
+      expect(await target.query(`SELECT user, sum(cost_usd) AS cost FROM ${DB}.${DERIVED.apiRequests} GROUP BY user`)).toEqual([{ user: 'default', cost: 1.5 }]);
+      expect(await target.query(`SELECT user, sum(cost_usd) AS cost FROM ${DB}.${DERIVED.dailyPrompts} GROUP BY user`)).toEqual([{ user: 'default', cost: 1.5 }]);
       expect(await target.query(`SELECT sum(cost_usd) AS cost FROM ${DB}.${DERIVED.teamDailyUsage}`)).toEqual([{ cost: 4 }]);
     });
   });
@@ -287,6 +296,10 @@ describe('what each role reads', () => {
     expect(ACCESS_MODEL.coordinator.who).toContain(GRAFANA_USER);
     await as('coordinator', fromPlan('coordinator'), async (target) => {
       expect(await target.query(`SELECT user, sum(cost_usd) AS cost FROM ${DB}.${DERIVED.dailyUsage} GROUP BY user ORDER BY user`)).toEqual([
+        { user: 'alice', cost: 2.5 },
+        { user: 'default', cost: 1.5 },
+      ]);
+      expect(await target.query(`SELECT user, sum(cost_usd) AS cost FROM ${DB}.${DERIVED.apiRequests} GROUP BY user ORDER BY user`)).toEqual([
         { user: 'alice', cost: 2.5 },
         { user: 'default', cost: 1.5 },
       ]);

@@ -6,7 +6,7 @@
  */
 import type { Role } from '../api/spec.ts';
 import { ROLES } from '../api/spec.ts';
-import { TYPED_VIEWS } from './schema.ts';
+import { TYPED_TABLES, TYPED_VIEWS } from './schema.ts';
 import { DERIVED, GRAFANA_USER, GRAFANA_USER_ROLE, INGEST_USER, RAW_TABLES } from './tables.ts';
 
 /** A spec role, or the collector's insert-only user. */
@@ -40,11 +40,13 @@ export interface PrincipalAccess {
 
 export const RAW_DATA_TABLES: readonly string[] = Object.values(RAW_TABLES);
 /** Views that read raw rows with the reader's rights (SQL SECURITY INVOKER), so row policies apply through them. */
-export const INVOKER_VIEWS: readonly string[] = [DERIVED.events, ...TYPED_VIEWS.map((view) => view.view), DERIVED.metricIncrements, DERIVED.usage];
+export const INVOKER_VIEWS: readonly string[] = [DERIVED.events, ...TYPED_VIEWS.map((view) => view.view), DERIVED.metricIncrements, DERIVED.usage, DERIVED.dailyIncrements];
 
 /** Tables whose rows belong to a user, and the column naming that user. */
 export const USER_ROW_TABLES: Readonly<Record<string, string>> = {
   ...Object.fromEntries(RAW_DATA_TABLES.map((table) => [table, 'EndUser'])),
+  // The typed views' tables (v9) copy raw rows: the same authenticated user, so the same policy.
+  ...Object.fromEntries([...TYPED_TABLES, DERIVED.dailyPrompts, DERIVED.dailyCounters].map((table) => [table, 'authenticated_user'])),
   [DERIVED.dailyUsage]: 'user',
   [DERIVED.dailyMetricUsage]: 'user',
 };
@@ -67,7 +69,9 @@ const ADMIN_LIMITS: readonly SettingLimit[] = [
 ];
 
 const select = (tables: readonly string[]): Grant[] => tables.map((table) => ({ access: 'SELECT', table }));
-const allData = [...RAW_DATA_TABLES, ...INVOKER_VIEWS, DERIVED.dailyUsage, DERIVED.dailyMetricUsage, DERIVED.teamDailyUsage];
+/** Tables filled from the raw rows at insert that hold per-user rows (erasure and housekeeping by admins). */
+const DERIVED_USER_TABLES: readonly string[] = [...TYPED_TABLES, DERIVED.dailyPrompts, DERIVED.dailyCounters, DERIVED.dailyUsage, DERIVED.dailyMetricUsage];
+const allData = [...RAW_DATA_TABLES, ...INVOKER_VIEWS, ...DERIVED_USER_TABLES, DERIVED.teamDailyUsage];
 
 export const ACCESS_MODEL: Readonly<Record<Principal, PrincipalAccess>> = {
   viewer: {
@@ -94,7 +98,7 @@ export const ACCESS_MODEL: Readonly<Record<Principal, PrincipalAccess>> = {
     grants: [
       ...select(allData),
       // Erasure requests and housekeeping on the data; access management stays with the operator.
-      ...[...RAW_DATA_TABLES, DERIVED.dailyUsage, DERIVED.dailyMetricUsage].flatMap((table) => [
+      ...[...RAW_DATA_TABLES, ...DERIVED_USER_TABLES].flatMap((table) => [
         { access: 'ALTER DELETE', table },
         { access: 'OPTIMIZE', table },
       ]),
@@ -153,7 +157,7 @@ export function accessDocument(notice: string): string {
       const tables = access.grants.filter((candidate) => candidate.access === grant).map((candidate) => `\`${candidate.table}\``);
       return `${grant} on ${tables.join(', ')}`;
     });
-    const rows = access.userRows === 'own' ? ROWS_TEXT.own.replace('{column}', 'EndUser` / `user') : ROWS_TEXT[access.userRows];
+    const rows = access.userRows === 'own' ? ROWS_TEXT.own.replace('{column}', 'EndUser` / `authenticated_user` / `user') : ROWS_TEXT[access.userRows];
     const limits = access.settings.length > 0 ? access.settings.map(formatSetting).join('; ') : 'none';
     lines.push(`| ${principal} | ${access.who} | ${reads.length > 0 ? reads.join(', ') : 'nothing'} | ${rows} | ${writes.length > 0 ? writes.join('; ') : 'nothing'} | ${limits} |`);
   }
@@ -167,11 +171,13 @@ export function accessDocument(notice: string): string {
     'DEFINER), so a viewer reads team totals without reading any per-user row. A model used by one person on',
     'a day shows that person\'s figures there: give the viewer role to people who may see that.',
     '',
-    'The typed event views run with the reader\'s rights, so row policies apply through them. `readonly = 2`',
+    'The typed event views run with the reader\'s rights, so row policies apply through them: each reads a table',
+    'of its own (`<view>_data`), which materialized views fill from the raw rows as they arrive, keeping the',
+    'authenticated user in `authenticated_user`. `readonly = 2`',
     'forbids writes but lets clients change settings other than the limits, which @clickhouse/client and',
     'Grafana\'s data source need. The ingest role also holds SHOW COLUMNS on the raw tables (the exporter reads',
-    'their columns before it inserts); the daily rollup is filled by a materialized view that runs with its',
-    'definer\'s rights, so inserting needs nothing more. It has no limits: an insert cut off half-way would lose telemetry.',
+    'their columns before it inserts); the rollups and the typed tables are filled by materialized views that run',
+    'with their definer\'s rights, so inserting needs nothing more. It has no limits: an insert cut off half-way would lose telemetry.',
     'The operator\'s own ClickHouse user (the admin Secret) sees every row and manages all of the above.',
     '',
   );

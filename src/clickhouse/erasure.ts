@@ -1,9 +1,9 @@
 /**
  * Erasing one person's telemetry (a leaver, a data-subject request): every row that belongs to
- * them, in every table that holds per-user rows (the raw tables by authenticated user, the daily
- * rollup by user). The views read those tables, so they forget too. The same table list drives
- * the row policies (access.ts USER_ROW_TABLES), so a table that gains per-user rows cannot be
- * missed by one and not the other.
+ * them, in every table that holds per-user rows (by authenticated user: the raw tables, the typed
+ * event tables, the per-prompt and counter rollups; by user: the daily usage rollups). The views
+ * read those tables, so they forget too. The same table list drives the row policies (access.ts
+ * USER_ROW_TABLES), so a table that gains per-user rows cannot be missed by one and not the other.
  */
 import { USER_ROW_TABLES } from './access.ts';
 import { onCluster, qualified, quoteIdentifier, quoteString, type DdlContext } from './sql.ts';

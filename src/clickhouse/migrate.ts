@@ -34,6 +34,7 @@ export async function migrate(target: SqlTarget, context: DdlContext, options: M
     if (options.upTo !== undefined && migration.version > options.upTo) break;
     if (done.has(migration.version)) continue;
     for (const statement of migration.statements(context)) await target.exec(statement);
+    await migration.backfill?.(target, context);
     await target.insert(`${context.database}.${DERIVED.migrations}`, [{ version: migration.version, name: migration.name }]);
     applied.push({ version: migration.version, name: migration.name });
   }

@@ -7,6 +7,7 @@
  * read back like the TTLs).
  */
 import type { TelemetryStack } from '../api/resource.ts';
+import { TYPED_TABLES } from './schema.ts';
 import { DERIVED, RAW_TABLES } from './tables.ts';
 import { onCluster, qualified, quoteString, type DdlContext } from './sql.ts';
 import type { SqlTarget } from './target.ts';
@@ -31,6 +32,12 @@ export const TTL_TABLES: readonly TtlTable[] = [
     RAW_TABLES.metricsExponentialHistogram,
     RAW_TABLES.metricsSummary,
   ].map((table) => ({ table, column: 'toDateTime(TimeUnix)', signal: 'metricsDays' as const, dailyPartitions: true })),
+  // The typed event tables (v9) hold the events again, typed: kept and dropped day by day with them.
+  ...TYPED_TABLES.map((table) => ({ table, column: 'toDateTime(timestamp)', signal: 'eventsDays' as const, dailyPartitions: true })),
+  // The per-prompt and counter rollups (v10) answer what the raw rows answered: their retention, by day
+  // (counted from the day's start, so a day leaves them up to a day before its last raw rows expire).
+  { table: DERIVED.dailyPrompts, column: 'day', signal: 'eventsDays', dailyPartitions: true },
+  { table: DERIVED.dailyCounters, column: 'day', signal: 'metricsDays', dailyPartitions: true },
   { table: DERIVED.dailyUsage, column: 'day', signal: 'rollupsDays', dailyPartitions: false },
   { table: DERIVED.dailyMetricUsage, column: 'day', signal: 'rollupsDays', dailyPartitions: false },
 ];

@@ -12,12 +12,18 @@
 import { IDENTITY_ATTRIBUTE } from '../api/constants.ts';
 import { RAW_TABLES, DERIVED } from './tables.ts';
 import { engine, onCluster, qualified, quoteIdentifier, quoteString, type DdlContext } from './sql.ts';
+import type { SqlTarget } from './target.ts';
 
 export interface Migration {
   /** Strictly increasing; recorded in the migrations table once applied. */
   readonly version: number;
   readonly name: string;
   readonly statements: (context: DdlContext) => string[];
+  /**
+   * Copies rows stored before the migration into what it created, in bounded batches that need
+   * to look at the data first (its partitions); runs after the statements, idempotent like them.
+   */
+  readonly backfill?: (target: SqlTarget, context: DdlContext) => Promise<void>;
 }
 
 const Z = 'CODEC(ZSTD(1))';
@@ -283,9 +289,11 @@ interface EventSource {
 const COMPUTED_EVENT: EventSource = { event: EVENT_EXPRESSION_V3, session: str('session.id') };
 const STORED_EVENT: EventSource = { event: 'ClaudeEvent', session: 'SessionId' };
 
+const commonColumns = (source: EventSource) => COMMON_EVENT_COLUMNS.map((column) => column.replace(`${str('session.id')} AS session_id`, `${source.session} AS session_id`));
+
 function eventViews(context: DdlContext, source: EventSource, views: readonly TypedView[] = TYPED_VIEWS_V3): string[] {
   const logs = qualified(context, RAW_TABLES.logs);
-  const common = COMMON_EVENT_COLUMNS.map((column) => column.replace(`${str('session.id')} AS session_id`, `${source.session} AS session_id`));
+  const common = commonColumns(source);
   const events = `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.events)}${onCluster(context)} AS
 SELECT ${[...common, `${source.event} AS event`, 'LogAttributes AS attributes', 'ResourceAttributes AS resource_attributes'].join(',\n  ')}
 FROM ${logs}
@@ -786,6 +794,309 @@ GROUP BY day, model, query_source`,
   ];
 }
 
+// ---------------------------------------------------------------- v9: typed event tables filled at insert
+
+/**
+ * Until v8 every typed view computed its columns from the attribute map of every matching raw
+ * record, at each read: a report over a month of events read all their maps. From v9 each typed
+ * view reads a table of its own, filled by a materialized view as records arrive (the same
+ * expressions, computed once), so a report reads only the few small columns it names. The view
+ * keeps its name and columns: reports, dashboards and people's own SQL read it unchanged.
+ */
+export const typedTable = (view: string) => `${view}_data`;
+export const typedTableView = (view: string) => `${view}_data_mv`;
+
+/** The table behind each typed view (v9). */
+export const TYPED_TABLES: readonly string[] = TYPED_VIEWS.map((view) => typedTable(view.view));
+
+const LC = 'LowCardinality(String)';
+/**
+ * Column types of the typed tables: the types the view expressions produce (so each view answers
+ * exactly as before), strings with few distinct values as LowCardinality.
+ */
+const TYPED_COLUMN_TYPES: Readonly<Record<string, string>> = {
+  timestamp: 'DateTime64(9)',
+  day: 'Date',
+  user: LC,
+  authenticated_user: LC,
+  session_id: 'String',
+  prompt_id: 'String',
+  event_sequence: 'UInt64',
+  client_version: LC,
+  model: LC,
+  final_model: LC,
+  cost_usd: 'Float64',
+  duration_ms: 'Float64',
+  ttft_ms: 'Float64',
+  total_retry_duration_ms: 'Float64',
+  input_tokens: 'UInt64',
+  output_tokens: 'UInt64',
+  cache_read_tokens: 'UInt64',
+  cache_creation_tokens: 'UInt64',
+  cache_creation_5m_tokens: 'UInt64',
+  cache_creation_1h_tokens: 'UInt64',
+  total_tokens: 'UInt64',
+  pre_tokens: 'UInt64',
+  post_tokens: 'UInt64',
+  prompt_length: 'UInt64',
+  tool_input_size_bytes: 'UInt64',
+  tool_result_size_bytes: 'UInt64',
+  attempt: 'UInt32',
+  total_attempts: 'UInt32',
+  total_tool_uses: 'UInt32',
+  hooks: 'UInt32',
+  succeeded: 'UInt32',
+  blocking: 'UInt32',
+  non_blocking_errors: 'UInt32',
+  cancelled: 'UInt32',
+  success: 'UInt8',
+  has_explanation: 'UInt8',
+  model_swapped: 'UInt8',
+  is_async: 'UInt8',
+  is_built_in: 'UInt8',
+  is_plugin: 'UInt8',
+  request_id: 'String',
+  tool_use_id: 'String',
+  agent_id: 'String',
+  error: 'String',
+  attribution: 'String',
+  hook_name: 'String',
+};
+/** Every other column is a short, repetitive string. */
+export const typedColumnType = (name: string) => TYPED_COLUMN_TYPES[name] ?? LC;
+
+/** `expression AS name` -> name. */
+export const columnName = (column: string) => /\sAS (\w+)$/.exec(column)![1]!;
+
+/** The sort key's dimension after time and user: what the reports over this table filter and group on. */
+const TYPED_SORT: Readonly<Record<string, string>> = {
+  [DERIVED.apiRequests]: 'model',
+  [DERIVED.apiErrors]: 'status_code',
+  [DERIVED.apiRetriesExhausted]: 'status_code',
+  [DERIVED.toolResults]: 'tool',
+  [DERIVED.toolDecisions]: 'tool',
+  [DERIVED.subagents]: 'agent_type',
+  [DERIVED.skills]: 'skill_name',
+  [DERIVED.mcpConnections]: 'server_name',
+};
+
+/** The SELECT the materialized view runs on each inserted block, and the backfill on stored rows. */
+function typedSelect(context: DdlContext, view: TypedView, filter = ''): string {
+  return `SELECT ${[...commonColumns(STORED_EVENT_V8), ...view.columns].join(',\n  ')}
+FROM ${qualified(context, RAW_TABLES.logs)}
+WHERE ClaudeEvent = ${quoteString(view.event)}${filter}`;
+}
+
+function typedTables(context: DdlContext): string[] {
+  return TYPED_VIEWS.flatMap((view) => {
+    const columns = [...commonColumns(STORED_EVENT_V8), ...view.columns].map(columnName);
+    const sort = ['day', 'authenticated_user', ...(TYPED_SORT[view.view] ? [TYPED_SORT[view.view]!] : []), 'session_id', 'timestamp'];
+    const table = createTable(
+      context,
+      typedTable(view.view),
+      [
+        ...columns.map((name) => `${name} ${typedColumnType(name)}`),
+        'INDEX idx_session_id session_id TYPE bloom_filter(0.001) GRANULARITY 1',
+        'INDEX idx_prompt_id prompt_id TYPE bloom_filter(0.001) GRANULARITY 1',
+      ],
+      // Daily partitions like the raw logs: the same TTL (eventsDays) and disk cap drop them day by day.
+      // The deduplication window makes the backfill safe to repeat (its tokens).
+      `PARTITION BY day\nORDER BY (${sort.join(', ')})\nSETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000`,
+    );
+    // As the rollups: the definer's rights, so the collector's insert-only user fills it.
+    const mv = `CREATE MATERIALIZED VIEW IF NOT EXISTS ${qualified(context, typedTableView(view.view))}${onCluster(context)} TO ${qualified(context, typedTable(view.view))} DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+${typedSelect(context, view)}`;
+    const thin = `CREATE OR REPLACE VIEW ${qualified(context, view.view)}${onCluster(context)} AS
+SELECT ${columns.join(', ')}
+FROM ${qualified(context, typedTable(view.view))}`;
+    return [table, mv, thin];
+  });
+}
+
+/** What a backfill copies: the rows of `source` a materialized view did not see, into its table. */
+interface BackfillStep {
+  readonly table: string;
+  /** The materialized view that fills `table` from now on; its creation time is the cut-off. */
+  readonly view: string;
+  readonly source: typeof RAW_TABLES.logs | typeof RAW_TABLES.metricsSum;
+  /** The one event the view takes (logs), '' for every event; undefined for metric points. */
+  readonly event?: string;
+  /** The view's SELECT with an extra `AND ...` filter. */
+  readonly select: (filter: string) => string;
+}
+
+const SOURCE_TIME = { [RAW_TABLES.logs]: 'TimestampTime', [RAW_TABLES.metricsSum]: 'TimeUnix' } as const;
+
+/**
+ * Rows stored before the materialized views existed (an upgrade), copied one day partition of the
+ * raw table at a time, so memory stays bounded whatever the retention; a day without the view's
+ * event is skipped (one pass over the small event-name column finds them). The cut-off is each
+ * view's creation time (rows the view already saw are not copied again) and each day's insert
+ * carries a deduplication token, so a run interrupted half-way is simply repeated.
+ */
+async function backfillByDay(target: SqlTarget, context: DdlContext, version: number, steps: readonly BackfillStep[]): Promise<void> {
+  for (const source of new Set(steps.map((step) => step.source))) {
+    const census = await target.query<{ partition: string; event: string }>(
+      source === RAW_TABLES.logs
+        ? `SELECT DISTINCT _partition_id AS partition, ClaudeEvent AS event FROM ${qualified(context, source)} ORDER BY partition, event`
+        : `SELECT DISTINCT _partition_id AS partition, '' AS event FROM ${qualified(context, source)} ORDER BY partition`,
+    );
+    for (const step of steps.filter((candidate) => candidate.source === source)) {
+      const days = [...new Set(census.filter((row) => (step.event ? row.event === step.event : step.event === '' ? row.event !== '' : true)).map((row) => row.partition))];
+      const cutoff = `(SELECT metadata_modification_time FROM system.tables WHERE database = ${quoteString(context.database)} AND name = ${quoteString(step.view)})`;
+      for (const partition of days) {
+        await target.exec(`INSERT INTO ${qualified(context, step.table)}
+${step.select(`\n  AND _partition_id = ${quoteString(partition)} AND ${SOURCE_TIME[source]} < ${cutoff}`)}
+SETTINGS insert_deduplicate = 1, insert_deduplication_token = ${quoteString(`telemetry-stack-migration-${version}-${step.table}-${partition}`)}`);
+      }
+    }
+  }
+}
+
+const backfillTypedTables = (target: SqlTarget, context: DdlContext) =>
+  backfillByDay(
+    target,
+    context,
+    9,
+    TYPED_VIEWS.map((view) => ({
+      table: typedTable(view.view),
+      view: typedTableView(view.view),
+      source: RAW_TABLES.logs,
+      event: view.event,
+      select: (filter: string) => typedSelect(context, view, filter),
+    })),
+  );
+
+// ---------------------------------------------------------------- v10: per-prompt and counter rollups
+
+/**
+ * Events per day, user, session and prompt: what active users and prompt cost need from every
+ * event, summed at insert (a day holds one row per prompt instead of its tens of events).
+ */
+const PROMPT_ROLLUP_SELECT = (context: DdlContext, filter = '') => `SELECT
+  toDate(TimestampTime) AS day,
+  ${userExpression('LogAttributes')} AS user,
+  EndUser AS authenticated_user,
+  ${STORED_EVENT_V8.session} AS session_id,
+  ${str('prompt.id')} AS prompt_id,
+  count() AS events,
+  countIf(ClaudeEvent = 'api_request') AS api_requests,
+  countIf(ClaudeEvent = 'tool_result') AS tool_calls,
+  sumIf(if(${str('cost_usd')} != '', ${num('cost_usd', 'Float64')}, ${num('cost_usd_micros', 'Float64')} / 1000000), ClaudeEvent = 'api_request') AS cost_usd
+FROM ${qualified(context, RAW_TABLES.logs)}
+WHERE ClaudeEvent != ''${filter}
+GROUP BY day, user, authenticated_user, session_id, prompt_id`;
+
+/**
+ * Every monotonic counter (and delta sum) per day and series, as the increments view would sum it:
+ * a delta point adds to `delta`; a cumulative series (attributes, resource and start time) keeps its
+ * latest value of the day in `cumulative`, and its increment for a day is that minus its value on
+ * the day before (claude_code_daily_increments computes it over this small table). The series'
+ * attributes reports group on are kept as columns: type, language, decision.
+ */
+const COUNTER_ROLLUP_SELECT = (context: DdlContext, filter = '') => `SELECT
+  toDate(TimeUnix) AS day,
+  ${userExpression('Attributes')} AS user,
+  EndUser AS authenticated_user,
+  MetricName AS metric,
+  Attributes['type'] AS type,
+  Attributes['language'] AS language,
+  Attributes['decision'] AS decision,
+  if(AggregationTemporality = 2, cityHash64(ServiceName, cityHash64(Attributes), cityHash64(ResourceAttributes)), 0) AS series,
+  if(AggregationTemporality = 2, StartTimeUnix, toDateTime64(0, 9)) AS start,
+  sumIf(Value, AggregationTemporality != 2) AS delta,
+  maxIf(Value, AggregationTemporality = 2) AS cumulative
+FROM ${qualified(context, RAW_TABLES.metricsSum)}
+WHERE (IsMonotonic OR AggregationTemporality = 1)${filter}
+GROUP BY day, user, authenticated_user, metric, type, language, decision, series, start`;
+
+function promptAndCounterRollups(context: DdlContext): string[] {
+  // Daily partitions and the raw tables' retention (eventsDays, metricsDays): these answer what the
+  // raw rows answered, no longer. The deduplication window makes the backfill safe to repeat.
+  const tail = (order: string) => `PARTITION BY day\nORDER BY (${order})\nSETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000`;
+  const prompts = createTable(
+    context,
+    DERIVED.dailyPrompts,
+    [
+      'day Date',
+      'user LowCardinality(String)',
+      'authenticated_user LowCardinality(String)',
+      'session_id String',
+      'prompt_id String',
+      'events SimpleAggregateFunction(sum, UInt64)',
+      'api_requests SimpleAggregateFunction(sum, UInt64)',
+      'tool_calls SimpleAggregateFunction(sum, UInt64)',
+      'cost_usd SimpleAggregateFunction(sum, Float64)',
+    ],
+    tail('day, authenticated_user, user, session_id, prompt_id'),
+    'AggregatingMergeTree',
+  );
+  const counters = createTable(
+    context,
+    DERIVED.dailyCounters,
+    [
+      'day Date',
+      'user LowCardinality(String)',
+      'authenticated_user LowCardinality(String)',
+      'metric LowCardinality(String)',
+      'type LowCardinality(String)',
+      'language LowCardinality(String)',
+      'decision LowCardinality(String)',
+      'series UInt64',
+      'start DateTime64(9)',
+      'delta SimpleAggregateFunction(sum, Float64)',
+      'cumulative SimpleAggregateFunction(max, Float64)',
+    ],
+    tail('day, authenticated_user, user, metric, type, language, decision, series, start'),
+    'AggregatingMergeTree',
+  );
+  const mv = (view: string, table: string, select: string) =>
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${qualified(context, view)}${onCluster(context)} TO ${qualified(context, table)} DEFINER = CURRENT_USER SQL SECURITY DEFINER AS
+${select}`;
+  const increments = `CREATE OR REPLACE VIEW ${qualified(context, DERIVED.dailyIncrements)}${onCluster(context)} AS
+SELECT day, user, authenticated_user, metric, type, language, decision, increment
+FROM (
+  SELECT
+    day,
+    user,
+    authenticated_user,
+    metric,
+    type,
+    language,
+    decision,
+    delta + if(series = 0, 0, cumulative - lagInFrame(cumulative, 1, 0) OVER (PARTITION BY metric, series, start ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS increment
+  FROM (
+    SELECT day, user, authenticated_user, metric, type, language, decision, series, start, sum(delta) AS delta, max(cumulative) AS cumulative
+    FROM ${qualified(context, DERIVED.dailyCounters)}
+    GROUP BY day, user, authenticated_user, metric, type, language, decision, series, start
+  )
+)`;
+  return [
+    prompts,
+    mv(DERIVED.dailyPromptsView, DERIVED.dailyPrompts, PROMPT_ROLLUP_SELECT(context)),
+    counters,
+    mv(DERIVED.dailyCountersView, DERIVED.dailyCounters, COUNTER_ROLLUP_SELECT(context)),
+    increments,
+  ];
+}
+
+const backfillPromptAndCounterRollups = (target: SqlTarget, context: DdlContext) =>
+  backfillByDay(target, context, 10, [
+    {
+      table: DERIVED.dailyPrompts,
+      view: DERIVED.dailyPromptsView,
+      source: RAW_TABLES.logs,
+      event: '',
+      select: (filter) => PROMPT_ROLLUP_SELECT(context, filter),
+    },
+    {
+      table: DERIVED.dailyCounters,
+      view: DERIVED.dailyCountersView,
+      source: RAW_TABLES.metricsSum,
+      select: (filter) => COUNTER_ROLLUP_SELECT(context, filter),
+    },
+  ]);
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'raw tables the collector exporter writes', statements: rawTables },
   { version: 2, name: 'EndUser: the authenticated user, from the enduser.id attribute', statements: endUserColumns },
@@ -795,6 +1106,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'rollup view and team totals run with the definer\'s rights', statements: definerViews },
   { version: 7, name: 'event name from the OTLP eventName field without its claude_code. prefix', statements: eventNamePrefix },
   { version: 8, name: 'views for Claude Code 2.1.x: query source, MCP tools, 529s, session-less events, typed extension events, usage from the counters', statements: clientV2_1 },
+  { version: 9, name: 'typed event tables filled at insert behind the typed views', statements: typedTables, backfill: backfillTypedTables },
+  { version: 10, name: 'per-prompt and counter rollups filled at insert', statements: promptAndCounterRollups, backfill: backfillPromptAndCounterRollups },
 ];
 
 /** Table that records applied migrations. */

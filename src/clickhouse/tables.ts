@@ -55,5 +55,13 @@ export const DERIVED = {
   dailyUsageView: 'claude_code_daily_usage_mv',
   /** Team totals of the daily rollup (no user column), readable by viewers: SQL SECURITY DEFINER. */
   teamDailyUsage: 'claude_code_team_daily_usage',
+  /** v10: events per day, user, session and prompt (active users, prompt cost), filled at insert. */
+  dailyPrompts: 'claude_code_daily_prompts',
+  dailyPromptsView: 'claude_code_daily_prompts_mv',
+  /** v10: every monotonic counter per day and series (delta sums, cumulative maxima), filled at insert. */
+  dailyCounters: 'claude_code_daily_counters',
+  dailyCountersView: 'claude_code_daily_counters_mv',
+  /** v10: the counters' increments per day, user, metric and the attributes reports group on. */
+  dailyIncrements: 'claude_code_daily_increments',
   accessState: 'telemetry_access_state',
 } as const;
