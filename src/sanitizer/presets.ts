@@ -84,8 +84,27 @@ const LEAD_TEXT = String.raw`(?:${JSON_ESCAPE}|\b)`;
  */
 const OPTIONAL_ESCAPE = `(?:${JSON_ESCAPE})?`;
 
-/** Assignment operators: shell/env/ini "=", YAML/JSON ":", Go ":=", Ruby/PHP "=>". */
-const OP = String.raw`[ \t]*(?::=|=>|[:=])[ \t]*`;
+/** A line break as written, or as a JSON escape inside an encoded attribute. */
+const NEWLINE = String.raw`(?:\r?\n|\\r\\n|\\n)`;
+
+/**
+ * Between a bare key and its value: shell/env/ini "=", Go ":=", Makefile "::=", ":::=", "?="
+ * and "+=", PHP ".=", Ruby/logstash "=>", a typed declaration (Go `var k string = `, Kotlin
+ * `val k: String = `, Rust `const K: &str = `), a
+ * CSV comma (no space: `k, v` in prose and argument lists is not an assignment), a YAML block
+ * scalar (`k: |` with the value indented on the next line), and YAML's colon. The colon needs a
+ * space after it where {@link AssignmentOptions.colonNeedsSpace} says so, so that package
+ * coordinates (io.jsonwebtoken:jjwt-jackson:0.11.2) are not read as `token: value`.
+ */
+function bareOperator(colonNeedsSpace: boolean): string {
+  return (
+    String.raw`[ \t]*(?::{1,3}=|[?+.]=|=>|=)[ \t]*|(?:[ \t]*:[ \t]*|[ \t]+)(?:string|String|str|&str|&'static str)[ \t]*=[ \t]*|,|` +
+    String.raw`[ \t]*:[ \t]*[|>][-+]?[ \t]*${NEWLINE}[ \t]+|` +
+    (colonNeedsSpace ? String.raw`[ \t]*:[ \t]+` : String.raw`[ \t]*:[ \t]*`)
+  );
+}
+/** Between a key in quotes and its quoted value: JSON/YAML ":", "=", logstash "=>", and the comma of `setProperty("K", "v")`. */
+const QUOTED_OP = String.raw`[ \t]*(?:=>|[:=,])[ \t]*`;
 
 /** What a value may look like in each quoting context; none of them includes its quotes. */
 interface ValueShapes {
@@ -93,39 +112,54 @@ interface ValueShapes {
   readonly dq: string;
   /** Inside '...' (no escapes, as in shell). */
   readonly sq: string;
-  /** Inside \"...\", i.e. a double-quoted value inside a JSON-encoded string. */
+  /** Inside \"...\" (or \\\"...\\\"), i.e. a double-quoted value inside a JSON-encoded string. */
   readonly edq: string;
+  /** Inside `...` (Go raw strings, JS templates). */
+  readonly bt: string;
   /** Unquoted. */
   readonly bare: string;
 }
 
+interface AssignmentOptions {
+  /** A bare key's ":" must be followed by a space (see {@link bareOperator}). */
+  readonly colonNeedsSpace: boolean;
+}
+
+/** One or more backslashes before a quote: \" in a JSON string, \\\" in JSON inside JSON. */
+const ESCAPED_QUOTE = String.raw`\\+"`;
+
 /**
  * `key <op> value` in every quoting style. The key, the operator and the quotes are kept;
  * only the value is replaced:
- * - key quoted (JSON `"api_key": "v"`, Python `'api_key': 'v'`, escaped `\"api_key\": \"v\"`):
- *   the match runs from the key name to the end of the value; the key's opening and the
- *   value's closing quote lie outside the match, so `{"api_key": "[REDACTED:x]"}`.
- * - key bare (shell, env, YAML, ini, `--flag=`): the value's own quotes are matched as a pair
- *   and kept.
+ * - key quoted (JSON `"api_key": "v"`, Python `'api_key': 'v'`, escaped `\"api_key\": \"v\"`,
+ *   Java `setProperty("API_KEY", "v")`): the match runs from the key name to the end of the
+ *   value; the key's opening and the value's closing quote lie outside the match, so
+ *   `{"api_key": "[REDACTED:x]"}`.
+ * - key bare (shell, env, YAML, ini, Makefile, Go, PHP, `--flag=`): the value's own quotes are
+ *   matched as a pair and kept.
  */
-function assignment(key: string, value: ValueShapes): string {
+function assignment(key: string, value: ValueShapes, options: AssignmentOptions = { colonNeedsSpace: false }): string {
   return (
     `${pre(key)}(?:` +
-    `${pre(`"${OP}"`)}${value.dq}|${pre(`'${OP}'`)}${value.sq}|${pre(String.raw`\\"${OP}\\"`)}${value.edq}|` +
-    `${pre(OP)}(?:${quoted(value)}|${value.bare}))`
+    `${pre(`"${QUOTED_OP}"`)}${value.dq}|${pre(`'${QUOTED_OP}'`)}${value.sq}|${pre(ESCAPED_QUOTE + QUOTED_OP + ESCAPED_QUOTE)}${value.edq}|` +
+    `${pre(`(?:${bareOperator(options.colonNeedsSpace)})`)}(?:${quoted(value)}|${value.bare})|` +
+    `${pre(String.raw`[ \t]*:[ \t]*`)}(?:${quoted(value)}))`
   );
 }
 
-/** A value in its own quotes, the quotes kept: "v", 'v', \"v\". */
+/** A value in its own quotes, the quotes kept: "v", 'v', \"v\", `v`. */
 function quoted(value: Omit<ValueShapes, 'bare'>): string {
   const dq = '"';
-  const edq = String.raw`\\"`;
-  return `${pre(dq)}${value.dq}${post(dq)}|${pre("'")}${value.sq}${post("'")}|${pre(edq)}${value.edq}${post(edq)}`;
+  const bt = '`';
+  return (
+    `${pre(dq)}${value.dq}${post(dq)}|${pre("'")}${value.sq}${post("'")}|` +
+    `${pre(ESCAPED_QUOTE)}${value.edq}${post(ESCAPED_QUOTE)}|${pre(bt)}${value.bt}${post(bt)}`
+  );
 }
 
 /** Same value shapes for every quoting context (token alphabets hold no quotes or backslashes). */
 function anyQuoting(body: string): ValueShapes {
-  return { dq: body, sq: body, edq: body, bare: body };
+  return { dq: body, sq: body, edq: body, bt: body, bare: body };
 }
 
 // ------------------------------------------------------------------ generic assignments
@@ -136,30 +170,68 @@ function anyQuoting(body: string): ValueShapes {
  * match, while input_tokens, max_tokens, token_count, tokenizer, secretName, secretKeyRef,
  * passwordless and apiKeyHelper do not (the keyword must be followed by the operator).
  * "pass" and "pwd" only count after a separator (DB_PASS, DB_PWD, --pass): bare PWD and
- * OLDPWD are the shell's working directory and "bypass" is not a password.
+ * OLDPWD are the shell's working directory and "bypass" is not a password; "auth" likewise
+ * (REDIS_AUTH, basic_auth, Docker's "auth"), so that oauth is not; "signature" after a
+ * separator (X-Amz-Signature of a presigned URL). "credentials" is not a keyword:
+ * GOOGLE_APPLICATION_CREDENTIALS=/path/key.json names a file.
  */
-const SECRET_KEYWORD = String.raw`(?i:pass(?:word|wd|phrase)|[_.-]pass|[_.-]pwd|secret(?:[_.-]?key(?:[_.-]?base)?)?|token|api[_.-]?key|access[_.-]?key|private[_.-]?key)`;
+const SECRET_KEYWORD = String.raw`(?i:pass(?:word|wd|phrase)|[_.-]pass|[_.-]pwd|secret(?:[_.-]?key(?:[_.-]?base)?)?|token|api[_.-]?key|(?:access|private|signing|encryption|master|client|auth)[_.-]?key|(?:[_.-]|\b)auth|[_.-]signature)`;
 const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*${SECRET_KEYWORD}`;
 
 /**
  * The first character of a generic value may not be whitespace, a quote, a backslash, or
  * start a placeholder or a masked value: $TOKEN, ${TOKEN}, $(cmd), {{ .Values.x }},
  * <your-token>, [REDACTED:...] (an earlier preset already did the job), ****, %(pw)s.
- * Values need at least 4 characters: "password: " and `token: ""` are not secrets, and
- * very short values are more often prose than credentials.
  */
 const NOT_PLACEHOLDER = String.raw`$\[{<*%`;
+/**
+ * A generic value must hold a digit or a symbol: one made only of letters, "_", "." and "-"
+ * is a reference or a placeholder far more often than a credential (var.db_password,
+ * random_password.db.result, get_api_key, YOUR_API_KEY, changeme, api-key, string), while
+ * generated secrets and most chosen passwords hold a digit or a symbol. Values need at least
+ * 3 characters (or 2 with a symbol right after the first): `token: ""` is not a secret.
+ */
+const STRONG = String.raw`0-9+/=!#%&*:;?@^~$|,(){}<>\[\]`;
+/** In quotes a space counts too: a passphrase ('correct horse battery staple') is a secret. */
+const STRONG_QUOTED = String.raw`${STRONG} \t`;
+/** STRONG minus what may not start a value or may not appear in an unquoted one. */
+const STRONG_FIRST = String.raw`0-9+/=!#&:;?@^~|,()`;
+const STRONG_BARE = String.raw`0-9+/=!#%*:?@^~$,{}`;
+const STRONG_BARE_FIRST = String.raw`0-9+/=!#:?@^~,`;
+
+/** A value of first-character class `first` and following characters `rest` that holds a STRONG character. */
+function credentialLike(first: string, rest: string, strong: string, strongFirst: string): string {
+  return `(?:[${strongFirst}](?:${rest}){2,}|[${first}][${strong}](?:${rest})+|[${first}](?:${rest})+[${strong}](?:${rest})*)`;
+}
+
 const GENERIC_VALUE: ValueShapes = {
-  dq: String.raw`[^"\\\s${NOT_PLACEHOLDER}](?:[^"\\\r\n]|\\.){3,}`,
-  sq: String.raw`[^'\\\s${NOT_PLACEHOLDER}][^'\r\n]{3,}`,
-  edq: String.raw`[^"\\\s${NOT_PLACEHOLDER}](?:[^"\\\r\n]|\\[^"\r\n]){3,}`,
-  // Unquoted: ends at whitespace, a quote, a backslash (JSON escape) or a shell operator.
-  // A leading "-" is refused so that `--password --verbose` does not take the next flag.
-  bare: String.raw`[^\s"'\\;&|<>${'`'}${NOT_PLACEHOLDER}-][^\s"'\\;&|<>${'`'}]{3,}`,
+  dq: credentialLike(String.raw`^"\\\s${NOT_PLACEHOLDER}`, String.raw`[^"\\\r\n]|\\.`, STRONG_QUOTED, STRONG_FIRST),
+  sq: credentialLike(String.raw`^'\\\s${NOT_PLACEHOLDER}`, String.raw`[^'\r\n]`, STRONG_QUOTED, STRONG_FIRST),
+  // Inside a JSON-encoded string the value ends at the next backslash (the escaped closing quote).
+  edq: credentialLike(String.raw`^"\\\s${NOT_PLACEHOLDER}`, String.raw`[^"\\\r\n]`, STRONG_QUOTED, STRONG_FIRST),
+  bt: credentialLike(String.raw`^${'`'}\\\s${NOT_PLACEHOLDER}`, String.raw`[^${'`'}\r\n]`, STRONG_QUOTED, STRONG_FIRST),
+  // Unquoted: ends at whitespace, a quote, a backslash (JSON escape), a shell operator or a
+  // bracket (get_token(), os.environ["K"] are code). A leading "-" is refused so that
+  // `--password --verbose` does not take the next flag.
+  bare: credentialLike(String.raw`^\s"'\\;&|<>${'`'}()${NOT_PLACEHOLDER}-`, String.raw`[^\s"'\\;&|<>${'`'}()\[\]]`, STRONG_BARE, STRONG_BARE_FIRST),
 };
+
+/**
+ * A key and its value as XML attributes: NuGet's `<add key="ClearTextPassword" value="v" />`,
+ * .NET appSettings `<add key="ApiKey" value="v" />` (quotes possibly escaped).
+ */
+const SECRET_ATTRIBUTE_PAIR = pre(String.raw`(?i:key|name)=\\*"${SECRET_KEY}\\*"[ \t]+(?i:value)=\\*"`) + GENERIC_VALUE.edq;
 
 /** `--password hunter2`, `--token "x"`: a flag (leading dash) whose value follows a space. */
 const SECRET_FLAG = `${pre(String.raw`-[A-Za-z0-9_.-]*${SECRET_KEYWORD}[ \t]+`)}(?:${quoted(GENERIC_VALUE)}|${GENERIC_VALUE.bare})`;
+
+/**
+ * An XML element named like a secret, its value on the same line or indented on the next
+ * (`<apiToken>\n    v\n</apiToken>`): the opening tag and the whitespace are kept.
+ */
+const SECRET_ELEMENT =
+  pre(String.raw`<${SECRET_KEY}>(?:[ \t\r\n]|\\[nrt])*`) +
+  credentialLike(String.raw`^<\s"'\\${NOT_PLACEHOLDER}`, String.raw`[^<\s"'\\]`, STRONG_BARE, STRONG_BARE_FIRST);
 
 // ------------------------------------------------------------------ authorization
 
@@ -178,6 +250,7 @@ const AUTH_HEADER = assignment(String.raw`(?i:(?:proxy-)?authorization)`, {
   dq: String.raw`${AUTH_CREDENTIAL}(?:[^"\\\r\n]|\\.)*`,
   sq: String.raw`${AUTH_CREDENTIAL}[^'\r\n]*`,
   edq: String.raw`${AUTH_CREDENTIAL}(?:[^"\\\r\n]|\\[^"\r\n])*`,
+  bt: String.raw`${AUTH_CREDENTIAL}[^${'`'}\r\n]*`,
   bare: AUTH_CREDENTIAL,
 });
 /**
@@ -202,6 +275,15 @@ const CURL_USER =
   pre(String.raw`\\"${CURL_USER_NAME}[^"\\\r\n:$]*:`) + String.raw`(?:[^"\\\r\n]|\\[^"\r\n])+` + post(String.raw`\\"`) +
   ')';
 
+/** A base64 value of a Kubernetes Secret's data (8+ characters; "e30=" and short flags are not secrets). */
+const K8S_BASE64 = String.raw`[A-Za-z0-9+/]{8,}={0,2}`;
+/**
+ * The first data value and every entry after it: keep-groups cannot repeat, so the entries
+ * after the first go with it, names included (`data:\n  a: [REDACTED:...]`), rather than leaving
+ * all but the first value in clear.
+ */
+const K8S_DATA_VALUE = String.raw`${K8S_BASE64}(?:\\*["'])?(?:${NEWLINE}[ \t]+[A-Za-z0-9_.-]+:[ \t]*(?:\\*["'])?${K8S_BASE64}(?:\\*["'])?)*`;
+
 // ------------------------------------------------------------------ the presets
 
 const PRESET_DEFINITIONS: readonly Preset[] = [
@@ -222,8 +304,8 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
   },
   {
     name: 'aws-access-key-ids',
-    description: 'AWS access key ids (AKIA, ASIA, ABIA, ACCA followed by 16 upper-case letters or digits).',
-    pattern: String.raw`${LEAD}(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}`,
+    description: 'AWS access key ids (AKIA, ASIA, ABIA, ACCA, A3T. followed by 16 upper-case letters or digits).',
+    pattern: String.raw`${LEAD}(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}`,
     action: 'redact',
   },
   {
@@ -268,7 +350,7 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
     name: 'stripe-keys',
     description: 'Stripe secret, restricted and publishable keys (sk_live_, sk_test_, rk_live_, pk_live_ ...) and webhook secrets (whsec_).',
     // LEAD: "disk_test_..." contains "sk_test_".
-    pattern: String.raw`${LEAD}(?:(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{24,})`,
+    pattern: String.raw`${LEAD}(?:(?:sk|rk|pk)_(?:live|test|prod)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{24,})`,
     action: 'redact',
   },
   {
@@ -285,15 +367,103 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
   },
   {
     name: 'huggingface-tokens',
-    description: 'Hugging Face access tokens (hf_ followed by 30 or more letters and digits).',
-    // LEAD: snake_case identifiers such as load_hf_... contain "hf_".
-    pattern: String.raw`${LEAD}hf_[A-Za-z0-9]{30,}`,
+    description: 'Hugging Face user access tokens (hf_ followed by 34 letters) and organization tokens (api_org_...).',
+    // LEAD and the closing \b: C identifiers such as hf_register_info or load_hf_model contain
+    // "hf_" but never 30+ letters and digits with no underscore.
+    pattern: String.raw`${LEAD}(?:hf|api_org)_[A-Za-z0-9]{30,40}\b`,
     action: 'redact',
   },
   {
     name: 'sendgrid-keys',
     description: 'SendGrid API keys (SG.<id>.<secret>).',
     pattern: String.raw`${LEAD}SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}`,
+    action: 'redact',
+  },
+  {
+    name: 'saas-api-keys',
+    description: 'Messaging, e-mail, payment and commerce API keys: Mailgun (key-...), Mailchimp (...-us1), Brevo (xkeysib-...), Shopify (shpat_, shpss_, shpca_, shppa_), Square (sq0atp-, EAAA), Shippo, Duffel, EasyPost, Flutterwave, Facebook page tokens (EAAM...), Adobe (p8e-) and MaxMind (..._mmk).',
+    // Fixed lengths and a closing \b: a longer hex run (a SHA) is not a key with a prefix.
+    pattern:
+      String.raw`${LEAD}(?:(?:pub)?key-[0-9a-f]{32}|[0-9a-f]{32}-us[0-9]{1,2}|` +
+      String.raw`x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|sq0(?:atp|csp)-[A-Za-z0-9_-]{22,60}|EAAA[A-Za-z0-9_-]{60}|` +
+      // Shippo, Duffel, EasyPost, Flutterwave, Facebook page tokens, Adobe, MaxMind.
+      String.raw`shippo_(?:live|test)_[a-fA-F0-9]{40}|duffel_(?:test|live)_[A-Za-z0-9_=-]{43}|EZ[AT]K[A-Za-z0-9]{54}|FLW(?:PUB|SEC)K(?:_TEST)?-[a-h0-9]{32}-X|` +
+      String.raw`EAA[MC][A-Za-z0-9]{100,}|p8e-[A-Za-z0-9]{32}|[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk)\b`,
+    action: 'redact',
+  },
+  {
+    name: 'dev-platform-tokens',
+    description: 'Developer platform tokens: PyPI (pypi-AgEIcHlwaS5vcmc...), RubyGems, Docker Hub (dckr_pat_), Sourcegraph (sgp_), Postman (PMAK-), Linear (lin_api_), Atlassian (ATATT3...), Figma (figd_), Notion (ntn_, secret_ + 43), Clojars, ReadMe, Prefect, Typeform, Terraform Cloud (.atlasv1.), Artifactory, Infracost, OpenShift (sha256~), Scalingo, Frame.io, SettleMint, Grafana API keys, Mapbox secret tokens (sk.eyJ...), Contentful (CFPAT-), Netlify (nfp_), Buildkite (bkua_), CircleCI (CCIPAT_), Bitbucket (ATBB) and PostHog (phx_).',
+    // Notion's legacy secret_ tokens are exactly 43 letters and digits: identifiers such as
+    // secret_key_base have underscores in that stretch.
+    pattern:
+      String.raw`${LEAD}(?:pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}|rubygems_[a-f0-9]{48}\b|dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,}|` +
+      String.raw`sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}\b|PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}\b|lin_(?:api|oauth)_[A-Za-z0-9]{40}\b|` +
+      String.raw`AT[AC]TT3[A-Za-z0-9_=-]{150,}|fig[dou]_[A-Za-z0-9_-]{40,}|ntn_[0-9]{11}[A-Za-z0-9]{35}\b|secret_[A-Za-z0-9]{43}\b|` +
+      // Clojars, ReadMe, Prefect, Typeform, Terraform Cloud, Artifactory, Infracost, OpenShift,
+      // Scalingo, Frame.io, SettleMint, Grafana API keys.
+      String.raw`CLOJARS_[A-Za-z0-9]{60}|rdme_[a-z0-9]{70}|pnu_[A-Za-z0-9]{36}\b|tfp_[A-Za-z0-9_.=-]{59}|[a-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}|` +
+      String.raw`AKCp[A-Za-z0-9]{69}|cmVmdGtu[A-Za-z0-9]{56}|` +
+      String.raw`ico-[A-Za-z0-9]{32}\b|sha256~[A-Za-z0-9_-]{43}|tk-us-[A-Za-z0-9_-]{48}|fio-u-[A-Za-z0-9_=-]{64}|` +
+      String.raw`sm_(?:aat|pat|sat)_[A-Za-z0-9]{16}\b|eyJrIjoi[A-Za-z0-9]{70,400}={0,3}|` +
+      // Mapbox secret tokens, Contentful, Netlify, Buildkite, CircleCI, Bitbucket app passwords, PostHog.
+      String.raw`sk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}|CFPAT-[A-Za-z0-9_-]{43}|nfp_[A-Za-z0-9]{36}\b|bkua_[a-f0-9]{40}\b|` +
+      String.raw`CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}\b|ATBB[A-Za-z0-9_=.-]{32,}|phx_[A-Za-z0-9]{43}\b)`,
+    action: 'redact',
+  },
+  {
+    name: 'cloud-platform-tokens',
+    description: 'Cloud and infrastructure tokens: Azure AD client secrets (...Q~...), Google OAuth (ya29., 1//), DigitalOcean (dop_v1_), Databricks (dapi), Heroku (HRKU-), PlanetScale, Pulumi (pul-), Doppler (dp.pt.), Vault (hvs., hvb.), 1Password (ops_, A3-), age keys, Grafana (glsa_, glc_), New Relic (NRAK-), Sentry (sntryu_, sntrys_), Alibaba (LTAI), Dynatrace (dt0c01.), Cloudflare origin CA (v1.0-), Fly.io, Yandex, Google OAuth client secrets (GOCSPX-), Render (rnd_), Supabase (sbp_, sb_secret_).',
+    pattern:
+      String.raw`${LEAD}(?:[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}|ya29\.[A-Za-z0-9_-]{30,}|1//0[A-Za-z0-9_-]{40,}|` +
+      String.raw`do[opr]_v1_[a-f0-9]{64}\b|dapi[a-f0-9]{32}(?:-[0-9]+)?\b|HRKU-AA[A-Za-z0-9_-]{58}|pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32,64}|` +
+      String.raw`pul-[a-f0-9]{40}\b|dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}|hvs\.[A-Za-z0-9_-]{90,}|hvb\.[A-Za-z0-9_-]{138,}|` +
+      String.raw`ops_eyJ[A-Za-z0-9+/]{250,}={0,3}|AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}|` +
+      String.raw`glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b|glc_[A-Za-z0-9+/]{32,}={0,3}|NRAK-[A-Z0-9]{27}\b|NRII-[A-Za-z0-9-]{32}|` +
+      String.raw`sntryu_[a-f0-9]{64}\b|sntrys_eyJ[A-Za-z0-9+/=_]{50,}|` +
+      // Alibaba, Dynatrace, Cloudflare origin CA, Fly.io, Yandex, 1Password secret keys, Google
+      // OAuth client secrets, Render, Supabase.
+      String.raw`LTAI[A-Za-z0-9]{20}\b|dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}|v1\.0-[a-f0-9]{24}-[a-f0-9]{146}|FlyV1 fm[12][ar]?_[A-Za-z0-9+/=,_-]{100,}|fo1_[A-Za-z0-9_-]{43}|` +
+      String.raw`AQVN[A-Za-z0-9_-]{35,38}|t1\.[A-Za-z0-9_-]+={0,2}\.[A-Za-z0-9_-]{86}={0,2}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b|` +
+      String.raw`GOCSPX-[A-Za-z0-9_-]{28}|rnd_[A-Za-z0-9]{32}\b|sbp_[a-f0-9]{40}\b|sb_secret_[A-Za-z0-9_-]{30,})`,
+    action: 'redact',
+  },
+  {
+    name: 'ai-platform-keys',
+    description: 'AI platform keys besides OpenAI, Anthropic and Hugging Face: OpenRouter (sk-or-v1-), Groq (gsk_), Perplexity (pplx-), Replicate (r8_), xAI (xai-), LangSmith (lsv2_), Tavily (tvly-), Pinecone (pcsk_).',
+    pattern:
+      String.raw`${LEAD}(?:sk-or-v1-[a-f0-9]{64}|gsk_[A-Za-z0-9]{52}|pplx-[A-Za-z0-9]{48}|r8_[A-Za-z0-9]{37}|xai-[A-Za-z0-9]{80}|` +
+      String.raw`lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}|tvly-(?:dev-)?[A-Za-z0-9]{32}|pcsk_[A-Za-z0-9]{5,}_[A-Za-z0-9]{60,})\b`,
+    action: 'redact',
+  },
+  {
+    name: 'short-prefix-tokens',
+    description: 'Tokens whose prefixes are short or common words: Twilio API keys and account SIDs (SK, AC + 32 hex), Airtable (pat + 14 characters + . + 64 hex), Harness (pat., sat.), Octopus Deploy (API-), legacy Vault (s. + 24 characters), Dropbox (sl.), Resend (re_), ElevenLabs (sk_ + 48 hex).',
+    // Kept apart from the other families because a prefix such as "pat" or "s." occurs in most
+    // text: in one pattern with the distinctive prefixes it would make a literal guard on that
+    // pattern (compile.ts, preview.ts) pass almost every value.
+    pattern:
+      String.raw`${LEAD}(?:(?:SK|AC)[0-9a-f]{32}|pat[A-Za-z0-9]{14}\.[a-f0-9]{64}|(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}|` +
+      String.raw`API-[A-Z0-9]{26}|s\.[A-Za-z0-9]{24}|sl\.[A-Za-z0-9_=-]{130,}|re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}|sk_[a-f0-9]{48})\b`,
+    action: 'redact',
+  },
+  {
+    name: 'chat-webhooks',
+    description: 'Microsoft Teams (*.webhook.office.com/webhookb2/...) and Discord (discord.com/api/webhooks/<id>/<token>) webhook URLs.',
+    // Scheme, host and the fixed path are kept; the path that carries the credential goes.
+    pattern:
+      pre(String.raw`(?:https?://)?(?:[A-Za-z0-9-]+\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook)/`) + String.raw`[A-Za-z0-9@_-]+(?:/[A-Za-z0-9@_-]+)*|` +
+      pre(String.raw`(?:https?://)?(?:ptb\.|canary\.)?discord(?:app)?\.com/api/(?:v[0-9]+/)?webhooks/[0-9]{17,20}/`) + String.raw`[A-Za-z0-9_-]{60,}`,
+    action: 'redact',
+  },
+  {
+    name: 'bot-tokens',
+    description: 'Telegram bot tokens (bot id:AA..., both sides of the colon) and Discord bot tokens (base64 id.timestamp.hmac).',
+    // Telegram: the id is kept out of the output too (it names the bot); "bot<id>:" in API URLs
+    // keeps the "bot". Discord: the first part is the base64 of a 17-20 digit id, so it starts
+    // with MD, MT, Mj, Mz, ND, NT, Nj, Nz, OD or OT (the base64 of two ASCII digits).
+    pattern:
+      pre(String.raw`\\[nrt]|\b|bot`) + String.raw`(?:[0-9]{8,10}:AA[A-Za-z0-9_-]{33}|(?:[MN][DTjz]|O[DT])[A-Za-z0-9_-]{22,24}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b)`,
     action: 'redact',
   },
   {
@@ -307,9 +477,10 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
   },
   {
     name: 'jwts',
-    description: 'JSON Web Tokens (eyJ... header, payload and signature; also five-part JWE).',
-    // "eyJ" is base64 for '{"'; the signature may be empty (alg none).
-    pattern: String.raw`eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?`,
+    description: 'JSON Web Tokens (eyJ... header, payload and signature; also five-part JWE), raw or base64-encoded again (ZXlK...).',
+    // "eyJ" is base64 for '{"'; the signature may be empty (alg none). "ZXlK" is base64 of "eyJ":
+    // a JWT stored base64-encoded (Kubernetes Secrets, config blobs).
+    pattern: String.raw`(?:eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?|${LEAD}ZXlK[A-Za-z0-9+/]{40,}={0,2})`,
     action: 'redact',
   },
   {
@@ -323,6 +494,18 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       '(?:' +
       String.raw`(?s:.*?)` + post(String.raw`-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`) + '|' +
       String.raw`(?:[A-Za-z0-9+/=\s]|\\[nrt\\])*)`,
+    action: 'redact',
+  },
+  {
+    name: 'kubernetes-secret-data',
+    description: 'The base64 values under data: in a Kubernetes Secret manifest, as written (kind before data) and as kubectl get -o yaml prints it (data first); entries after the first are replaced together with it.',
+    // RE2 cannot look around, so the manifest's "kind: Secret" is matched inside a keep-group,
+    // before "data:" or after it; a ConfigMap's data is left alone. (A bounded distance,
+    // .{0,200}, would be closer but costs RE2 a state per character: 200 times the CPU here.)
+    // The entries after the first are replaced with it (see K8S_DATA_VALUE).
+    pattern:
+      `(?:${pre(String.raw`(?:\b|\\[nrt])kind:[ \t]*(?:\\*["'])?Secret(?:\\*["'])?(?s:.)*?(?:\b|\\[nrt])data:[ \t]*${NEWLINE}[ \t]+[A-Za-z0-9_.-]+:[ \t]*(?:\\*["'])?`)}${K8S_DATA_VALUE}|` +
+      `${pre(String.raw`(?:\b|\\[nrt])data:[ \t]*${NEWLINE}[ \t]+[A-Za-z0-9_.-]+:[ \t]*(?:\\*["'])?`)}${K8S_DATA_VALUE}${post(String.raw`(?s:.)*?(?:\b|\\[nrt])kind:[ \t]*(?:\\*["'])?Secret\b`)})`,
     action: 'redact',
   },
   {
@@ -347,8 +530,8 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
   },
   {
     name: 'secret-assignments',
-    description: 'Values assigned to keys such as password, secret, token, api_key, access_key or client_secret in shell, env, YAML, JSON and CLI-flag form.',
-    pattern: `${pre(OPTIONAL_ESCAPE)}(?:${assignment(SECRET_KEY, GENERIC_VALUE)}|${SECRET_FLAG})`,
+    description: 'Values assigned to keys such as password, secret, token, api_key, access_key or client_secret: shell, env, YAML (also block scalars), JSON (also escaped), Makefile (?=, ::=, :::=, +=), PHP .=, Go (:=, backticks, var k string =), Java setProperty, XML elements and key/value attributes, CSV and CLI flags. Values made only of letters, "_", "." and "-" (no digit, symbol or, in quotes, space) are taken for references or placeholders and kept.',
+    pattern: `${pre(OPTIONAL_ESCAPE)}(?:${assignment(SECRET_KEY, GENERIC_VALUE, { colonNeedsSpace: true })}|${SECRET_FLAG}|${SECRET_ELEMENT}|${SECRET_ATTRIBUTE_PAIR})`,
     action: 'redact',
   },
   {

@@ -89,6 +89,37 @@ export const password = 'Pw-' + filler(13, ALNUM, 57) + '!';
 export const shortPassword = 'hunter2';
 export const genericValue = filler(32, LOWER + DIGITS, 58);
 
+const HEX = DIGITS + 'abcdef';
+const mailgun = 'key-' + filler(32, HEX, 70);
+const shopify = 'shp' + 'at_' + filler(32, HEX, 71);
+const brevo = 'xkeysib-' + filler(64, HEX, 72) + '-' + filler(16, ALNUM, 73);
+const mailchimp = filler(32, HEX, 74) + '-us' + '14';
+const squareToken = 'sq0atp-' + filler(22, BASE64URL, 75);
+const pypiToken = 'pypi-AgEIcHlwaS5vcmc' + filler(70, BASE64URL, 76);
+const sourcegraph = 'sgp_' + filler(16, HEX, 77) + '_' + filler(40, HEX, 78);
+const notionToken = 'ntn_' + filler(11, DIGITS, 79) + filler(35, ALNUM, 80);
+const dockerPat = 'dckr_' + 'pat_' + filler(27, BASE64URL, 81);
+const linearKey = 'lin_api_' + filler(40, ALNUM, 82);
+const doToken = 'dop_' + 'v1_' + filler(64, HEX, 83);
+const dopplerToken = 'dp.pt.' + filler(43, ALNUM, 84);
+const vaultToken = 'hvs.' + filler(95, BASE64URL, 85);
+const databricksToken = 'dapi' + filler(32, HEX, 86);
+const azureClientSecret = filler(3, ALNUM, 87) + '8Q~' + filler(34, ALNUM + '_~.-', 88);
+const groqKey = 'gsk_' + filler(52, ALNUM, 89);
+const openrouterKey = 'sk-or-v1-' + filler(64, HEX, 90);
+const perplexityKey = 'pplx-' + filler(48, ALNUM, 91);
+const replicateKey = 'r8_' + filler(37, ALNUM, 92);
+const langsmithKey = 'lsv2_' + 'pt_' + filler(32, HEX, 93) + '_' + filler(10, HEX, 94);
+const twilioKey = 'SK' + filler(32, HEX, 95);
+const twilioSid = 'AC' + filler(32, HEX, 96);
+const octopusKey = 'API-' + filler(26, UPPER + DIGITS, 97);
+const airtablePat = 'pat' + filler(14, ALNUM, 98) + '.' + filler(64, HEX, 99);
+const teamsPath = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d@f6e5d4c3-b2a1-4f0e-9d8c-7b6a5f4e3d2c/IncomingWebhook/' + filler(32, HEX, 100) + '/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const discordHookToken = filler(68, BASE64URL, 101);
+export const telegramToken = '7012345678:AA' + filler(33, BASE64URL, 102);
+const discordBot = Buffer.from('123456789012345678').toString('base64') + '.' + filler(6, BASE64URL, 103) + '.' + filler(38, BASE64URL, 104);
+const k8sValue = Buffer.from('Pw-' + filler(20, ALNUM, 105)).toString('base64');
+
 // ------------------------------------------------------------------ must match
 
 export const SAMPLES: Record<PresetName, readonly Sample[]> = {
@@ -183,6 +214,62 @@ export const SAMPLES: Record<PresetName, readonly Sample[]> = {
     s(`curl -H "Authorization: Bearer ${sendgrid}" https://api.sendgrid.com/v3/mail/send`, sendgrid),
     s(`mail:\n  provider: sendgrid\n  key: ${sendgrid}\n`, sendgrid),
     s(`python3 send.py --sendgrid ${sendgrid}`, sendgrid),
+  ],
+  'saas-api-keys': [
+    s(`curl -s --user "api:${mailgun}" https://api.mailgun.net/v3/domains`, mailgun),
+    s(`shopify app deploy --token ${shopify}`, shopify),
+    s(`{"brevo": {"apiKey": "${brevo}"}}`, brevo),
+    s(`mailchimp.setConfig({ apiKey: '${mailchimp}', server: 'us14' })`, mailchimp),
+    s(`SQUARE_ACCESS_TOKEN ?= ${squareToken}`, squareToken),
+  ],
+  'dev-platform-tokens': [
+    s(`twine upload -u __token__ -p ${pypiToken} dist/*`, pypiToken),
+    s(`src login https://sourcegraph.example.com ${sourcegraph}`, sourcegraph),
+    s(`The integration secret is ${notionToken}, can you wire it up?`, notionToken),
+    s(`echo ${dockerPat} | docker login -u acme --password-stdin`, dockerPat),
+    s(`const linear = new LinearClient({ apiKey: \`${linearKey}\` })`, linearKey),
+  ],
+  'cloud-platform-tokens': [
+    s(`doctl auth init -t ${doToken}`, doToken),
+    s(`doppler configure set token ${dopplerToken}`, dopplerToken),
+    s(`vault login ${vaultToken}`, vaultToken),
+    s(`databricks configure --host https://x.cloud.databricks.com --token <<< ${databricksToken}`, databricksToken),
+    s(`az login --service-principal -u 00000000-0000-0000-0000-000000000000 -p ${azureClientSecret} --tenant acme`, azureClientSecret),
+  ],
+  'ai-platform-keys': [
+    s(`GROQ_API_KEY=${groqKey} python chat.py`, groqKey),
+    s(`curl https://openrouter.ai/api/v1/models -H "x-key: ${openrouterKey}"`, openrouterKey),
+    s(`client = OpenAI(api_key="${perplexityKey}", base_url="https://api.perplexity.ai")`, perplexityKey),
+    s(`replicate run --token ${replicateKey} stability-ai/sdxl`, replicateKey),
+    s(`$langsmith .= "${langsmithKey}";`, langsmithKey),
+  ],
+  'short-prefix-tokens': [
+    s(`twilio login --api-key ${twilioKey}`, twilioKey),
+    s(`Account ${twilioSid} is suspended`, twilioSid),
+    s(`octo list-projects --server https://octo.example.com --apiKey ${octopusKey}`, octopusKey),
+    s(`curl https://api.airtable.com/v0/meta/bases -H "X-Airtable: ${airtablePat}"`, airtablePat),
+    s(`export TWILIO_SID=${twilioSid} TWILIO_KEY=${twilioKey}`, twilioKey),
+  ],
+  'chat-webhooks': [
+    s(`curl -H "Content-Type: application/json" -d '{"text":"hi"}' https://acme.webhook.office.com/webhookb2/${teamsPath}`, teamsPath),
+    s(`TEAMS_URL=https://acme.webhook.office.com/webhookb2/${teamsPath}`, teamsPath),
+    s(`curl -X POST https://discord.com/api/webhooks/123456789012345678/${discordHookToken} -d content=deployed`, discordHookToken),
+    s(`{"discord": "https://discordapp.com/api/webhooks/123456789012345678/${discordHookToken}"}`, discordHookToken),
+    s(`notify:\n  url: https://outlook.office.com/webhook/${teamsPath}\n`, teamsPath),
+  ],
+  'bot-tokens': [
+    s(`curl https://api.telegram.org/bot${telegramToken}/getMe`, telegramToken),
+    s(`curl -H "Authorization: Bearer ${telegramToken}" https://bot.example.com`, telegramToken.split(':')[1]!),
+    s(`bot = Bot(token="${telegramToken}")`, telegramToken),
+    s(`client.run("${discordBot}")`, discordBot),
+    s(`Logged in with ${discordBot} as deploy-bot`, discordBot),
+  ],
+  'kubernetes-secret-data': [
+    s(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  config.json: ${k8sValue}\n`, k8sValue),
+    s(`apiVersion: v1\ndata:\n  url: ${k8sValue}\nkind: Secret\nmetadata:\n  name: app\n`, k8sValue),
+    s(`kind: "Secret"\ntype: Opaque\ndata:\n  .dockerconfigjson: "${k8sValue}"\n`, k8sValue),
+    s(`$ kubectl get secret app -o yaml\napiVersion: v1\ndata:\n  tls.key: ${k8sValue}\nkind: Secret\n`, k8sValue),
+    s(`kind: Secret\nmetadata:\n  name: x\n  labels:\n    app: web\ndata:\n  credentials: ${k8sValue}\n`, k8sValue),
   ],
   'azure-storage-keys': [
     s(`DefaultEndpointsProtocol=https;AccountName=acmelogs;AccountKey=${azureAccountKey};EndpointSuffix=core.windows.net`, azureAccountKey),
