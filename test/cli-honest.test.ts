@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, run } from '../src/cli/main.ts';
-import { didYouMean, nearest } from '../src/cli/suggest.ts';
+import { didYouMean, nearest } from '../src/cli/framework/suggest.ts';
 import { ROOT } from './support/stacks.ts';
 
 const SAMPLE = join(ROOT, 'examples/sample-export');
@@ -23,29 +23,29 @@ function expectUserError(result: { code: number; stdout: string; stderr: string 
 }
 
 describe('file mistakes end in one line, fast', () => {
-  it('synth -o an existing file, or a path through a file', async () => {
+  it('synth --output-dir an existing file, or a path through a file', async () => {
     const dir = tmp();
     const file = join(dir, 'existing');
     writeFileSync(file, 'keep me');
-    const onFile = await run(['synth', '-o', file]);
-    expectUserError(onFile, 1, /-o .*existing: is a file; -o takes a folder .*redirect stdout: > /);
+    const onFile = await run(['synth', '--output-dir', file]);
+    expectUserError(onFile, 1, /--output-dir .*existing: is a file; --output-dir takes a folder .*redirect stdout: > /);
     expect(onFile.stderr.trim().split('\n')).toHaveLength(1);
     expect(readFileSync(file, 'utf8')).toBe('keep me');
-    expectUserError(await run(['synth', '-o', join(file, 'sub')]), 1, /existing is a file, not a folder/);
+    expectUserError(await run(['synth', '--output-dir', join(file, 'sub')]), 1, /existing is a file, not a folder/);
   });
 
-  it('synth -o /proc/x fails at once instead of hanging (the real process)', () => {
+  it('synth --output-dir /proc/x fails at once instead of hanging (the real process)', () => {
     const started = Date.now();
-    const result = spawnSync(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'synth', '-o', '/proc/telemetry-stack-x'], { encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'synth', '--output-dir', '/proc/telemetry-stack-x'], { encoding: 'utf8', timeout: 60_000 });
     expect(result.signal).toBeNull();
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^telemetry-stack: -o \/proc\/telemetry-stack-x: cannot create the folder \/proc\/telemetry-stack-x \(ENOENT\); pass a folder you can write to\n$/);
+    expect(result.stderr).toMatch(/^telemetry-stack: --output-dir \/proc\/telemetry-stack-x: cannot create the folder \/proc\/telemetry-stack-x \(ENOENT\); pass a folder you can write to\n$/);
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 90_000);
 
-  it('synth -o creates missing folders level by level', async () => {
+  it('synth --output-dir creates missing folders level by level', async () => {
     const out = join(tmp(), 'a', 'b');
-    expect((await run(['synth', '-o', out])).code).toBe(0);
+    expect((await run(['synth', '--output-dir', out])).code).toBe(0);
     expect(existsSync(join(out, 'configmap-telemetry-collector-config.yaml'))).toBe(true);
   });
 

@@ -70,7 +70,7 @@ describe('telemetry-stack synth', () => {
 
   it('-o writes one file per object', async () => {
     const dir = tmp();
-    expect((await run(['synth', '-f', join(ROOT, 'examples/team.yaml'), '-o', dir])).code).toBe(0);
+    expect((await run(['synth', '-f', join(ROOT, 'examples/team.yaml'), '--output-dir', dir])).code).toBe(0);
     const files = readdirSync(dir);
     expect(files).toContain('statefulset-platform-team-collector.yaml');
     expect(docs(readFileSync(join(dir, 'configmap-platform-team-collector-config.yaml'), 'utf8'))[0]!.kind).toBe('ConfigMap');

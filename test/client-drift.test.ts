@@ -21,7 +21,7 @@ import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { UNKNOWN_FIELDS_PATH, UNKNOWN_FIELDS_QUERY } from '../src/clickhouse/unknown-fields.ts';
 import type { AnyValue, ExportLine, KeyValue } from '../src/clickhouse/otlp-json.ts';
-import { stackData } from '../src/cli/journey/stack-data.ts';
+import { stackData } from '../src/cli/cluster/stack-data.ts';
 import { KNOWN_ATTRIBUTE_KEYS, KNOWN_EVENT_NAMES, TELEMETRY_METRICS } from '../src/sanitizer/fields.ts';
 import { eventAllowList, FREE_TEXT_ATTRIBUTES, METRIC_ATTRIBUTES } from '../src/sanitizer/levels.ts';
 import { VERSIONS } from '../src/versions.ts';

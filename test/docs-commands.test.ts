@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../src/cli/main.ts';
+import { parseCommandLine } from '../src/cli/framework/command.ts';
+import { BUILT_IN, COMMANDS } from '../src/cli/main.ts';
 import { ROOT } from './support/stacks.ts';
 
 const DOC_FILES = [...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'README.md'];
@@ -69,7 +70,8 @@ describe('commands in the docs', () => {
     const problems: string[] = [];
     for (const command of all) {
       const where = `${command.file}:${command.line}: ${command.text}`;
-      if (command.subcommand === '--help' || command.subcommand === 'help') continue;
+      // Answered by main.ts itself, with no module: help, completion, version.
+      if (command.subcommand === '--help' || BUILT_IN.some((builtIn) => builtIn.name === command.subcommand)) continue;
       const entry = COMMANDS.find((c) => c.name === command.subcommand);
       const cli = entry && { name: entry.name, usage: (await entry.load()).usage };
       if (!cli) {
@@ -81,6 +83,31 @@ describe('commands in the docs', () => {
         const escaped = flag.replace(/[-]/g, '\\-');
         if (!new RegExp(`(^|[\\s,\\[(])${escaped}(?=[\\s,=\\])]|$)`, 'm').test(cli.usage)) problems.push(`${where}: "${flag}" is not in "telemetry-stack ${cli.name} --help"`);
       }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every value the docs give an option with choices or a duration is one it takes', async () => {
+    const problems: string[] = [];
+    for (const command of all) {
+      const entry = COMMANDS.find((c) => c.name === command.subcommand);
+      const flags = entry && (await entry.load()).flags;
+      if (!flags) continue;
+      const words = command.text.split(/\s+/).slice(2);
+      words.forEach((word, index) => {
+        const [spelled, inline] = word.split('=') as [string, string | undefined];
+        const declared = Object.entries(flags).find(([name, flag]) => spelled === `--${name}` || (flag.short !== undefined && spelled === `-${flag.short}`));
+        const value = inline ?? words[index + 1];
+        // A placeholder (NAME, "$STACK") stands for the reader's own value.
+        if (!declared || value === undefined || /^[A-Z"$<]/.test(value)) return;
+        const [name, flag] = declared;
+        if (flag.type !== 'duration' && !(flag.type === 'string' && flag.choices)) return;
+        try {
+          parseCommandLine({ name: command.subcommand, flags: { [name]: flag } }, [`--${name}`, value]);
+        } catch (error) {
+          problems.push(`${command.file}:${command.line}: ${command.text}: ${(error as Error).message}`);
+        }
+      });
     }
     expect(problems).toEqual([]);
   });

@@ -31,9 +31,9 @@ cleanup() {
   [ -n "$forward_pid" ] && kill "$forward_pid" 2>/dev/null || true
   rm -rf "$work"
   if [ "${KEEP:-0}" = 1 ]; then
-    echo "e2e-kind: KEEP=1, cluster $CLUSTER left running (telemetry-stack down --name $CLUSTER removes it)"
+    echo "e2e-kind: KEEP=1, cluster $CLUSTER left running (telemetry-stack down --cluster $CLUSTER removes it)"
   else
-    tstack down --name "$CLUSTER" || true
+    tstack down --cluster "$CLUSTER" || true
   fi
 }
 trap cleanup EXIT
@@ -44,7 +44,7 @@ done_step() { echo "--- ok in $(( $(date +%s) - step_started ))s"; }
 total_started=$(date +%s)
 
 step "up: kind cluster, operator image, install, stack Ready"
-tstack up --name "$CLUSTER" --timeout 900
+tstack up --cluster "$CLUSTER" --timeout 15m
 done_step
 
 step "env: the exports for $USER_NAME"
@@ -68,7 +68,7 @@ done_step
 step "report: session-trace as $USER_NAME, through the CLI's own port-forward"
 found=
 for _ in $(seq 1 40); do
-  if tstack report session-trace --context "$CONTEXT" -n "$NS" --stack "$STACK" --user "$USER_NAME" --param "session=$session" --format json > "$work/trace.json" 2>"$work/report.err" \
+  if tstack report session-trace --context "$CONTEXT" -n "$NS" --stack "$STACK" --user "$USER_NAME" --param "session=$session" -o json > "$work/trace.json" 2>"$work/report.err" \
      && grep -q api_request "$work/trace.json"; then
     found=1; break
   fi
@@ -85,14 +85,14 @@ for _ in $(seq 1 20); do tstack report cost-by-user --url "http://localhost:${PO
 done_step
 
 step "query: SQL as $USER_NAME through the CLI's own port-forward"
-tstack query --context "$CONTEXT" -n "$NS" --stack "$STACK" --user "$USER_NAME" --format json \
+tstack query --context "$CONTEXT" -n "$NS" --stack "$STACK" --user "$USER_NAME" -o json \
   "SELECT count() AS events FROM otel_logs WHERE LogAttributes['session.id'] = '$session'" > "$work/query.json"
 grep -q '"events": [1-9]' "$work/query.json" || { echo "e2e-kind: query did not find the event:" >&2; cat "$work/query.json" >&2; exit 1; }
 done_step
 
 step "status and doctor"
-tstack status --context "$CONTEXT" -n "$NS" "$STACK"
-tstack doctor --context "$CONTEXT" -n "$NS" "$STACK"
+tstack status --context "$CONTEXT" -n "$NS" --stack "$STACK"
+tstack doctor --context "$CONTEXT" -n "$NS" --stack "$STACK"
 done_step
 
 echo

@@ -9,13 +9,13 @@ import { generateSecrets } from '../src/stack/secrets.ts';
 import { operatorInstallObjects } from '../src/charts/install/install-chart.ts';
 import { makeDoctorCommand } from '../src/cli/doctor-command.ts';
 import type { KubeObject } from '../src/kube/client.ts';
-import { ResourcePaths, applyObject } from '../src/cli/journey/apply.ts';
-import type { JourneyDeps } from '../src/cli/journey/deps.ts';
-import type { StackData } from '../src/cli/journey/doctor.ts';
-import { applyStack, installOperator, loadStackToApply } from '../src/cli/journey/install.ts';
-import { connect, type Kube } from '../src/cli/journey/kube.ts';
-import { projectFiles, readInstallManifest } from '../src/cli/journey/project.ts';
-import { stackPath } from '../src/cli/journey/stacks.ts';
+import { ResourcePaths, applyObject } from '../src/cli/cluster/apply.ts';
+import type { CommandDeps } from '../src/cli/deps.ts';
+import type { StackData } from '../src/cli/cluster/stack-data.ts';
+import { applyStack, installOperator, loadStackToApply } from '../src/cli/cluster/install.ts';
+import { connect, type Kube } from '../src/cli/cluster/connection.ts';
+import { projectFiles, readInstallManifest } from '../src/cli/local/project.ts';
+import { stackPath } from '../src/cli/cluster/stacks.ts';
 import { makeStatusCommand } from '../src/cli/status-command.ts';
 import { startCluster, type TestCluster } from './support/cluster.ts';
 import { startFakeApiServer } from './support/fake-apiserver.ts';
@@ -28,7 +28,7 @@ let admin: Kube;
 let env: NodeJS.ProcessEnv;
 const silent = { stdin: process.stdin, stdout: { write: () => true }, stderr: { write: () => true }, env: {} };
 
-function deps(overrides: Partial<JourneyDeps & { openData: NonNullable<Parameters<typeof makeDoctorCommand>[0]['openData']> }> = {}) {
+function deps(overrides: Partial<CommandDeps & { openData: NonNullable<Parameters<typeof makeDoctorCommand>[0]['openData']> }> = {}) {
   return {
     runner: () => {
       throw new Error('status and doctor run no programs');
@@ -219,7 +219,7 @@ describe('telemetry-stack doctor', () => {
         closed = true;
       },
     });
-    const result = await runCommand(makeDoctorCommand(deps({ openData })), ['--since', '30'], env);
+    const result = await runCommand(makeDoctorCommand(deps({ openData })), ['--since', '30m'], env);
     expect(result.stdout).toMatch(/\[ok\]\s+credentials\s+1 user Secret\(s\) exist/);
     expect(result.stdout).toMatch(/\[FAIL\] events arriving\s+no events in the last 30 minutes/);
     expect(result.stdout).toContain('telemetry-stack env --user NAME -n telemetry --stack local');

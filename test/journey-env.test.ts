@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { generateSecrets, SECRET_KEYS, type SecretObject } from '../src/stack/secrets.ts';
 import { stackNames } from '../src/stack/naming.ts';
 import { run } from '../src/cli/main.ts';
-import { otlpHeaders, parseResourceAttributes } from '../src/cli/journey/client-env.ts';
+import { otlpHeaders, parseResourceAttributes } from '../src/cli/claude-code/env.ts';
 import { kubeconfigFor, startFakeApiServer, type FakeApiServer } from './support/fake-apiserver.ts';
 import { ROOT, stackFrom } from './support/stacks.ts';
 import { readFileSync } from 'node:fs';
@@ -147,7 +147,7 @@ describe('telemetry-stack env', () => {
     expect(cumulative.stderr).not.toContain('TEMPORALITY');
     const bad = await run(['env', '--user', 'me', '--temporality', 'monthly'], { env: env() });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--temporality must be one of delta, cumulative, not "monthly"');
+    expect(bad.stderr).toBe('telemetry-stack: env: --temporality monthly is not one of delta, cumulative\n');
   });
 
   it('a user who is not in the stack is told the stack\'s users', async () => {
@@ -221,7 +221,7 @@ describe('telemetry-stack env', () => {
 
   it('usage mistakes exit 2', async () => {
     expect((await run(['env'])).code).toBe(2);
-    expect((await run(['env', '--user', 'me', '--protocol', 'http/json'])).stderr).toContain('--protocol must be one of');
+    expect((await run(['env', '--user', 'me', '--protocol', 'http/json'])).stderr).toContain('--protocol http/json is not one of http/protobuf, grpc');
     expect((await run(['env', '--user', 'me', '--endpoint', 'localhost:4318'])).code).toBe(2);
     expect((await run(['env', '--user', 'me', '--resource-attributes', 'oops'])).code).toBe(2);
   });

@@ -23,7 +23,7 @@ describe('telemetry-stack query', () => {
     const before = api.requests.length;
     expect((await run(['query'], { env: env() })).stderr).toContain('query takes one SQL statement');
     expect((await run(['query', 'SELECT 1'], { env: env() })).stderr).toContain('--user NAME is required');
-    expect((await run(['query', 'SELECT 1', '-u', 'alice', '--format', 'xml'], { env: env() })).stderr).toContain('--format must be one of table, json, csv');
+    expect((await run(['query', 'SELECT 1', '-u', 'alice', '--format', 'xml'], { env: env() })).stderr).toContain('--format xml is not one of table, json, yaml, csv');
     expect((await run(['query', '-', '-u', 'alice'], { env: env(), stdin: '  ' })).stderr).toContain('the SQL statement is empty');
     expect(api.requests.length).toBe(before);
   });

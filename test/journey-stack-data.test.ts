@@ -1,7 +1,7 @@
 /** doctor's data queries (events since, disk use) on the embedded ClickHouse engine with the real schema. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
-import { diskBytes, eventsSince } from '../src/cli/journey/stack-data.ts';
+import { diskBytes, eventsSince } from '../src/cli/cluster/stack-data.ts';
 import { handMadeExport } from './fixtures/hand-made.ts';
 import { DATABASE, insertExport, schemaTarget } from './support/clickhouse.ts';
 

@@ -35,17 +35,21 @@ describe('telemetry-stack operator', () => {
     expect(noContext.stderr).toContain('($KUBECONFIG) has no current context');
   });
 
-  it('rejects bad flag values with the usage', async () => {
+  it('rejects bad flag values in one line that names the fix', async () => {
     const port = await run(['operator', '--metrics-port', 'eighty'], { env: {} });
     expect(port.code).toBe(2);
-    expect(port.stderr).toContain('--metrics-port must be a non-negative integer');
+    expect(port.stderr).toBe('telemetry-stack: operator: --metrics-port must be a port number (0 picks a free one), got "eighty"\n');
     const url = await run(['operator', '--clickhouse-url', 'clickhouse:8123'], { env: {} });
     expect(url.stderr).toContain('--clickhouse-url must be an http(s) URL');
     const namespace = await run(['operator', '--namespace', 'team-a,Team_B'], { env: {} });
     expect(namespace.code).toBe(2);
     expect(namespace.stderr).toContain('--namespace: "Team_B" is not a namespace name');
     const shutdown = await run(['operator', '--shutdown-timeout', 'soon'], { env: {} });
-    expect(shutdown.stderr).toContain('--shutdown-timeout must be a non-negative integer');
+    expect(shutdown.stderr).toBe('telemetry-stack: operator: --shutdown-timeout soon: not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 1h30m\n');
+    const bare = await run(['operator', '--resync', '300'], { env: {} });
+    expect(bare.stderr).toBe('telemetry-stack: operator: --resync 300: a duration needs a unit: 300s, 300m, 300h or 300d\n');
+    const level = await run(['operator', '--log-level', 'verbose'], { env: {} });
+    expect(level.stderr).toBe('telemetry-stack: operator: --log-level verbose is not one of debug, info, warn, error\n');
   });
 
   it('uses the pod service account only in a pod', () => {

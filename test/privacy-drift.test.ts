@@ -12,7 +12,7 @@ import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import { RAW_TABLES } from '../src/clickhouse/tables.ts';
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
 import { UNKNOWN_FIELDS_QUERY, type UnknownField } from '../src/clickhouse/unknown-fields.ts';
-import { fieldsCheck } from '../src/cli/journey/doctor.ts';
+import { fieldsCheck } from '../src/cli/doctor/checks.ts';
 import { REMOVED_KEYS_ATTRIBUTE } from '../src/sanitizer/fields.ts';
 import { sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
 import { type ClickHouseFront, startClickHouseFront } from './support/clickhouse-front.ts';

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSIONS } from '../src/versions.ts';
 import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/api/constants.ts';
-import { clientHeaders } from '../src/cli/journey/client-env.ts';
+import { clientHeaders } from '../src/cli/claude-code/env.ts';
 import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli, type ClaudeRun } from './support/claude-code.ts';
 import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
 import { apiError, MessagesApi, text, toolResults, toolUse, type Turn, type Usage } from './support/messages-api.ts';

@@ -87,7 +87,7 @@ describe('report mistakes', () => {
     await fails(['session-trace', '--data', SAMPLE], /needs --param session=<String>/);
     await fails(['cost-by-user', '--data', SAMPLE, '--param', 'from=last-week'], /--param from=last-week is not a date \(YYYY-MM-DD\)/);
     await fails(['cost-by-user', '--data', SAMPLE, '--param', 'colour=blue'], /has no parameter "colour" \(parameters: from, to\)/);
-    await fails(['cost-by-user', '--data', SAMPLE, '--format', 'xml'], /--format xml is not one of table, json, csv/);
+    await fails(['cost-by-user', '--data', SAMPLE, '--format', 'xml'], /--format xml is not one of table, json, yaml, csv/);
     await fails(['cost-by-user'], /--data PATH .* or --url URL/);
     await fails(['cost-by-user', '--url', 'http://localhost:8123'], /--url needs --user and --password-file/);
     await fails(['cost-by-user', '--data', join(scratch, 'missing')], /--data .*missing: no such file or folder/, 1);

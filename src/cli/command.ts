@@ -1,52 +1,24 @@
-/** The shape every `telemetry-stack` command has, so main.ts only dispatches. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/**
+ * What a command module imports. A command is declared once with defineCommand (options, types,
+ * defaults, help: framework/command.ts), which derives its --help, its parsing and its shell
+ * completion; main.ts lists it with one line. parseCommandArgs serves a command that writes
+ * its own usage text.
+ */
+import type { ParseArgsConfig } from 'node:util';
 import { isNamespaceName } from '../api/constants.ts';
-import { UserError } from './errors.ts';
-import { didYouMean } from './suggest.ts';
+import { type CommandIo, UserError } from './framework/io.ts';
+import { parseStrict } from './framework/command.ts';
 
-/** Where a command reads and writes; tests pass in-memory streams, main.ts passes the process's. */
-export interface CommandIo {
-  stdin: NodeJS.ReadableStream;
-  stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown };
-  /** Environment for commands that read it (kubeconfig, credentials); defaults to process.env. */
-  env: NodeJS.ProcessEnv;
-}
-
-export interface Command {
-  name: string;
-  /** One line for the command list. */
-  summary: string;
-  /** The full `--help` text of this command. */
-  usage: string;
-  /** Returns the exit code. Throw UserError for anything the user can fix. */
-  run(args: string[], io: CommandIo): Promise<number>;
-}
+export type { CommandIo };
+export { UserError };
+export { type Command, defineCommand, type Flags, type Values } from './framework/command.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/**
- * parseArgs with each mistake as a one-line UserError (exit 2) that names the fix: the nearest
- * option for a typo, and where the options are listed, rather than the whole usage text.
- */
-export function parseCommandArgs<T extends Options>(args: string[], options: T, usage: string, allowPositionals = false) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
-  } catch (error) {
-    const command = /^Usage: telemetry-stack (\S+)/.exec(usage)?.[1] ?? '';
-    const help = `telemetry-stack ${command} --help`.replace('  ', ' ');
-    const { code, message } = error as { code?: string; message: string };
-    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== undefined) {
-      const hint = didYouMean(unknown.split('=')[0]!, Object.keys(options).map((name) => `--${name}`));
-      throw new UserError(`${command}: unknown option ${unknown}${hint ? `; did you mean ${hint}?` : ''} (${help} lists the options)`, 2);
-    }
-    const unexpected = /^Unexpected argument '([^']*)'/.exec(message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && unexpected !== undefined) {
-      throw new UserError(`${command}: unexpected argument "${unexpected}"; it takes options only (${help} lists them)`, 2);
-    }
-    throw new UserError(`${command}: ${message.split('\n')[0]} (${help} lists the options)`, 2);
-  }
+/** node:util parseArgs for a hand-written usage text, with the framework's one-line errors. */
+export function parseCommandArgs<const T extends Options>(args: string[], options: T, usage: string, allowPositionals = false) {
+  const command = /^Usage: telemetry-stack (\S+)/.exec(usage)?.[1] ?? '';
+  return parseStrict(command, args, options as Parameters<typeof parseStrict>[2], allowPositionals) as unknown as ReturnType<typeof import('node:util').parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: boolean }>>;
 }
 
 /** Namespace names given to a flag (operator --namespace, --watch-namespace): each valid, none twice. */

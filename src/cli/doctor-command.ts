@@ -1,28 +1,13 @@
 /** `telemetry-stack doctor`: the checks a person would run, each failure with its fix. */
 import { existsSync } from 'node:fs';
-import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
-import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { formatResults, type OpenStackData, runDoctor } from './journey/doctor.ts';
-import { readInstallManifest } from './journey/project.ts';
-import { openClusterStackData } from './journey/stack-data.ts';
-
-const USAGE = `Usage: telemetry-stack doctor [-n NS] [NAME] [options]
-
-Check, in the order telemetry flows: the cluster answers; this machine's clock agrees with it;
-the TelemetryStack CRD and the operator are installed and running; the stack is Ready; its pods
-are healthy; user credentials exist; events arrived recently; disk use against the cap; event
-names and attribute keys stored recently that this version's field tables do not know (a newer
-Claude Code).
-Prints a fix for each failure. Exits 1 when a check fails.
-
-Options:
-  -n, --namespace NS   Namespace of the stack (default: search all namespaces you can list)
-      --context CTX    kubeconfig context (default: the current one)
-      --since MINUTES  "Events arriving" means at least one event in this many minutes (default: 15)
-      --fields-days N  "Unknown fields" looks at what was stored in the last N days (default: 7)
-`;
+import { type Command, defineCommand, UserError } from './command.ts';
+import { CLUSTER_FLAGS, connectOptions, outputFlag, stackName, STACK_FLAGS } from './flags.ts';
+import { useColour } from './framework/io.ts';
+import { formatValue } from './report-output.ts';
+import { DEFAULT_DEPS, type CommandDeps } from './deps.ts';
+import { formatResults, runDoctor } from './doctor/checks.ts';
+import { readInstallManifest } from './local/project.ts';
+import { openClusterStackData, type OpenStackData } from './cluster/stack-data.ts';
 
 /** Where the operator runs, as the install manifest says (default names when it is not at hand). */
 function operatorLocation(installManifest: string): { namespace: string; name: string } {
@@ -33,36 +18,44 @@ function operatorLocation(installManifest: string): { namespace: string; name: s
   return { namespace: 'telemetry-stack-system', name: 'telemetry-stack-operator' };
 }
 
-export function makeDoctorCommand(deps: JourneyDeps & { openData?: OpenStackData }): Command {
-  return {
+const DESCRIPTION = `Check, in the order telemetry flows: the cluster answers; this machine's clock agrees with it;
+the TelemetryStack CRD and the operator are installed and running; the stack is Ready; its pods
+are healthy; user credentials exist; events arrived recently; disk use against the cap; event
+names and attribute keys stored recently that this version's field tables do not know (a newer
+Claude Code).
+Prints a fix for each failure. Exits 1 when a check fails.`;
+
+export function makeDoctorCommand(deps: CommandDeps & { openData?: OpenStackData }): Command {
+  return defineCommand({
     name: 'doctor',
     summary: 'Check cluster, operator, stack, pods, credentials, clock, events arriving and disk; print a fix for each failure',
-    usage: USAGE,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(
-        args,
-        { namespace: { type: 'string', short: 'n' }, context: { type: 'string' }, since: { type: 'string', default: '15' }, 'fields-days': { type: 'string', default: '7' } },
-        USAGE,
-        true,
-      );
-      if (positionals.length > 1) throw new UserError(`doctor takes one stack NAME, got ${positionals.length}\n\n${USAGE}`, 2);
-      const sinceMinutes = Number(values.since);
-      if (!Number.isFinite(sinceMinutes) || sinceMinutes <= 0) throw new UserError(`--since must be a positive number of minutes, not "${values.since}"`, 2);
+    synopsis: ['[NAME] [-n NS] [options]'],
+    description: DESCRIPTION,
+    flags: {
+      ...STACK_FLAGS,
+      ...CLUSTER_FLAGS,
+      since: { type: 'duration', value: 'DURATION', default: '15m', help: '"Events arriving" means at least one event this recently (30s, 15m, 2h)' },
+      'fields-days': { type: 'string', value: 'N', default: '7', help: '"Unknown fields" looks at what was stored in the last N days' },
+      output: outputFlag(['table', 'json'], 'Output format: table, or json (one object per check)'),
+    },
+    operands: { synopsis: '[NAME]', min: 0, max: 1, what: 'one stack NAME (or --stack NAME)' },
+    async run({ values, operands }, io) {
       const fieldsDays = Number(values['fields-days']);
       if (!Number.isInteger(fieldsDays) || fieldsDays <= 0) throw new UserError(`--fields-days must be a positive whole number of days, not "${values['fields-days']}"`, 2);
-      const kube = await deps.connect(io.env, { context: values.context });
+      const name = stackName(values.stack, operands[0]);
+      const kube = await deps.connect(io.env, connectOptions(values));
       const results = await runDoctor(kube, {
-        selector: { namespace: values.namespace, name: positionals[0] },
-        sinceMinutes,
+        selector: { namespace: values.namespace, name },
+        sinceMs: values.since,
         fieldsDays,
         now: deps.now,
         operator: operatorLocation(deps.files.installManifest),
         openData: deps.openData,
       });
-      io.stdout.write(formatResults(results));
+      io.stdout.write(values.output === 'json' ? formatValue(results, 'json') : formatResults(results, useColour(io.stdout, io.env)));
       return results.some((r) => r.verdict === 'fail') ? 1 : 0;
     },
-  };
+  });
 }
 
 export const doctorCommand = makeDoctorCommand({ ...DEFAULT_DEPS, openData: openClusterStackData });

@@ -1,53 +1,44 @@
 /** `telemetry-stack down`: delete the kind cluster, or (with --context) the stack and optionally the operator. */
 import { KIND } from '../api/constants.ts';
-import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
-import { deleteObject, ResourcePaths } from './journey/apply.ts';
-import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { loadStackToApply, removeOperatorRbac } from './journey/install.ts';
-import { DEFAULT_CLUSTER, deleteKindCluster } from './journey/kind.ts';
-import { readInstallManifest } from './journey/project.ts';
+import { type Command, defineCommand, UserError } from './command.ts';
+import { CLUSTER_FLAGS, connectOptions } from './flags.ts';
+import { deleteObject, NotServedError, ResourcePaths } from './cluster/apply.ts';
+import { DEFAULT_DEPS, type CommandDeps } from './deps.ts';
+import { loadStackToApply, removeOperatorRbac } from './cluster/install.ts';
+import { DEFAULT_CLUSTER, deleteKindCluster } from './local/kind.ts';
+import { readInstallManifest } from './local/project.ts';
 
-const USAGE = `Usage: telemetry-stack down [options]
-
-Without --context: delete the kind cluster that "telemetry-stack up" created (all data in it is lost).
-With --context: delete the stack named in FILE from that cluster; its volumes (ClickHouse data,
-collector queues) are kept until you delete their PersistentVolumeClaims.
-
-Options:
-      --name CLUSTER     kind cluster to delete (default: ${DEFAULT_CLUSTER})
-      --context CTX      Existing cluster: delete the stack instead of a kind cluster
-  -f, --file FILE        Stack to delete with --context (default: examples/local.yaml)
-      --uninstall        With --context, also remove the operator, its RBAC and the CRD (deletes EVERY stack in the cluster)
-`;
-
-export function makeDownCommand(deps: JourneyDeps): Command {
-  return {
+export function makeDownCommand(deps: CommandDeps): Command {
+  return defineCommand({
     name: 'down',
     summary: 'Delete the local kind cluster, or with --context the stack (and with --uninstall the operator)',
-    usage: USAGE,
-    async run(args, io) {
-      const { values } = parseCommandArgs(
-        args,
-        {
-          name: { type: 'string', default: DEFAULT_CLUSTER },
-          context: { type: 'string' },
-          file: { type: 'string', short: 'f' },
-          uninstall: { type: 'boolean', default: false },
-        },
-        USAGE,
-      );
+    synopsis: ['[options]'],
+    description: `Without --context: delete the kind cluster that "telemetry-stack up" created (all data in it is lost).
+With --context: delete the stack named in FILE from that cluster; its volumes (ClickHouse data,
+collector queues) are kept until you delete their PersistentVolumeClaims.`,
+    flags: {
+      cluster: { type: 'string', value: 'NAME', default: DEFAULT_CLUSTER, help: `kind cluster to delete (default: ${DEFAULT_CLUSTER})` },
+      name: { type: 'string', value: 'NAME', help: '', moved: '--name is now --cluster NAME (the kind cluster to delete)' },
+      ...CLUSTER_FLAGS,
+      context: { ...CLUSTER_FLAGS.context, help: 'Existing cluster: delete the stack instead of a kind cluster' },
+      file: { type: 'string', short: 'f', value: 'FILE', complete: 'file', help: 'Stack to delete with --context (default: examples/local.yaml)' },
+      uninstall: { type: 'boolean', help: 'With --context, also remove the operator, its RBAC and the CRD (deletes EVERY stack in the cluster)' },
+    },
+    async run({ values }, io) {
+      if (values.kubeconfig !== undefined && values.context === undefined) {
+        throw new UserError('down: --kubeconfig goes with --context (an existing cluster); without it down deletes the kind cluster', 2);
+      }
       if (values.context === undefined) {
-        const name = values.name ?? DEFAULT_CLUSTER;
+        const name = values.cluster;
         if (!(await deleteKindCluster(deps.runner(io), io, name))) io.stderr.write(`no kind cluster "${name}": nothing to delete\n`);
         return 0;
       }
       const stack = loadStackToApply(values.file ?? deps.files.defaultStack);
-      const kube = await deps.connect(io.env, { context: values.context });
+      const kube = await deps.connect(io.env, connectOptions(values));
       const paths = new ResourcePaths(kube);
       const existed = await deleteObject(kube, paths, stack.object).catch((error: unknown) => {
         // Without the CRD there is no stack to delete; --uninstall may still have work to do.
-        if (error instanceof Error && error.message.includes('does not serve')) return false;
+        if (error instanceof NotServedError) return false;
         throw error;
       });
       io.stderr.write(
@@ -64,7 +55,7 @@ export function makeDownCommand(deps: JourneyDeps): Command {
       }
       return 0;
     },
-  };
+  });
 }
 
 export const downCommand = makeDownCommand(DEFAULT_DEPS);

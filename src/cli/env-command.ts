@@ -6,9 +6,8 @@
  */
 import { stackNames } from '../stack/naming.ts';
 import { SECRET_KEYS } from '../stack/secrets.ts';
-import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
+import { type Command, defineCommand, UserError } from './command.ts';
+import { CLUSTER_FLAGS, connectOptions, STACK_FLAGS } from './flags.ts';
 import {
   clientEnv,
   collectorEndpoint,
@@ -20,31 +19,10 @@ import {
   shellExports,
   TEMPORALITIES,
   type Temporality,
-} from './journey/client-env.ts';
-import { connect } from './journey/kube.ts';
-import { findStack } from './journey/stacks.ts';
-import { readUserSecretKey, requireUser } from './journey/user-secret.ts';
-
-const USAGE = `Usage: telemetry-stack env --user NAME [options]
-
-Print the environment variables that send Claude Code telemetry to a stack with NAME's
-credentials, read from the cluster. Paste them into your shell profile, or:
-  eval "$(telemetry-stack env --user NAME)"
-The client's switches follow the stack's level (content only at full; no traces: the stack
-stores none). A note on stderr names each variable of your current environment that the
-exports change, that would send a signal elsewhere, or that has no effect on this stack.
-
-Options:
-  -u, --user NAME                 Your user name in the stack's spec.access.users (required)
-  -n, --namespace NS              Namespace of the stack (default: search all namespaces you can list)
-      --stack NAME                Name of the stack (default: the only one found)
-      --context CTX               kubeconfig context (default: the current one)
-      --endpoint URL              OTLP endpoint to put in the exports (default: derived from the collector Service)
-      --protocol P                http/protobuf (default) or grpc
-      --resource-attributes K=V,...  Extra OTEL_RESOURCE_ATTRIBUTES, e.g. team=payments,cost_center=42
-      --temporality T             Metric points: delta (default) or cumulative; the stack stores either
-      --managed-settings          Print the {"env": {...}} block for managed-settings.json instead of shell exports
-`;
+} from './claude-code/env.ts';
+import { connect } from './cluster/connection.ts';
+import { findStack } from './cluster/stacks.ts';
+import { readUserSecretKey, requireUser } from './cluster/user-secret.ts';
 
 /** Hosts whose traffic never leaves the machine (a port-forward, kind's node ports). */
 function isLoopback(hostname: string): boolean {
@@ -70,35 +48,30 @@ export function plainTextWarning(endpoint: string): string | undefined {
   );
 }
 
-export const envCommand: Command = {
+export const envCommand: Command = defineCommand({
   name: 'env',
   summary: 'Print the exports that send Claude Code telemetry to a stack with your credentials',
-  usage: USAGE,
-  async run(args, io) {
-    const { values } = parseCommandArgs(
-      args,
-      {
-        user: { type: 'string', short: 'u' },
-        namespace: { type: 'string', short: 'n' },
-        stack: { type: 'string' },
-        context: { type: 'string' },
-        endpoint: { type: 'string' },
-        protocol: { type: 'string', default: 'http/protobuf' },
-        'resource-attributes': { type: 'string' },
-        temporality: { type: 'string', default: 'delta' },
-        'managed-settings': { type: 'boolean', default: false },
-      },
-      USAGE,
-    );
-    if (!values.user) throw new UserError(`--user NAME is required (your name in the stack's spec.access.users)\n\n${USAGE}`, 2);
-    const protocol = values.protocol as OtlpProtocol;
-    if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) {
-      throw new UserError(`--protocol must be one of ${OTLP_PROTOCOLS.join(', ')}, not "${values.protocol}"`, 2);
-    }
-    const temporality = values.temporality as Temporality;
-    if (!(TEMPORALITIES as readonly string[]).includes(temporality)) {
-      throw new UserError(`--temporality must be one of ${TEMPORALITIES.join(', ')}, not "${values.temporality}"`, 2);
-    }
+  synopsis: ['--user NAME [options]'],
+  description: `Print the environment variables that send Claude Code telemetry to a stack with NAME's
+credentials, read from the cluster. Paste them into your shell profile, or:
+  eval "$(telemetry-stack env --user NAME)"
+The client's switches follow the stack's level (content only at full; no traces: the stack
+stores none). A note on stderr names each variable of your current environment that the
+exports change, that would send a signal elsewhere, or that has no effect on this stack.`,
+  flags: {
+    user: { type: 'string', short: 'u', value: 'NAME', help: "Your user name in the stack's spec.access.users (required)" },
+    ...STACK_FLAGS,
+    ...CLUSTER_FLAGS,
+    endpoint: { type: 'string', value: 'URL', help: 'OTLP endpoint to put in the exports (default: derived from the collector Service)' },
+    protocol: { type: 'string', value: 'P', choices: OTLP_PROTOCOLS, default: 'http/protobuf', help: 'http/protobuf (default) or grpc' },
+    'resource-attributes': { type: 'string', value: 'K=V,...', help: 'Extra OTEL_RESOURCE_ATTRIBUTES, e.g. team=payments,cost_center=42' },
+    temporality: { type: 'string', value: 'T', choices: TEMPORALITIES, default: 'delta', help: 'Metric points: delta (default) or cumulative; the stack stores either' },
+    'managed-settings': { type: 'boolean', help: 'Print the {"env": {...}} block for managed-settings.json instead of shell exports' },
+  },
+  async run({ values }, io) {
+    if (!values.user) throw new UserError("env: --user NAME is required (your name in the stack's spec.access.users)", 2);
+    const protocol: OtlpProtocol = values.protocol;
+    const temporality: Temporality = values.temporality;
     if (values.endpoint !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(values.endpoint)) {
       throw new UserError(`--endpoint must be a URL such as http://localhost:30318 or https://telemetry.example.com, not "${values.endpoint}"`, 2);
     }
@@ -109,7 +82,7 @@ export const envCommand: Command = {
       resourceAttributes = parsed.value;
     }
 
-    const kube = await connect(io.env, { context: values.context });
+    const kube = await connect(io.env, connectOptions(values));
     const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
     requireUser(found, values.user);
     const authorization = await readUserSecretKey(kube, found, values.user, SECRET_KEYS.otlpAuthorization);
@@ -132,4 +105,4 @@ export const envCommand: Command = {
     );
     return 0;
   },
-};
+});

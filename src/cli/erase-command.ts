@@ -6,59 +6,42 @@
 import { ddlContext } from '../clickhouse/reconcile.ts';
 import { countUserRows, eraseUserRows, type UserRows } from '../clickhouse/erasure.ts';
 import { USER_NAME_PATTERN } from '../api/spec.ts';
-import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
-import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { withUserTarget } from './journey/stack-data.ts';
-import { findStack } from './journey/stacks.ts';
+import { type Command, defineCommand, UserError } from './command.ts';
+import { CLUSTER_FLAGS, connectOptions, outputFlag, STACK_FLAGS } from './flags.ts';
+import { DEFAULT_DEPS, type CommandDeps } from './deps.ts';
+import { withUserTarget } from './cluster/stack-data.ts';
+import { findStack } from './cluster/stacks.ts';
 import { formatRows } from './report-output.ts';
-
-const USAGE = `Usage: telemetry-stack erase NAME --as ADMIN [options]
-
-Delete every row of NAME's telemetry from a stack in the cluster: raw events and metrics, and
-the daily rollups (the views follow). For a leaver or a data-subject request. Runs as ADMIN, a
-user with role admin in spec.access.users (the password comes from ADMIN's own Secret), through a
-port-forward to ClickHouse. Without --yes it only counts what would be deleted.
-
-Remove NAME from spec.access.users as well, or their next events arrive again.
-
-Options:
-      --as ADMIN         Your user name in the stack; its role must be admin (required)
-  -n, --namespace NS     Namespace of the stack (default: search all namespaces you can list)
-      --stack NAME       Name of the stack (default: the only one found)
-      --context CTX      kubeconfig context (default: the current one)
-      --yes              Delete (without it: count only)
-`;
 
 function total(rows: readonly UserRows[]): number {
   return rows.reduce((sum, entry) => sum + entry.rows, 0);
 }
 
-export function makeEraseCommand(deps: JourneyDeps): Command {
-  return {
+export function makeEraseCommand(deps: CommandDeps): Command {
+  return defineCommand({
     name: 'erase',
     summary: "Delete one person's telemetry from a stack in the cluster (counts first; --yes deletes)",
-    usage: USAGE,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(
-        args,
-        {
-          as: { type: 'string' },
-          namespace: { type: 'string', short: 'n' },
-          stack: { type: 'string' },
-          context: { type: 'string' },
-          yes: { type: 'boolean', default: false },
-        },
-        USAGE,
-        true,
-      );
-      if (positionals.length !== 1) throw new UserError(`erase takes one user name, got ${positionals.length}\n\n${USAGE}`, 2);
-      const user = positionals[0]!;
-      if (!USER_NAME_PATTERN.test(user)) throw new UserError(`"${user}" is not a user name (lower-case letters, digits and "-", as in spec.access.users)`, 2);
-      if (!values.as) throw new UserError(`--as ADMIN is required: erasing runs as a stack user whose role is admin\n\n${USAGE}`, 2);
+    synopsis: ['NAME --as ADMIN [options]'],
+    description: `Delete every row of NAME's telemetry from a stack in the cluster: raw events and metrics, and
+the daily rollups (the views follow). For a leaver or a data-subject request. Runs as ADMIN, a
+user with role admin in spec.access.users (the password comes from ADMIN's own Secret), through a
+port-forward to ClickHouse. Without --yes it only counts what would be deleted.
 
-      const kube = await deps.connect(io.env, { context: values.context });
+Remove NAME from spec.access.users as well, or their next events arrive again.`,
+    flags: {
+      as: { type: 'string', value: 'ADMIN', help: 'Your user name in the stack; its role must be admin (required)' },
+      ...STACK_FLAGS,
+      ...CLUSTER_FLAGS,
+      yes: { type: 'boolean', help: 'Delete (without it: count only)' },
+      output: outputFlag(['table', 'json', 'yaml', 'csv'], 'Output format of the per-table counts: table, json, yaml or csv'),
+    },
+    operands: { synopsis: 'NAME', min: 1, max: 1, what: 'one user NAME' },
+    async run({ values, operands }, io) {
+      const user = operands[0]!;
+      if (!USER_NAME_PATTERN.test(user)) throw new UserError(`"${user}" is not a user name (lower-case letters, digits and "-", as in spec.access.users)`, 2);
+      if (!values.as) throw new UserError('erase: --as ADMIN is required: erasing runs as a stack user whose role is admin', 2);
+
+      const kube = await deps.connect(io.env, connectOptions(values));
       const found = await findStack(kube, { namespace: values.namespace, name: values.stack });
       const admin = found.stack.spec.access.users.find((entry) => entry.name === values.as);
       if (admin && admin.role !== 'admin') {
@@ -66,7 +49,7 @@ export function makeEraseCommand(deps: JourneyDeps): Command {
       }
       const context = ddlContext(found.stack);
       const rows = await withUserTarget(kube, found, values.as, (target) => (values.yes ? eraseUserRows(target, context, user) : countUserRows(target, context, user)));
-      io.stdout.write(formatRows(rows.map(({ table, rows: count }) => ({ table, rows: count })), ['table', 'rows'], 'table'));
+      io.stdout.write(formatRows(rows.map(({ table, rows: count }) => ({ table, rows: count })), ['table', 'rows'], values.output));
       const where = `stack ${found.namespace}/${found.name}`;
       if (!values.yes) {
         io.stderr.write(
@@ -82,7 +65,7 @@ export function makeEraseCommand(deps: JourneyDeps): Command {
       }
       return 0;
     },
-  };
+  });
 }
 
 export const eraseCommand = makeEraseCommand(DEFAULT_DEPS);

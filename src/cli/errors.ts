@@ -1,9 +1,2 @@
-/** A mistake the user can fix: printed as a message, never as a stack trace. */
-export class UserError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.name = 'UserError';
-    this.exitCode = exitCode;
-  }
-}
+/** UserError lives in framework/io.ts with the IO type; command modules may import it from here. */
+export { UserError } from './framework/io.ts';

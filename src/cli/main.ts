@@ -8,9 +8,10 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { Command, CommandIo } from './command.ts';
-import { UserError } from './errors.ts';
-import { didYouMean } from './suggest.ts';
+import type { Command } from './command.ts';
+import type { CommandIo } from './framework/io.ts';
+import { UserError } from './framework/io.ts';
+import { didYouMean } from './framework/suggest.ts';
 
 export interface CommandEntry {
   readonly name: string;
@@ -41,19 +42,50 @@ export function version(): string {
   return manifest.version;
 }
 
+/** Commands main.ts answers itself, without loading a module. */
+export const BUILT_IN = [
+  { name: 'help', summary: 'Print the commands, or with a command name its options' },
+  { name: 'completion', summary: 'Print shell completion for bash, zsh or fish (source <(telemetry-stack completion bash))' },
+  { name: 'version', summary: 'Print the version (also --version)' },
+] as const;
+
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.name.length));
-  const lines = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+  const all = [...COMMANDS, ...BUILT_IN];
+  const width = Math.max(...all.map((command) => command.name.length));
+  const lines = (list: readonly { name: string; summary: string }[]) => list.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n');
   return (
-    `Usage: telemetry-stack <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n` +
-    'Run "telemetry-stack help <command>" (or "<command> --help") for its options; "telemetry-stack --version" prints the version.\n'
+    `Usage: telemetry-stack <command> [options]\n\nCommands:\n${lines(COMMANDS)}\n\nOther commands:\n${lines(BUILT_IN)}\n\n` +
+    'Run "telemetry-stack help <command>" (or "<command> --help") for its options; "telemetry-stack --version" prints the version.\n' +
+    'Cluster commands take kubectl\'s --kubeconfig, --context and -n/--namespace, --stack NAME for the stack, -o/--output for the format;\n' +
+    'data goes to stdout, messages to stderr.\n'
   );
+}
+
+/** `completion SHELL`: loads every command for its declared options (run once, when a shell is set up). */
+async function completion(rest: readonly string[]): Promise<string> {
+  const { SHELLS, completionScript, flagsFromUsage } = await import('./framework/completion.ts');
+  const shell = rest[0];
+  if (rest.length !== 1 || !(SHELLS as readonly string[]).includes(shell!)) {
+    const hint = shell === undefined ? undefined : didYouMean(shell, SHELLS);
+    throw new UserError(`completion takes one shell: ${SHELLS.join(', ')}${hint ? `; did you mean "${hint}"?` : ''} (e.g. source <(telemetry-stack completion bash))`, 2);
+  }
+  const loaded = await Promise.all(COMMANDS.map(async (entry) => ({ entry, command: await entry.load() })));
+  const commands = loaded.map(({ entry, command }) => ({
+    name: entry.name,
+    summary: entry.summary,
+    flags: command.flags ?? flagsFromUsage(command.usage),
+    ...(command.operandValues ? { operands: command.operandValues() } : {}),
+  }));
+  const names = COMMANDS.map((entry) => entry.name);
+  commands.push({ name: 'help', summary: BUILT_IN[0].summary, flags: {}, operands: names });
+  commands.push({ name: 'completion', summary: BUILT_IN[1].summary, flags: {}, operands: [...SHELLS] });
+  return completionScript(shell as (typeof SHELLS)[number], commands);
 }
 
 function findCommand(name: string): CommandEntry {
   const entry = COMMANDS.find((candidate) => candidate.name === name);
   if (entry) return entry;
-  const hint = didYouMean(name, COMMANDS.map((command) => command.name));
+  const hint = didYouMean(name, [...COMMANDS, ...BUILT_IN].map((command) => command.name));
   throw new UserError(`unknown command "${name}"${hint ? `; did you mean "${hint}"?` : ''} (telemetry-stack --help lists the commands)`, 2);
 }
 
@@ -71,6 +103,10 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     }
     if (name === '--version' || name === '-V' || name === 'version') {
       io.stdout.write(`telemetry-stack ${version()}\n`);
+      return 0;
+    }
+    if (name === 'completion') {
+      io.stdout.write(await completion(rest));
       return 0;
     }
     if (name === 'help') {

@@ -1,9 +1,8 @@
 /** `telemetry-stack operator`: runs the controller from the command line (local development, or the container's entry point). */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Command } from './command.ts';
-import { checkNamespaceNames, parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
+import { checkNamespaceNames, type Command, defineCommand, UserError } from './command.ts';
+import { CLUSTER_FLAGS } from './flags.ts';
 import { HttpKubeClient } from '../kube/client.ts';
 import { KubeConfigError, loadKubeConfig, podNamespace } from '../kube/kubeconfig.ts';
 import { jsonLogger, type Level } from '../operator/log.ts';
@@ -11,58 +10,50 @@ import { ClickHousePortForwards } from '../operator/clickhouse-forward.ts';
 import { sqlClickHouseLeg } from '../operator/clickhouse-sql.ts';
 import { startOperator } from '../operator/operator.ts';
 
-const USAGE = `Usage: telemetry-stack operator [options]
-
-Run the TelemetryStack controller until SIGTERM or SIGINT. Logs are JSON lines on stderr.
-
-Options:
-      --kubeconfig FILE      Cluster to manage (default: in-cluster service account in a pod, else $KUBECONFIG or ~/.kube/config)
-  -n, --namespace NS[,NS]    Manage stacks in these namespaces only (default: all namespaces); with namespaced
-                             RBAC (telemetry-stack synth --install --watch-namespace NS) it must list them
-      --metrics-port PORT    Serve /metrics, /healthz and /readyz on this port (default $METRICS_PORT, else 8080; 0 picks a free port)
-      --leader-elect         Campaign for a Lease so that only one replica reconciles (always on in a pod)
-      --lease-namespace NS   Namespace of the Lease (default: the pod's namespace, else --namespace, else "default")
-      --clickhouse-url URL   Reach ClickHouse here instead of the in-cluster Service (outside the cluster the
-                             default is a port-forward to each stack's ClickHouse pod)
-      --resync SECONDS       Re-check every stack this often (default 300)
-      --shutdown-timeout SECONDS
-                             On SIGTERM, wait this long for running reconciles to finish before exiting
-                             anyway (default 20, inside Kubernetes' 30 s termination grace period)
-      --log-level LEVEL      debug, info, warn or error (default info)
-`;
-
-function integer(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
+function port(value: string, flag: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new UserError(`${flag} must be a non-negative integer, got "${value}"\n\n${USAGE}`, 2);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) throw new UserError(`operator: ${flag} must be a port number (0 picks a free one), got "${value}"`, 2);
   return parsed;
 }
 
-export const operatorCommand: Command = {
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+export const operatorCommand: Command = defineCommand({
   name: 'operator',
   summary: 'Run the TelemetryStack controller (reconciles stacks in a cluster)',
-  usage: USAGE,
-  async run(args, io) {
-    const { values } = parseCommandArgs(
-      args,
-      {
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        'metrics-port': { type: 'string' },
-        'leader-elect': { type: 'boolean', default: false },
-        'lease-namespace': { type: 'string' },
-        'clickhouse-url': { type: 'string' },
-        resync: { type: 'string' },
-        'shutdown-timeout': { type: 'string' },
-        'log-level': { type: 'string' },
-      },
-      USAGE,
-    );
-    const level = (values['log-level'] ?? 'info') as Level;
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UserError(`--log-level must be debug, info, warn or error, got "${level}"`, 2);
-    const metricsPort = integer(values['metrics-port'] ?? io.env.METRICS_PORT, '--metrics-port', 8080);
-    const resyncSeconds = integer(values.resync, '--resync', 300);
-    const shutdownSeconds = integer(values['shutdown-timeout'], '--shutdown-timeout', 20);
+  synopsis: ['[options]'],
+  description: 'Run the TelemetryStack controller until SIGTERM or SIGINT. Logs are JSON lines on stderr.',
+  flags: {
+    kubeconfig: { ...CLUSTER_FLAGS.kubeconfig, help: 'Cluster to manage (default: in-cluster service account in a pod, else $KUBECONFIG or ~/.kube/config)' },
+    context: CLUSTER_FLAGS.context,
+    namespace: {
+      type: 'string',
+      short: 'n',
+      value: 'NS[,NS]',
+      help: 'Manage stacks in these namespaces only (default: all namespaces); with namespaced\nRBAC (telemetry-stack synth --install --watch-namespace NS) it must list them',
+    },
+    'metrics-port': { type: 'string', value: 'PORT', help: 'Serve /metrics, /healthz and /readyz on this port (default $METRICS_PORT, else 8080; 0 picks a free port)' },
+    'leader-elect': { type: 'boolean', help: 'Campaign for a Lease so that only one replica reconciles (always on in a pod)' },
+    'lease-namespace': { type: 'string', value: 'NS', help: 'Namespace of the Lease (default: the pod\'s namespace, else --namespace, else "default")' },
+    'clickhouse-url': {
+      type: 'string',
+      value: 'URL',
+      help: 'Reach ClickHouse here instead of the in-cluster Service (outside the cluster the\ndefault is a port-forward to each stack\'s ClickHouse pod)',
+    },
+    resync: { type: 'duration', value: 'DURATION', default: '5m', help: 'Re-check every stack this often (default 5m)' },
+    'shutdown-timeout': {
+      type: 'duration',
+      value: 'DURATION',
+      default: '20s',
+      help: 'On SIGTERM, wait this long for running reconciles to finish before exiting\nanyway (default 20s, inside Kubernetes\' 30 s termination grace period)',
+    },
+    'log-level': { type: 'string', value: 'LEVEL', choices: LEVELS, default: 'info', help: 'debug, info, warn or error (default info)' },
+  },
+  async run({ values }, io) {
+    const level: Level = values['log-level'];
+    const metricsPort = port(values['metrics-port'] ?? io.env.METRICS_PORT ?? '8080', '--metrics-port');
+    const resyncMs = values.resync;
+    const shutdownMs = values['shutdown-timeout'];
     const namespaces = (values.namespace ?? '').split(',').map((name) => name.trim()).filter(Boolean);
     checkNamespaceNames('--namespace', namespaces);
     if (values['clickhouse-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['clickhouse-url'])) {
@@ -70,7 +61,7 @@ export const operatorCommand: Command = {
     }
     let loaded;
     try {
-      loaded = loadKubeConfig({ kubeconfig: values.kubeconfig, env: io.env });
+      loaded = loadKubeConfig({ kubeconfig: values.kubeconfig, context: values.context, env: io.env });
     } catch (error) {
       if (error instanceof KubeConfigError) throw new UserError(error.message);
       throw error;
@@ -88,7 +79,7 @@ export const operatorCommand: Command = {
       // Outside the cluster it reaches ClickHouse through a port-forward, which no NetworkPolicy filters.
       ...(loaded.inCluster && podNamespace(io.env) ? { operatorNamespace: podNamespace(io.env)! } : {}),
       metricsPort,
-      resyncMs: Math.max(resyncSeconds, 1) * 1000,
+      resyncMs: Math.max(resyncMs, 1000),
       ...(namespaces.length > 0 ? { namespaces } : {}),
       ...(values['clickhouse-url'] ? { clickhouseUrl: values['clickhouse-url'] } : {}),
       ...(!values['clickhouse-url'] && !loaded.inCluster ? { clickhouseForwards: new ClickHousePortForwards(loaded.config) } : {}),
@@ -111,15 +102,15 @@ export const operatorCommand: Command = {
     // for it to expire, so no two replicas ever reconcile side by side.
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), shutdownSeconds * 1000);
+      timer = setTimeout(() => resolve('deadline'), shutdownMs);
     });
     const outcome = await Promise.race([operator.stop().then(() => 'stopped' as const), deadline]);
     clearTimeout(timer);
     if (outcome === 'deadline') {
-      log.error('shutdown deadline passed with work still running; exiting anyway', { seconds: shutdownSeconds });
+      log.error('shutdown deadline passed with work still running; exiting anyway', { seconds: shutdownMs / 1000 });
       return 1;
     }
     log.info('stopped');
     return lost ? 1 : 0;
   },
-};
+});

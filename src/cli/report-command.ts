@@ -5,57 +5,30 @@
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
-import { didYouMean } from './suggest.ts';
-import { formatRows, REPORT_FORMATS, type ReportFormat } from './report-output.ts';
+import { type Command, defineCommand, UserError } from './command.ts';
+import { CLUSTER_FLAGS, connectOptions, FORMAT_ALIAS, outputFlag, STACK_FLAGS } from './flags.ts';
+import { didYouMean } from './framework/suggest.ts';
+import { formatRows, REPORT_FORMATS } from './report-output.ts';
 import { HTML_REPORTS, type HtmlSection, renderHtmlReport } from './report-html.ts';
 import { ExportFormatError, loadExport } from '../clickhouse/otlp-json.ts';
 import { migrate } from '../clickhouse/migrate.ts';
 import { bindParams, loadLibrary, QueryParamError, type LibraryQuery } from '../clickhouse/queries.ts';
 import { quoteIdentifier } from '../clickhouse/sql.ts';
 import { EmbeddedEngineMissingError, embeddedTarget, serverTarget, type SqlTarget } from '../clickhouse/target.ts';
-import { connect } from './journey/kube.ts';
-import { clusterQueryError, openAsUser } from './journey/stack-data.ts';
-import { type ClusterStack, findStack } from './journey/stacks.ts';
+import { connect } from './cluster/connection.ts';
+import { clusterQueryError, openAsUser } from './cluster/stack-data.ts';
+import { type ClusterStack, findStack } from './cluster/stacks.ts';
 
 const DEFAULT_DATABASE = 'claude_code';
 
-function usage(): string {
+/** The reports, for --help: read from queries/ only when help is asked for. */
+function reportList(): string {
   const library = loadLibrary();
   const width = Math.max(...library.map((query) => query.name.length));
-  return `Usage: telemetry-stack report NAME [--param KEY=VALUE]... [--format table|json|csv]
-                              (--user NAME [-n NS] [--stack S] | --data FILE|DIR | --url URL --user USER --password-file FILE)
-       telemetry-stack report --html FILE [--param from=DATE --param to=DATE] (--user NAME | --data ... | --url ...)
-
-Run a query from the library (queries/*.sql) and print its rows.
-
-Where the data is:
-      --user NAME           A stack in the cluster, as your user in its spec.access.users (row policies
-                            apply): the password comes from your Secret, and a port-forward to the
-                            ClickHouse pod opens and closes by itself
-  -n, --namespace NS        Namespace of the stack (default: search all namespaces you can list)
-      --stack NAME          Name of the stack (default: the only one found)
-      --context CTX         kubeconfig context (default: the current one)
-      --data PATH           Exported OTLP/JSON (the collector file exporter's format, one
-                            {"resourceLogs"|"resourceMetrics": ...} object per line): a file or a
-                            folder of *.json/*.jsonl files, loaded into the embedded engine. No server needed.
-      --url URL             Any ClickHouse HTTP endpoint, e.g. an external one; with --user USER and
-      --password-file FILE  a file holding the password; "-" reads stdin
-      --database DB         Telemetry database with --data or --url (default ${DEFAULT_DATABASE})
-
-Options:
-      --param KEY=VALUE     Query parameter (repeatable), e.g. --param from=2026-10-01
-      --format FORMAT       table (default), json (an array of objects keyed by column) or csv
-      --list                List the reports and their parameters
-      --html FILE           Write the core reports (spend, tokens, adoption, tools, errors) with charts
-                            into one self-contained HTML page instead of printing one report ("-": stdout)
-
-Reports:
-${library.map((query) => `  ${query.name.padEnd(width)}  ${query.description}`).join('\n')}
-`;
+  return `Reports:\n${library.map((query) => `  ${query.name.padEnd(width)}  ${query.description}`).join('\n')}`;
 }
+
+const WHERE = 'Where the data is';
 
 function listing(library: readonly LibraryQuery[]): string {
   return library
@@ -82,32 +55,51 @@ async function readStdin(stream: NodeJS.ReadableStream): Promise<string> {
   return text;
 }
 
-export const reportCommand: Command = {
+export const reportCommand: Command = defineCommand({
   name: 'report',
   summary: 'Run a named query (cost-by-user, api-errors, session-trace...) on a stack, a server or exported data',
-  get usage() {
-    return usage();
+  synopsis: [
+    `NAME [--param KEY=VALUE]... [-o table|json|yaml|csv]
+                              (--user NAME [-n NS] [--stack S] | --data FILE|DIR | --url URL --user USER --password-file FILE)`,
+    '--html FILE [--param from=DATE --param to=DATE] (--user NAME | --data ... | --url ...)',
+  ],
+  description: 'Run a query from the library (queries/*.sql) and print its rows.',
+  flags: {
+    user: {
+      type: 'string',
+      value: 'NAME',
+      group: WHERE,
+      help: 'A stack in the cluster, as your user in its spec.access.users (row policies\napply): the password comes from your Secret, and a port-forward to the\nClickHouse pod opens and closes by itself',
+    },
+    namespace: { ...STACK_FLAGS.namespace, group: WHERE },
+    stack: { ...STACK_FLAGS.stack, group: WHERE },
+    kubeconfig: { ...CLUSTER_FLAGS.kubeconfig, group: WHERE },
+    context: { ...CLUSTER_FLAGS.context, group: WHERE },
+    data: {
+      type: 'string',
+      value: 'PATH',
+      group: WHERE,
+      complete: 'file',
+      help: 'Exported OTLP/JSON (the collector file exporter\'s format, one\n{"resourceLogs"|"resourceMetrics": ...} object per line): a file or a\nfolder of *.json/*.jsonl files, loaded into the embedded engine. No server needed.',
+    },
+    url: { type: 'string', value: 'URL', group: WHERE, help: 'Any ClickHouse HTTP endpoint, e.g. an external one; with --user USER and' },
+    'password-file': { type: 'string', value: 'FILE', group: WHERE, complete: 'file', help: 'a file holding the password; "-" reads stdin' },
+    database: { type: 'string', value: 'DB', group: WHERE, default: DEFAULT_DATABASE, help: `Telemetry database with --data or --url (default ${DEFAULT_DATABASE})` },
+    param: { type: 'list', value: 'KEY=VALUE', help: 'Query parameter (repeatable), e.g. --param from=2026-10-01' },
+    output: { ...outputFlag(REPORT_FORMATS), help: 'Output format: table, json (an array of objects keyed by column), yaml or csv' },
+    format: FORMAT_ALIAS,
+    list: { type: 'boolean', help: 'List the reports and their parameters' },
+    html: {
+      type: 'string',
+      value: 'FILE',
+      complete: 'file',
+      help: 'Write the core reports (spend, tokens, adoption, tools, errors) with charts\ninto one self-contained HTML page instead of printing one report ("-": stdout)',
+    },
   },
-  async run(args, io) {
-    const { values, positionals } = parseCommandArgs(
-      args,
-      {
-        param: { type: 'string', multiple: true, default: [] },
-        format: { type: 'string', default: 'table' },
-        data: { type: 'string' },
-        url: { type: 'string' },
-        user: { type: 'string' },
-        'password-file': { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        stack: { type: 'string' },
-        context: { type: 'string' },
-        database: { type: 'string', default: DEFAULT_DATABASE },
-        list: { type: 'boolean', default: false },
-        html: { type: 'string' },
-      },
-      usage(),
-      true,
-    );
+  operands: { synopsis: 'NAME', min: 0, max: 1, what: 'one report NAME (report --list shows them)' },
+  footer: reportList,
+  operandValues: () => loadLibrary().map((query) => query.name),
+  async run({ values, operands: positionals }, io) {
     const library = loadLibrary();
     if (values.list) {
       io.stdout.write(`${listing(library)}\n`);
@@ -120,7 +112,7 @@ export const reportCommand: Command = {
     let clusterStack: ClusterStack | undefined;
     const openTarget = async (): Promise<SqlTarget> => {
       let target: SqlTarget;
-      const clusterFlags = (['namespace', 'stack', 'context'] as const).filter((flag) => values[flag] !== undefined);
+      const clusterFlags = (['namespace', 'stack', 'context', 'kubeconfig'] as const).filter((flag) => values[flag] !== undefined);
       if ((values.data !== undefined || values.url !== undefined) && clusterFlags.length > 0) {
         throw new UserError(`report: --${clusterFlags[0]} picks a stack in the cluster; it does not go with --data or --url`, 2);
       }
@@ -161,7 +153,7 @@ export const reportCommand: Command = {
         target = await serverTarget({ url: values.url, username: values.user, password, database });
       } else if (values.user !== undefined) {
         if (values['password-file'] !== undefined) throw new UserError('report: --password-file goes with --url; for a stack in the cluster your password is read from your Secret', 2);
-        const kube = await connect(io.env, { context: values.context });
+        const kube = await connect(io.env, connectOptions(values));
         clusterStack = await findStack(kube, { namespace: values.namespace, name: values.stack });
         target = await openAsUser(kube, clusterStack, values.user);
       } else {
@@ -204,8 +196,7 @@ export const reportCommand: Command = {
       const choices = hint ? `did you mean "${hint}"?` : `reports: ${library.map((q) => q.name).join(', ')}`;
       throw new UserError(`report: no report named "${name}"; ${choices} (telemetry-stack report --list shows them)`, 2);
     }
-    const format = values.format as ReportFormat;
-    if (!REPORT_FORMATS.includes(format)) throw new UserError(`report: --format ${values.format} is not one of ${REPORT_FORMATS.join(', ')}`, 2);
+    const format = values.format ?? values.output;
     let params: Record<string, string>;
     try {
       const given = parseParams(values.param ?? []);
@@ -229,7 +220,7 @@ export const reportCommand: Command = {
       await target.close();
     }
   },
-};
+});
 
 /**
  * Date parameters are real calendar days, and from is not after to: the engine would read

@@ -1,7 +1,16 @@
-/** How `report` prints rows: an aligned text table, JSON (an array of objects keyed by column), or CSV. */
+/**
+ * How commands print data on stdout: rows as an aligned text table, JSON (an array of objects
+ * keyed by column), YAML or CSV; any other value as JSON or YAML.
+ */
+import { stringify } from 'yaml';
 
-export const REPORT_FORMATS = ['table', 'json', 'csv'] as const;
+export const REPORT_FORMATS = ['table', 'json', 'yaml', 'csv'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** A value as `-o json` or `-o yaml` prints it. */
+export function formatValue(value: unknown, format: 'json' | 'yaml'): string {
+  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringify(value, { lineWidth: 0 });
+}
 
 type Row = Record<string, unknown>;
 
@@ -17,7 +26,7 @@ function csvCell(value: unknown): string {
 }
 
 export function formatRows(rows: readonly Row[], columns: readonly string[], format: ReportFormat): string {
-  if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
+  if (format === 'json' || format === 'yaml') return formatValue(rows, format);
   if (format === 'csv') {
     return [columns.map(csvCell).join(','), ...rows.map((row) => columns.map((column) => csvCell(row[column])).join(','))].join('\n') + '\n';
   }

@@ -9,32 +9,8 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HASH_KEY_ENV } from '../sanitizer/compile.ts';
 import { SanitizerPreview, type Firing, type PreviewRecord } from '../sanitizer/preview.ts';
-import type { Command, CommandIo } from './command.ts';
-import { parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
-import { loadStack } from './load.ts';
-
-const USAGE = `Usage: telemetry-stack sanitize [options] < records.jsonl > stored.jsonl
-
-Show what the stack would store: reads JSON Lines on stdin, one log record per line,
-  {"body": "...", "attributes": {"key": "value", ...}}   (both fields optional)
-applies the stack's level and sanitizer rules exactly as its collector does, and writes
-the same shape on stdout. Records the level does not store (basic) produce no line;
-blank lines are skipped. Records are log records: rules that target only
-resourceAttributes or metricAttributes do not apply to them.
-
-Options:
-  -f, --file FILE          TelemetryStack resource or bare spec (YAML); omitted: all defaults
-      --set PATH=VALUE     Override a spec field, e.g. --set level=enhanced (repeatable)
-      --explain            Also report on stderr which rule changed which field of which line
-      --user NAME          Stamp enduser.id as the collector does for an authenticated user
-      --hash-key-file FILE Hash key, to get the collector's exact hashes: the stack's Secret
-                             kubectl get secret <stack>-sanitizer-key -o jsonpath='{.data.hash-key}' | base64 -d > key
-                           otherwise $${HASH_KEY_ENV}; otherwise a random key for this run only
-                           (hashes then differ from the collector's; a note says so on stderr)
-
-Exit codes: 0 all lines processed; 1 a line is not a record (named by its line number).
-`;
+import { type Command, type CommandIo, defineCommand, UserError } from './command.ts';
+import { loadStack } from './stack-file/load.ts';
 
 /** The hash key: file, then environment, then a fresh random one (with a note). */
 function hashKey(file: string | undefined, env: NodeJS.ProcessEnv, note: (text: string) => void): string {
@@ -102,23 +78,34 @@ async function write(stream: CommandIo['stdout'], text: string): Promise<void> {
   }
 }
 
-export const sanitizeCommand: Command = {
+export const sanitizeCommand: Command = defineCommand({
   name: 'sanitize',
   summary: 'Show what the stack would store for JSON Lines records (sanitizer and level preview)',
-  usage: USAGE,
-  async run(args, io) {
-    const { values } = parseCommandArgs(
-      args,
-      {
-        file: { type: 'string', short: 'f' },
-        set: { type: 'string', multiple: true, default: [] },
-        explain: { type: 'boolean', default: false },
-        user: { type: 'string' },
-        'hash-key-file': { type: 'string' },
-      },
-      USAGE,
-    );
-    const stack = loadStack({ file: values.file, set: values.set ?? [] });
+  synopsis: ['[options] < records.jsonl > stored.jsonl'],
+  description: `Show what the stack would store: reads JSON Lines on stdin, one log record per line,
+  {"body": "...", "attributes": {"key": "value", ...}}   (both fields optional)
+applies the stack's level and sanitizer rules exactly as its collector does, and writes
+the same shape on stdout. Records the level does not store (basic) produce no line;
+blank lines are skipped. Records are log records: rules that target only
+resourceAttributes or metricAttributes do not apply to them.`,
+  flags: {
+    file: { type: 'string', short: 'f', value: 'FILE', complete: 'file', help: 'TelemetryStack resource or bare spec (YAML); omitted: all defaults' },
+    set: { type: 'list', value: 'PATH=VALUE', help: 'Override a spec field, e.g. --set level=enhanced (repeatable)' },
+    explain: { type: 'boolean', help: 'Also report on stderr which rule changed which field of which line' },
+    user: { type: 'string', value: 'NAME', help: 'Stamp enduser.id as the collector does for an authenticated user' },
+    'hash-key-file': {
+      type: 'string',
+      value: 'FILE',
+      complete: 'file',
+      help: `Hash key, to get the collector's exact hashes: the stack's Secret
+  kubectl get secret <stack>-sanitizer-key -o jsonpath='{.data.hash-key}' | base64 -d > key
+otherwise $\${HASH_KEY_ENV}; otherwise a random key for this run only
+(hashes then differ from the collector's; a note says so on stderr)`,
+    },
+  },
+  footer: 'Exit codes: 0 all lines processed; 1 a line is not a record (named by its line number).',
+  async run({ values }, io) {
+    const stack = loadStack({ file: values.file, set: values.set });
     const key = hashKey(values['hash-key-file'], io.env, (text) => io.stderr.write(text));
     const preview = new SanitizerPreview(stack.spec, { hashKey: key, user: values.user });
     const lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
@@ -132,4 +119,4 @@ export const sanitizeCommand: Command = {
     }
     return 0;
   },
-};
+});

@@ -1,21 +1,11 @@
 /** `telemetry-stack status`: a stack's conditions in words. */
 import { KIND } from '../api/constants.ts';
-import type { Command } from './command.ts';
-import { parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
-import { describeCondition, isReady, sortConditions } from './journey/conditions.ts';
-import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { type ClusterStack, findStack } from './journey/stacks.ts';
-
-const USAGE = `Usage: telemetry-stack status [-n NS] [NAME] [options]
-
-Print a stack's conditions in words, its endpoints and what the operator applied.
-Exits 0 when the stack is Ready for its latest generation, 1 otherwise.
-
-Options:
-  -n, --namespace NS   Namespace of the stack (default: search all namespaces you can list)
-      --context CTX    kubeconfig context (default: the current one)
-`;
+import { type Command, defineCommand } from './command.ts';
+import { CLUSTER_FLAGS, connectOptions, outputFlag, stackName, STACK_FLAGS } from './flags.ts';
+import { formatValue } from './report-output.ts';
+import { describeCondition, isReady, sortConditions } from './cluster/conditions.ts';
+import { DEFAULT_DEPS, type CommandDeps } from './deps.ts';
+import { type ClusterStack, findStack } from './cluster/stacks.ts';
 
 /** The status report as lines; pure so that doctor and tests reuse it. */
 export function statusLines(found: ClusterStack, now: Date): string[] {
@@ -45,25 +35,27 @@ export function statusLines(found: ClusterStack, now: Date): string[] {
   return lines;
 }
 
-export function makeStatusCommand(deps: JourneyDeps): Command {
-  return {
+export function makeStatusCommand(deps: CommandDeps): Command {
+  return defineCommand({
     name: 'status',
     summary: "Print a stack's conditions in words",
-    usage: USAGE,
-    async run(args, io) {
-      const { values, positionals } = parseCommandArgs(
-        args,
-        { namespace: { type: 'string', short: 'n' }, context: { type: 'string' } },
-        USAGE,
-        true,
-      );
-      if (positionals.length > 1) throw new UserError(`status takes one stack NAME, got ${positionals.length}\n\n${USAGE}`, 2);
-      const kube = await deps.connect(io.env, { context: values.context });
-      const found = await findStack(kube, { namespace: values.namespace, name: positionals[0] });
-      io.stdout.write(`${statusLines(found, deps.now()).join('\n')}\n`);
+    synopsis: ['[NAME] [-n NS] [options]'],
+    description: "Print a stack's conditions in words, its endpoints and what the operator applied.\nExits 0 when the stack is Ready for its latest generation, 1 otherwise.",
+    flags: { ...STACK_FLAGS, ...CLUSTER_FLAGS, output: outputFlag(['table', 'json', 'yaml'], 'Output format: table (words), json or yaml (the stack and its status)') },
+    operands: { synopsis: '[NAME]', min: 0, max: 1, what: 'one stack NAME (or --stack NAME)' },
+    async run({ values, operands }, io) {
+      const name = stackName(values.stack, operands[0]);
+      const kube = await deps.connect(io.env, connectOptions(values));
+      const found = await findStack(kube, { namespace: values.namespace, name });
+      io.stdout.write(values.output === 'table' ? `${statusLines(found, deps.now()).join('\n')}\n` : formatValue(stackDocument(found), values.output));
       return isReady(found) ? 0 : 1;
     },
-  };
+  });
+}
+
+/** The stack as -o json/yaml prints it: what the cluster holds, with its defaults filled in. */
+export function stackDocument(found: ClusterStack) {
+  return { apiVersion: found.stack.apiVersion, kind: found.stack.kind, metadata: { name: found.name, namespace: found.namespace, generation: found.generation }, spec: found.stack.spec, status: found.status };
 }
 
 export const statusCommand = makeStatusCommand(DEFAULT_DEPS);

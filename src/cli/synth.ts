@@ -8,8 +8,8 @@ import { CollectorConfigTooLargeError } from '../charts/collector/config.ts';
 import { generateSecrets } from '../stack/secrets.ts';
 import type { TelemetryStack } from '../api/resource.ts';
 import { validateCollectorYaml } from './collector-validate.ts';
-import { UserError } from './errors.ts';
-import { loadStack } from './load.ts';
+import { UserError } from './command.ts';
+import { loadStack } from './stack-file/load.ts';
 
 export interface SynthOptions {
   file?: string | undefined;
@@ -17,6 +17,8 @@ export interface SynthOptions {
   name?: string | undefined;
   namespace?: string | undefined;
   outDir?: string | undefined;
+  /** What stdout gets: YAML documents, or (json) one v1 List as kubectl prints several objects. */
+  format?: 'yaml' | 'json';
   withSecrets: boolean;
   /** Path of a collector binary: the rendered collector configuration must pass its `validate`. */
   validateWith?: string | undefined;
@@ -41,7 +43,7 @@ export function synth(options: SynthOptions): string {
   if (options.validateWith) checkWithCollector(options.validateWith, rendered.collectorConfigYaml, options.file ?? '<defaults>');
   const objects: object[] = [...rendered.objects];
   if (options.withSecrets) objects.push(...generateSecrets(stack));
-  if (!options.outDir) return toYaml(objects);
+  if (!options.outDir) return printed(objects, options.format ?? 'yaml');
   const outDir = options.outDir;
   ensureOutputDir(outDir);
   for (const object of objects as { kind: string; metadata: { name: string } }[]) {
@@ -50,10 +52,15 @@ export function synth(options: SynthOptions): string {
       if (object.kind === 'Secret') writePrivate(file, toYaml([object]));
       else writeFileSync(file, toYaml([object]));
     } catch (error) {
-      throw fileError(`-o ${outDir}`, `cannot write ${file}`, error);
+      throw fileError(`--output-dir ${outDir}`, `cannot write ${file}`, error);
     }
   }
   return '';
+}
+
+/** Objects as stdout gets them: YAML documents, or a List as `kubectl get -o json` prints several objects. */
+export function printed(objects: readonly object[], format: 'yaml' | 'json'): string {
+  return format === 'json' ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n` : toYaml(objects);
 }
 
 /** A failed file operation as one line: what, where and the system's reason, never a stack trace. */
@@ -65,8 +72,8 @@ function fileError(flag: string, what: string, error: unknown): Error {
 }
 
 /**
- * Creates the -o folder level by level. Not mkdirSync(recursive): on a path the kernel refuses
- * without a reason it retries forever (`-o /proc/x` hung), and an existing file or a file in the
+ * Creates the --output-dir folder level by level. Not mkdirSync(recursive): on a path the kernel refuses
+ * without a reason it retries forever (`-o /proc/x`, as --output-dir was spelled, hung), and an existing file or a file in the
  * path would end as an internal error.
  */
 function ensureOutputDir(dir: string): void {
@@ -78,15 +85,15 @@ function ensureOutputDir(dir: string): void {
       isDirectory = statSync(current).isDirectory();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fileError(`-o ${dir}`, `cannot read ${current}`, error);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fileError(`--output-dir ${dir}`, `cannot read ${current}`, error);
       missing.unshift(current);
       if (dirname(current) === current) break;
       current = dirname(current);
       continue;
     }
     if (!isDirectory) {
-      if (current !== resolve(dir)) throw new UserError(`-o ${dir}: ${current} is a file, not a folder; pass a folder path for one file per object`);
-      throw new UserError(`-o ${dir}: is a file; -o takes a folder for one file per object (for one file, redirect stdout: > ${dir})`);
+      if (current !== resolve(dir)) throw new UserError(`--output-dir ${dir}: ${current} is a file, not a folder; pass a folder path for one file per object`);
+      throw new UserError(`--output-dir ${dir}: is a file; --output-dir takes a folder for one file per object (for one file, redirect stdout: > ${dir})`);
     }
     break;
   }
@@ -94,7 +101,7 @@ function ensureOutputDir(dir: string): void {
     try {
       mkdirSync(path);
     } catch (error) {
-      throw fileError(`-o ${dir}`, `cannot create the folder ${path}`, error);
+      throw fileError(`--output-dir ${dir}`, `cannot create the folder ${path}`, error);
     }
   }
 }
@@ -154,10 +161,10 @@ function checkWithCollector(binary: string, yaml: string, source: string): void 
  * `synth --install`: the CRD and the operator watching the given namespaces (default: `telemetry`,
  * which is dist/install.yaml), or with `clusterWide` every namespace (dist/install-cluster-wide.yaml).
  */
-export async function synthInstall(watchNamespaces: readonly string[], clusterWide = false): Promise<string> {
+export async function synthInstall(watchNamespaces: readonly string[], clusterWide = false, format: 'yaml' | 'json' = 'yaml'): Promise<string> {
   checkNamespaceNames('--watch-namespace', watchNamespaces);
   if (clusterWide && watchNamespaces.length > 0) throw new UserError('--cluster-wide and --watch-namespace exclude each other: drop one', 2);
   // Loaded here, not up front: a stack's synth has no use for the CRD and the operator's install.
   const { installManifests } = await import('../charts/install/install-chart.ts');
-  return toYaml(installManifests(clusterWide ? { clusterWide } : { watchNamespaces }));
+  return printed(installManifests(clusterWide ? { clusterWide } : { watchNamespaces }), format);
 }

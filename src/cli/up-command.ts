@@ -3,39 +3,17 @@
  * existing cluster with --context. Each step says what it does; each failure says what
  * is missing and how to get it.
  */
-import type { Command } from './command.ts';
-import { checkNamespaceNames, parseCommandArgs } from './command.ts';
-import { UserError } from './errors.ts';
+import { checkNamespaceNames, type Command, defineCommand, UserError } from './command.ts';
+import { CLUSTER_FLAGS } from './flags.ts';
+import { durationWords } from './framework/duration.ts';
 import type { KubeObject } from '../kube/client.ts';
-import { ResourcePaths } from './journey/apply.ts';
+import { ResourcePaths } from './cluster/apply.ts';
 import { installManifests } from '../charts/install/install-chart.ts';
-import { waitForReady } from './journey/conditions.ts';
-import { DEFAULT_DEPS, type JourneyDeps } from './journey/deps.ts';
-import { applyStack, checkReachable, installOperator, loadStackToApply } from './journey/install.ts';
-import { buildAndLoadImage, checkPrerequisites, DEFAULT_CLUSTER, ensureKindCluster, kindContext } from './journey/kind.ts';
-import { operatorImage, readInstallManifest, requireFile, withLocalImage } from './journey/project.ts';
-
-const USAGE = `Usage: telemetry-stack up [options]
-
-Create (or reuse) a local kind cluster, build and load the operator image, install the
-operator (dist/install.yaml), apply a stack and wait until it is Ready. With --context,
-use an existing cluster instead: no Docker, no kind, no image build.
-
-Options:
-  -f, --file FILE        Stack to apply (default: examples/local.yaml)
-      --name CLUSTER     kind cluster name (default: ${DEFAULT_CLUSTER}; its context is kind-CLUSTER)
-      --context CTX      Use this kubeconfig context (an existing cluster); skips kind and the image build
-      --operator-image IMAGE  Use this published operator image instead of building one (kind: still loaded into the node)
-      --watch-namespace NS  Install the operator for NS only (repeatable; must include the stack's namespace;
-                         default: the stack's namespace): a Role in each, so it reads no Secret and
-                         changes no workload elsewhere. The namespaces are created.
-      --cluster-wide     Install the operator for every namespace instead (a ClusterRole: it can read
-                         every Secret of the cluster). Either way, operator RBAC of an earlier install
-                         that this one lacks is removed.
-      --timeout SECONDS  How long to wait for Ready (default: 600)
-
-Needs (kind path): Docker with about 4 GiB of memory, and kind.
-`;
+import { waitForReady } from './cluster/conditions.ts';
+import { DEFAULT_DEPS, type CommandDeps } from './deps.ts';
+import { applyStack, checkReachable, installOperator, loadStackToApply } from './cluster/install.ts';
+import { buildAndLoadImage, checkPrerequisites, DEFAULT_CLUSTER, ensureKindCluster, kindContext } from './local/kind.ts';
+import { operatorImage, readInstallManifest, requireFile, withLocalImage } from './local/project.ts';
 
 function nextSteps(namespace: string, name: string, user: string | undefined): string {
   const who = user ?? 'NAME';
@@ -44,36 +22,47 @@ function nextSteps(namespace: string, name: string, user: string | undefined): s
     `  1. Send Claude Code's telemetry here (add to your shell profile, then start claude):\n` +
     `       eval "$(telemetry-stack env --user ${who} -n ${namespace} --stack ${name})"\n` +
     `  2. After a few prompts, check that events arrive:\n` +
-    `       telemetry-stack doctor -n ${namespace} ${name}\n`
+    `       telemetry-stack doctor -n ${namespace} --stack ${name}\n`
   );
 }
 
-export function makeUpCommand(deps: JourneyDeps): Command {
-  return {
+export function makeUpCommand(deps: CommandDeps): Command {
+  return defineCommand({
     name: 'up',
     summary: 'Create a local kind cluster (or use --context), install the operator and a stack, wait until Ready',
-    usage: USAGE,
-    async run(args, io) {
-      const { values } = parseCommandArgs(
-        args,
-        {
-          file: { type: 'string', short: 'f' },
-          name: { type: 'string', default: DEFAULT_CLUSTER },
-          context: { type: 'string' },
-          'operator-image': { type: 'string' },
-          'watch-namespace': { type: 'string', multiple: true, default: [] },
-          'cluster-wide': { type: 'boolean', default: false },
-          timeout: { type: 'string', default: '600' },
-        },
-        USAGE,
-      );
-      const timeoutSeconds = Number(values.timeout);
-      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UserError(`--timeout must be a positive number of seconds, not "${values.timeout}"`, 2);
-      const cluster = values.name ?? DEFAULT_CLUSTER;
+    synopsis: ['[options]'],
+    description: `Create (or reuse) a local kind cluster, build and load the operator image, install the
+operator (dist/install.yaml), apply a stack and wait until it is Ready. With --context,
+use an existing cluster instead: no Docker, no kind, no image build.`,
+    flags: {
+      file: { type: 'string', short: 'f', value: 'FILE', complete: 'file', help: 'Stack to apply (default: examples/local.yaml)' },
+      cluster: { type: 'string', value: 'NAME', default: DEFAULT_CLUSTER, help: `kind cluster name (default: ${DEFAULT_CLUSTER}; its context is kind-NAME)` },
+      name: { type: 'string', value: 'NAME', help: '', moved: '--name is now --cluster NAME (the kind cluster; the stack and its name come from -f FILE)' },
+      ...CLUSTER_FLAGS,
+      context: { ...CLUSTER_FLAGS.context, help: 'Use this kubeconfig context (an existing cluster); skips kind and the image build' },
+      'operator-image': { type: 'string', value: 'IMAGE', help: 'Use this published operator image instead of building one (kind: still loaded into the node)' },
+      'watch-namespace': {
+        type: 'list',
+        value: 'NS',
+        help: "Install the operator for NS only (repeatable; must include the stack's namespace;\ndefault: the stack's namespace): a Role in each, so it reads no Secret and\nchanges no workload elsewhere. The namespaces are created.",
+      },
+      'cluster-wide': {
+        type: 'boolean',
+        help: 'Install the operator for every namespace instead (a ClusterRole: it can read\nevery Secret of the cluster). Either way, operator RBAC of an earlier install\nthat this one lacks is removed.',
+      },
+      timeout: { type: 'duration', value: 'DURATION', default: '10m', help: 'How long to wait for Ready (30s, 10m, 1h)' },
+    },
+    footer: 'Needs (kind path): Docker with about 4 GiB of memory, and kind.',
+    async run({ values }, io) {
+      if (values.kubeconfig !== undefined && values.context === undefined) {
+        throw new UserError('up: --kubeconfig goes with --context (an existing cluster); a kind cluster writes its own context into $KUBECONFIG or ~/.kube/config', 2);
+      }
+      const timeoutMs = values.timeout;
+      const cluster = values.cluster;
       // Everything that can be checked without the cluster is checked first.
       const stack = loadStackToApply(values.file ?? deps.files.defaultStack);
-      const clusterWide = values['cluster-wide'] ?? false;
-      const requested = values['watch-namespace'] ?? [];
+      const clusterWide = values['cluster-wide'];
+      const requested = values['watch-namespace'];
       checkNamespaceNames('--watch-namespace', requested);
       if (clusterWide && requested.length > 0) throw new UserError('--cluster-wide and --watch-namespace exclude each other: drop one', 2);
       if (requested.length > 0 && !requested.includes(stack.namespace)) {
@@ -105,19 +94,19 @@ export function makeUpCommand(deps: JourneyDeps): Command {
         objects = withLocalImage(objects, values['operator-image']);
       }
 
-      const kube = await deps.connect(io.env, { context });
+      const kube = await deps.connect(io.env, { kubeconfig: values.kubeconfig, context });
       const version = await checkReachable(kube);
       io.stderr.write(`cluster ${kube.server} (context "${kube.context}", Kubernetes ${version})\n`);
       const paths = new ResourcePaths(kube);
       const poll = { sleep: deps.sleep, pollMs: deps.pollMs, timeoutMs: 60_000 };
       await installOperator(kube, paths, objects, io, poll, watchNamespaces);
       await applyStack(kube, paths, stack, io);
-      io.stderr.write(`waiting for ${stack.namespace}/${stack.name} to become Ready (up to ${timeoutSeconds}s)\n`);
-      const ready = await waitForReady(kube, stack.namespace, stack.name, io, { ...poll, timeoutMs: timeoutSeconds * 1000, now: deps.now });
-      io.stdout.write(nextSteps(stack.namespace, stack.name, ready.stack.spec.access.users[0]?.name));
+      io.stderr.write(`waiting for ${stack.namespace}/${stack.name} to become Ready (up to ${durationWords(timeoutMs)})\n`);
+      const ready = await waitForReady(kube, stack.namespace, stack.name, io, { ...poll, timeoutMs, now: deps.now });
+      io.stderr.write(nextSteps(stack.namespace, stack.name, ready.stack.spec.access.users[0]?.name));
       return 0;
     },
-  };
+  });
 }
 
 export const upCommand = makeUpCommand(DEFAULT_DEPS);

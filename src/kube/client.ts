@@ -90,6 +90,35 @@ export interface KubeClient {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** Server-side apply's content type: JSON is YAML, so the object goes as it is. */
+export const APPLY_PATCH = 'application/apply-patch+yaml';
+
+export interface ApplyOptions {
+  readonly fieldManager: string;
+  /** Take over fields another manager holds (the CLI always; the operator only over an object it read as its own). */
+  readonly force: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Server-side apply of `body` at `path`: the one way the operator and the CLI write an object,
+ * sent exactly as rendered under one field manager each.
+ */
+export function serverSideApply<T = KubeObject>(client: KubeClient, path: string, body: unknown, options: ApplyOptions): Promise<T> {
+  return client.request<T>('PATCH', path, {
+    body,
+    contentType: APPLY_PATCH,
+    query: { fieldManager: options.fieldManager, force: options.force },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+export interface ServerVersion {
+  readonly gitVersion: string;
+  /** The API server's clock, from the Date header of the answer (for a clock-skew check). */
+  readonly serverDate: Date | undefined;
+}
+
 export const MUTATING: ReadonlySet<Method> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function withQuery(path: string, query: RequestOptions['query']): string {
@@ -113,6 +142,12 @@ function errorFrom(status: number, text: string, retryAfter: string | undefined)
   return new KubeApiError(status, reason, `${status} ${reason}: ${message}`, Number.isFinite(seconds) ? seconds : undefined);
 }
 
+/** No answer at all (refused, DNS, TLS, timeout): status 0, with the transport's error code kept for messages. */
+function unreachable(method: string, path: string, server: URL, error: unknown): KubeApiError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new KubeApiError(0, 'Unreachable', `${method} ${path} at ${server.origin}: ${code ? `${code}: ` : ''}${(error as Error).message}`);
+}
+
 export class HttpKubeClient implements KubeClient {
   private readonly config: KubeConfig;
   readonly server: URL;
@@ -120,21 +155,38 @@ export class HttpKubeClient implements KubeClient {
   readonly log: RequestRecord[] = [];
   recordRequests = false;
 
-  constructor(config: KubeConfig) {
+  private readonly timeoutMs: number;
+
+  /** `timeoutMs`: a request with no answer by then fails (default 30 s: a hung request must not hold a reconcile forever). */
+  constructor(config: KubeConfig, options: { timeoutMs?: number } = {}) {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.config = config;
     this.server = new URL(cluster.server);
+    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  }
+
+  /** GET /version: the server's version and, from the answer's Date header, its clock. */
+  async version(): Promise<ServerVersion> {
+    let response;
+    try {
+      response = await kubeHttp(this.config, this.server, { method: 'GET', path: '/version', timeoutMs: this.timeoutMs });
+    } catch (error) {
+      throw unreachable('GET', '/version', this.server, error);
+    }
+    if (response.status < 200 || response.status >= 300) throw errorFrom(response.status, response.text, undefined);
+    const date = response.headers.date ? new Date(response.headers.date) : undefined;
+    const body = (response.text ? JSON.parse(response.text) : {}) as { gitVersion?: string };
+    return { gitVersion: body.gitVersion ?? 'unknown', serverDate: date && !Number.isNaN(date.getTime()) ? date : undefined };
   }
 
   async request<T = KubeObject>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
     const target = withQuery(path, options.query);
     let response;
     try {
-      // A request that hangs must not hold a reconcile (and its key) forever.
-      response = await kubeHttp(this.config, this.server, { method, path: target, body: options.body, contentType: options.contentType, timeoutMs: REQUEST_TIMEOUT_MS, signal: options.signal });
+      response = await kubeHttp(this.config, this.server, { method, path: target, body: options.body, contentType: options.contentType, timeoutMs: this.timeoutMs, signal: options.signal });
     } catch (error) {
-      throw new KubeApiError(0, 'Unreachable', `${method} ${path} at ${this.server.origin}: ${(error as Error).message}`);
+      throw unreachable(method, path, this.server, error);
     }
     const { status, text } = response;
     const retry = response.headers['retry-after'];

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command, CommandIo } from '../../src/cli/command.ts';
 import { UserError } from '../../src/cli/errors.ts';
-import type { RunOptions, RunResult, Runner } from '../../src/cli/journey/runner.ts';
+import type { RunOptions, RunResult, Runner } from '../../src/cli/local/runner.ts';
 import { ROOT } from './stacks.ts';
 
 export interface ScriptedCall {

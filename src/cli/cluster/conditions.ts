@@ -1,9 +1,9 @@
 /** A stack's status in words, and waiting for it to become Ready while showing progress. */
 import type { Condition } from '../../api/status.ts';
 import { CONDITION, NEEDS_A_PERSON, SUMMARY_CONDITIONS } from '../../stack/conditions.ts';
-import type { CommandIo } from '../command.ts';
-import { UserError } from '../errors.ts';
-import { getOptional, type Kube } from './kube.ts';
+import type { CommandIo } from '../framework/io.ts';
+import { UserError } from '../framework/io.ts';
+import { getOptional, type Kube } from './connection.ts';
 import { type ClusterStack, fromRaw, stackPath } from './stacks.ts';
 
 /** The order a person reads them in: the verdict first, then what is happening, then the parts. */
@@ -80,7 +80,7 @@ export async function waitForReady(kube: Kube, namespace: string, name: string, 
       throw new UserError(
         `TelemetryStack ${namespace}/${name} is not Ready after ${Math.round(elapsed / 1000)}s` +
           (conditions.length > 0 ? `:\n${conditions.join('\n')}` : ': it has no status yet, so the operator has not reconciled it (is the operator running?)') +
-          `\nFix: run "telemetry-stack doctor -n ${namespace} ${name}" for the failing check and its fix; pods that cannot pull images or lack memory show in "kubectl get events -n ${namespace}".`,
+          `\nFix: run "telemetry-stack doctor -n ${namespace} --stack ${name}" for the failing check and its fix; pods that cannot pull images or lack memory show in "kubectl get events -n ${namespace}".`,
       );
     }
     await options.sleep(options.pollMs);

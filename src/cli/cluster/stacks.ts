@@ -3,8 +3,8 @@ import { API_GROUP, API_VERSION, CRD_NAME, KIND, PLURAL } from '../../api/consta
 import type { TelemetryStack } from '../../api/resource.ts';
 import type { Condition } from '../../api/status.ts';
 import { validateStack } from '../../api/validate.ts';
-import { UserError } from '../errors.ts';
-import { type Kube, requestFailed } from './kube.ts';
+import { UserError } from '../framework/io.ts';
+import { type Kube, requestFailed } from './connection.ts';
 
 export const INSTALL_HINT = 'install it with "telemetry-stack up" (kind) or "telemetry-stack up --context CTX" (an existing cluster)';
 

@@ -12,11 +12,23 @@ import { serverTarget, type SqlTarget } from '../../clickhouse/target.ts';
 import { PORTS, stackNames } from '../../stack/naming.ts';
 import { forwardPort } from '../../kube/port-forward.ts';
 import { SECRET_KEYS } from '../../stack/secrets.ts';
-import { UserError } from '../errors.ts';
-import type { OpenStackData, StackData } from './doctor.ts';
-import { getOptional, type Kube } from './kube.ts';
+import { UserError } from '../framework/io.ts';
+import { getOptional, type Kube } from './connection.ts';
 import type { ClusterStack } from './stacks.ts';
 import { readUserSecretKey, requireUser } from './user-secret.ts';
+
+/** What doctor reads from a stack's ClickHouse (tests pass their own). */
+export interface StackData {
+  /** Event records stored since `since`, and the newest one's timestamp. */
+  eventsSince(since: Date): Promise<{ count: number; newest: Date | undefined }>;
+  /** Bytes the stack's telemetry tables use on disk. */
+  diskBytes(): Promise<number>;
+  /** Event names, metric names and attribute keys stored in the last `days` days that the field tables do not know. */
+  unknownFields(days: number): Promise<UnknownField[]>;
+  close(): Promise<void>;
+}
+
+export type OpenStackData = (kube: Kube, found: ClusterStack) => Promise<StackData>;
 
 /** Event records (OTLP log records) stored since `since`. */
 export async function eventsSince(target: SqlTarget, database: string, since: Date): Promise<{ count: number; newest: Date | undefined }> {
@@ -117,7 +129,7 @@ export function clusterQueryError(error: unknown, found: ClusterStack): UserErro
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
   return new UserError(
     /ECONNREFUSED|ECONNRESET|socket hang up|timeout/i.test(message)
-      ? `cannot reach ClickHouse through the port-forward (${message}).\nFix: the ClickHouse pod must be Running and Ready: "telemetry-stack doctor -n ${found.namespace} ${found.name}".`
+      ? `cannot reach ClickHouse through the port-forward (${message}).\nFix: the ClickHouse pod must be Running and Ready: "telemetry-stack doctor -n ${found.namespace} --stack ${found.name}".`
       : `ClickHouse refused the query: ${message}`,
   );
 }

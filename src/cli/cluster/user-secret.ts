@@ -1,8 +1,8 @@
 /** A stack user's credential Secret, read with errors that say why it cannot be read and what to do. */
 import { PLURAL } from '../../api/constants.ts';
 import { stackNames } from '../../stack/naming.ts';
-import { UserError } from '../errors.ts';
-import { type Kube, requestFailed } from './kube.ts';
+import { UserError } from '../framework/io.ts';
+import { type Kube, requestFailed } from './connection.ts';
 import type { ClusterStack } from './stacks.ts';
 
 /** Checks that `user` is in the stack's spec; the error lists who is. */
@@ -22,7 +22,7 @@ export async function readUserSecretKey(kube: Kube, found: ClusterStack, user: s
   if (response.status === 404) {
     throw new UserError(
       `Secret ${found.namespace}/${secretName} with ${user}'s credentials does not exist yet: the operator creates it when it reconciles the stack.\n` +
-        `Fix: check that the operator is running and the stack is Ready ("telemetry-stack doctor -n ${found.namespace} ${found.name}"), then run this again.`,
+        `Fix: check that the operator is running and the stack is Ready ("telemetry-stack doctor -n ${found.namespace} --stack ${found.name}"), then run this again.`,
     );
   }
   if (response.status === 403) {

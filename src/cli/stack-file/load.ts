@@ -1,11 +1,11 @@
 /** Reading a stack file (a TelemetryStack resource or a bare spec) with errors that point at the file and line. */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import type { TelemetryStack } from '../api/resource.ts';
-import { isResource, validateStack } from '../api/validate.ts';
-import { UserError } from './errors.ts';
+import type { TelemetryStack } from '../../api/resource.ts';
+import { isResource, validateStack } from '../../api/validate.ts';
+import { UserError } from '../framework/io.ts';
 import { applySet } from './set-values.ts';
-import { nearest } from './suggest.ts';
+import { nearest } from '../framework/suggest.ts';
 
 export interface LoadedStack {
   /** What to call the input in messages: the file path or "<stdin>". */

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { UserError } from '../errors.ts';
+import { UserError } from '../framework/io.ts';
 import type { KubeObject } from '../../kube/client.ts';
 
 /** src/cli/journey (or build/cli/journey) -> the package root. */

@@ -4,7 +4,7 @@
  * collections, so `retention.eventsDays=30` sets a number and `sanitizer.disabledPresets=[jwts]` a list.
  */
 import { parse } from 'yaml';
-import { UserError } from './errors.ts';
+import { UserError } from '../framework/io.ts';
 
 type Segment = string | number;
 

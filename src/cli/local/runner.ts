@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import type { CommandIo } from '../command.ts';
+import type { CommandIo } from '../framework/io.ts';
 
 export interface RunResult {
   readonly code: number;

@@ -10,10 +10,13 @@ import { OPERATOR_INSTALL_SELECTOR } from '../../charts/install/install-chart.ts
 import { STACK_LABEL } from '../../stack/labels.ts';
 import { stackNames } from '../../stack/naming.ts';
 import type { UnknownField } from '../../clickhouse/unknown-fields.ts';
-import { UserError } from '../errors.ts';
-import { describeCondition, isReady, readyCondition } from './conditions.ts';
-import { getOptional, type Kube, type KubeResponse } from './kube.ts';
-import { type ClusterStack, CRD_PATH, findStack, INSTALL_HINT, type StackSelector } from './stacks.ts';
+import { UserError } from '../framework/io.ts';
+import { describeCondition, isReady, readyCondition } from '../cluster/conditions.ts';
+import { KubeApiError } from '../../kube/client.ts';
+import { durationWords } from '../framework/duration.ts';
+import { explain, getOptional, type Kube, type KubeResponse } from '../cluster/connection.ts';
+import { type OpenStackData, type StackData } from '../cluster/stack-data.ts';
+import { type ClusterStack, CRD_PATH, findStack, INSTALL_HINT, type StackSelector } from '../cluster/stacks.ts';
 
 export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -29,22 +32,11 @@ export interface CheckResult {
  * ClickHouse pod, authenticated as a stack user) provides it; until it is plugged in,
  * openData is undefined and these checks say so instead of guessing.
  */
-export interface StackData {
-  /** Event records stored since `since`, and the newest one's timestamp. */
-  eventsSince(since: Date): Promise<{ count: number; newest: Date | undefined }>;
-  /** Bytes the stack's telemetry tables use on disk. */
-  diskBytes(): Promise<number>;
-  /** Event names, metric names and attribute keys stored in the last `days` days that the field tables do not know. */
-  unknownFields(days: number): Promise<UnknownField[]>;
-  close(): Promise<void>;
-}
-
-export type OpenStackData = (kube: Kube, found: ClusterStack) => Promise<StackData>;
 
 export interface DoctorOptions {
   readonly selector: StackSelector;
-  /** "Events arriving" means: at least one event in the last `sinceMinutes`. */
-  readonly sinceMinutes: number;
+  /** "Events arriving" means: at least one event in the last `sinceMs`. */
+  readonly sinceMs: number;
   /** "Unknown fields" looks at what was stored in the last `fieldsDays` days. */
   readonly fieldsDays: number;
   readonly now: () => Date;
@@ -58,10 +50,16 @@ export const CLOCK_SKEW_FAIL_SECONDS = 60;
 
 export async function clockSkewSeconds(kube: Kube, now: () => Date): Promise<{ skew: number | undefined; version: string; status: number }> {
   const before = now().getTime();
-  const response = await kube.request<{ gitVersion?: string }>('GET', '/version');
+  let answer;
+  try {
+    answer = await kube.client.version();
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status > 0) return { skew: undefined, version: 'unknown', status: error.status };
+    throw explain(kube, 'reading the Kubernetes version', error);
+  }
   const after = now().getTime();
-  const skew = response.serverDate ? (response.serverDate.getTime() - (before + after) / 2) / 1000 : undefined;
-  return { skew, version: response.body?.gitVersion ?? 'unknown', status: response.status };
+  const skew = answer.serverDate ? (answer.serverDate.getTime() - (before + after) / 2) / 1000 : undefined;
+  return { skew, version: answer.gitVersion, status: 200 };
 }
 
 function clockCheck(skew: number | undefined): CheckResult {
@@ -130,7 +128,7 @@ async function findOperator(kube: Kube, expected: DoctorOptions['operator']): Pr
   const list = await kube.request<{ items?: (DeploymentStatus & { metadata: { name: string; namespace: string } })[] }>('GET', `/apis/apps/v1/deployments?labelSelector=${encodeURIComponent(OPERATOR_INSTALL_SELECTOR)}`);
   const found = list.status === 200 ? [...(list.body.items ?? [])].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))[0] : undefined;
   if (!found) return { ...response, location: expected };
-  return { status: 200, body: found, serverDate: list.serverDate, location: { namespace: found.metadata.namespace, name: found.metadata.name } };
+  return { status: 200, body: found, location: { namespace: found.metadata.namespace, name: found.metadata.name } };
 }
 
 async function operatorCheck(kube: Kube, expected: DoctorOptions['operator']): Promise<CheckResult & { watched?: string[] }> {
@@ -265,14 +263,14 @@ async function dataChecks(kube: Kube, found: ClusterStack, options: DoctorOption
   }
   try {
     const now = options.now();
-    const { count, newest } = await data.eventsSince(new Date(now.getTime() - options.sinceMinutes * 60_000));
+    const { count, newest } = await data.eventsSince(new Date(now.getTime() - options.sinceMs));
     const events: CheckResult =
       count > 0
-        ? { name: 'events arriving', verdict: 'ok', detail: `${count} event(s) in the last ${options.sinceMinutes} minutes${newest ? `, newest ${newest.toISOString()}` : ''}` }
+        ? { name: 'events arriving', verdict: 'ok', detail: `${count} event(s) in the last ${durationWords(options.sinceMs)}${newest ? `, newest ${newest.toISOString()}` : ''}` }
         : {
             name: 'events arriving',
             verdict: 'fail',
-            detail: `no events in the last ${options.sinceMinutes} minutes`,
+            detail: `no events in the last ${durationWords(options.sinceMs)}`,
             fix:
               `in the shell that runs claude: "env | grep -E 'OTEL|CLAUDE_CODE_ENABLE'" must show the lines of "telemetry-stack env --user NAME -n ${found.namespace} --stack ${found.name}"; ` +
               'the endpoint must match the protocol (4318/30318 http/protobuf, 4317/30317 grpc); a 401 in the collector log means a wrong or rotated password (run env again); see docs/TROUBLESHOOTING.md',
@@ -376,9 +374,13 @@ export async function runDoctor(kube: Kube, options: DoctorOptions): Promise<Che
 
 const MARK: Record<Verdict, string> = { ok: '[ok]  ', warn: '[warn]', fail: '[FAIL]', skip: '[skip]' };
 
-export function formatResults(results: readonly CheckResult[]): string {
+/** ANSI colours of the verdicts, used only when the output is a terminal (framework/io.ts useColour). */
+const COLOUR: Record<Verdict, string> = { ok: '32', warn: '33', fail: '31', skip: '2' };
+
+export function formatResults(results: readonly CheckResult[], colour = false): string {
   const width = Math.max(...results.map((r) => r.name.length));
-  const lines = results.flatMap((r) => [`${MARK[r.verdict]} ${r.name.padEnd(width)}  ${r.detail}`, ...(r.fix && r.verdict !== 'ok' ? [`       ${' '.repeat(width)}  fix: ${r.fix}`] : [])]);
+  const mark = (verdict: Verdict) => (colour ? `\x1b[${COLOUR[verdict]}m${MARK[verdict]}\x1b[0m` : MARK[verdict]);
+  const lines = results.flatMap((r) => [`${mark(r.verdict)} ${r.name.padEnd(width)}  ${r.detail}`, ...(r.fix && r.verdict !== 'ok' ? [`       ${' '.repeat(width)}  fix: ${r.fix}`] : [])]);
   const failed = results.filter((r) => r.verdict === 'fail').length;
   lines.push(failed === 0 ? '\nno problems found' : `\n${failed} check(s) failed`);
   return `${lines.join('\n')}\n`;

@@ -2,19 +2,21 @@
 import { API_GROUP_VERSION, CRD_NAME, KIND } from '../../api/constants.ts';
 import { OPERATOR_INSTALL_SELECTOR } from '../../charts/install/install-chart.ts';
 import { validateStack } from '../../api/validate.ts';
-import type { CommandIo } from '../command.ts';
-import { UserError } from '../errors.ts';
-import { readStackFile } from '../load.ts';
+import type { CommandIo } from '../framework/io.ts';
+import { UserError } from '../framework/io.ts';
+import { readStackFile } from '../stack-file/load.ts';
 import type { KubeObject } from '../../kube/client.ts';
 import { applyObject, ResourcePaths } from './apply.ts';
-import { getOptional, type Kube, requestFailed } from './kube.ts';
+import { explain, getOptional, type Kube, requestFailed } from './connection.ts';
 import { CRD_PATH } from './stacks.ts';
 
 /** GET /version: proves the cluster answers and the credentials work, before anything is changed. */
 export async function checkReachable(kube: Kube): Promise<string> {
-  const response = await kube.request<{ gitVersion?: string }>('GET', '/version');
-  if (response.status >= 300) throw requestFailed(kube, 'reading the Kubernetes version', response);
-  return response.body.gitVersion ?? 'unknown';
+  try {
+    return (await kube.client.version()).gitVersion;
+  } catch (error) {
+    throw explain(kube, 'reading the Kubernetes version', error);
+  }
 }
 
 export interface PollOptions {

@@ -1,8 +1,8 @@
 /** The laptop path of `up`/`down`: Docker and kind, through the injectable Runner. */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { CommandIo } from '../command.ts';
-import { UserError } from '../errors.ts';
+import type { CommandIo } from '../framework/io.ts';
+import { UserError } from '../framework/io.ts';
 import { firstLine, type Runner } from './runner.ts';
 
 export const DEFAULT_CLUSTER = 'telemetry-stack';
@@ -78,7 +78,7 @@ export async function ensureKindCluster(runner: Runner, io: CommandIo, options: 
   if (busy.length > 0) {
     throw new UserError(
       `host port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} already in use, and ${options.kindConfig} maps ${busy.length > 1 ? 'them' : 'it'} to the cluster.\n` +
-        `Fix: stop what listens there ("lsof -i :${busy[0]}" shows it; often another kind cluster: "kind get clusters"), or delete the other cluster with "telemetry-stack down --name OTHER".`,
+        `Fix: stop what listens there ("lsof -i :${busy[0]}" shows it; often another kind cluster: "kind get clusters"), or delete the other cluster with "telemetry-stack down --cluster OTHER".`,
     );
   }
   io.stderr.write(`creating kind cluster "${options.name}" (about a minute)\n`);
@@ -86,7 +86,7 @@ export async function ensureKindCluster(runner: Runner, io: CommandIo, options: 
   if (created.code !== 0) {
     throw new UserError(
       `"kind create cluster" failed: ${firstLine(created.stderr)}\nFix: see kind's output above; "docker info" must work, and Docker needs about 4 GiB of memory. ` +
-        `Remove a half-created cluster with "telemetry-stack down --name ${options.name}".`,
+        `Remove a half-created cluster with "telemetry-stack down --cluster ${options.name}".`,
     );
   }
   return 'created';
