@@ -1,9 +1,11 @@
 /**
  * Records per second through the rendered collector pipeline on one core, with no sanitizer
- * rules and with every preset on, and the ratio, measured in one run (rounds alternate between
- * the two so machine noise hits both alike):
+ * rules, with every preset on, and with every preset on without the prefilter's guards (the
+ * statements of the rules alone, as before the guards: compile.ts `prefilter: false`), and the
+ * ratios, measured in one run (rounds alternate between the variants so machine noise hits all
+ * alike):
  *
- *   node scripts/bench/collector.ts [--records 100000] [--rounds 3] [--core 1] [--drop-rules 25]
+ *   node scripts/bench/collector.ts [--records 100000] [--rounds 3] [--core 1] [--drop-rules 25] [--no-unguarded]
  *
  * The collector (the test binary, scripts/test-binaries/collector.ts) runs pinned to one core
  * (taskset, GOMAXPROCS=1) with the configuration the chart renders at level `full` (every
@@ -21,6 +23,9 @@ import { request, Agent } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { PRESET_NAMES } from '../../src/api/presets.ts';
+import { PROCESSOR_IDS } from '../../src/charts/collector/config.ts';
+import { sanitizerProcessor } from '../../src/sanitizer/compile.ts';
+import { toConfmap } from '../../src/sanitizer/confmap.ts';
 import { eventRecords, type ClaudeCodeEvent } from '../../test/support/claude-code-client.ts';
 import { benignEvents, secretEvents } from '../../test/support/claude-code-corpus.ts';
 import { removeDir, startCollector, type RunningCollector } from '../../test/support/collector.ts';
@@ -34,6 +39,8 @@ const { values } = parseArgs({
     core: { type: 'string', default: '1' },
     // Instead of the presets, measure N custom drop rules (each checked under every known attribute key).
     'drop-rules': { type: 'string', default: '0' },
+    // Leave out the unguarded variant (it is the slow one).
+    'no-unguarded': { type: 'boolean', default: false },
   },
 });
 const DROP_RULES = Number(values['drop-rules']);
@@ -56,7 +63,10 @@ const VARIANTS = {
 } as const;
 /** What the second variant is called in the output. */
 const RULES_LABEL = DROP_RULES > 0 ? `${DROP_RULES} drop rules` : 'all presets';
-type Variant = keyof typeof VARIANTS;
+const UNGUARDED = `${RULES_LABEL}, no guards`;
+type Variant = 'no sanitizer rules' | 'all presets' | 'unguarded';
+const VARIANT_NAMES: Variant[] = values['no-unguarded'] ? ['no sanitizer rules', 'all presets'] : ['no sanitizer rules', 'all presets', 'unguarded'];
+const label = (variant: Variant) => (variant === 'all presets' ? RULES_LABEL : variant === 'unguarded' ? UNGUARDED : variant);
 
 /** One request body of BATCH events: mostly benign, one in five with secrets, as a real mix. */
 async function requestBody(): Promise<Uint8Array> {
@@ -106,12 +116,14 @@ interface Rate {
 async function measure(variant: Variant, body: Uint8Array): Promise<Rate> {
   const sink = await new OtlpSink().start();
   sink.countOnly = true;
-  const stack = stackFrom({ level: 'full', access: { users: [{ name: 'bench' }] }, sanitizer: VARIANTS[variant] });
+  const stack = stackFrom({ level: 'full', access: { users: [{ name: 'bench' }] }, sanitizer: VARIANTS[variant === 'unguarded' ? 'all presets' : variant] });
   const collector = await startCollector({
     stack,
     sinkEndpoint: sink.endpoint,
     env: { GOMAXPROCS: '1' },
     prefix: ['taskset', '-c', values.core!],
+    // The same rules compiled without guards, in place of the rendered (guarded) processor.
+    ...(variant === 'unguarded' ? { configure: (config: Record<string, any>) => (config.processors[PROCESSOR_IDS.sanitizer] = toConfmap(sanitizerProcessor(stack.spec, { prefilter: false }))) } : {}),
   });
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
@@ -151,27 +163,28 @@ async function measure(variant: Variant, body: Uint8Array): Promise<Rate> {
 }
 
 const body = await requestBody();
-const results: Record<Variant, Rate[]> = { 'no sanitizer rules': [], 'all presets': [] };
-const ratios: number[] = [];
+const results = Object.fromEntries(VARIANT_NAMES.map((variant) => [variant, [] as Rate[]])) as Record<Variant, Rate[]>;
+const ratios: Record<Variant, number[]> = { 'no sanitizer rules': [], 'all presets': [], unguarded: [] };
 for (let round = 1; round <= ROUNDS; round++) {
-  for (const variant of Object.keys(VARIANTS) as Variant[]) {
+  for (const variant of VARIANT_NAMES) {
     const rate = await measure(variant, body);
     results[variant].push(rate);
-    process.stderr.write(`round ${round} ${variant}: ${Math.round(rate.cpu)} records/CPU-s, ${Math.round(rate.wall)} records/s wall\n`);
+    process.stderr.write(`round ${round} ${label(variant)}: ${Math.round(rate.cpu)} records/CPU-s, ${Math.round(rate.wall)} records/s wall\n`);
   }
-  ratios.push(results['all presets'][round - 1]!.cpu / results['no sanitizer rules'][round - 1]!.cpu);
+  for (const variant of VARIANT_NAMES) ratios[variant].push(results[variant][round - 1]!.cpu / results['no sanitizer rules'][round - 1]!.cpu);
 }
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
 const line = (variant: Variant) => {
   const rates = results[variant];
-  return `${variant === 'all presets' ? RULES_LABEL : variant}: ${Math.round(median(rates.map((r) => r.cpu)))} records per CPU second (runs ${rates.map((r) => Math.round(r.cpu)).join(', ')}); wall ${Math.round(median(rates.map((r) => r.wall)))} records/s`;
+  return `${label(variant)}: ${Math.round(median(rates.map((r) => r.cpu)))} records per CPU second (runs ${rates.map((r) => Math.round(r.cpu)).join(', ')}); wall ${Math.round(median(rates.map((r) => r.wall)))} records/s`;
 };
+const ratioLine = (variant: Variant) =>
+  `ratio ${label(variant)} / no rules (median of per-round CPU ratios): ${median(ratios[variant]).toFixed(3)} (rounds ${ratios[variant].map((r) => r.toFixed(3)).join(', ')})`;
 process.stdout.write(
   [
-    `records per run: ${Math.ceil(RECORDS / BATCH) * BATCH} (requests of ${BATCH}, ${CONCURRENCY} in flight), rounds: ${ROUNDS}, collector on core ${values.core} with GOMAXPROCS=1, level full`,
-    line('no sanitizer rules'),
-    line('all presets'),
-    `ratio ${RULES_LABEL} / no rules (median of per-round CPU ratios): ${median(ratios).toFixed(3)} (rounds ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
+    `records per run: ${Math.ceil(RECORDS / BATCH) * BATCH} (requests of ${BATCH}, ${CONCURRENCY} in flight), rounds: ${ROUNDS}, collector on core ${values.core} with GOMAXPROCS=1, level full, ${PRESET_NAMES.length} presets`,
+    ...VARIANT_NAMES.map(line),
+    ...VARIANT_NAMES.filter((variant) => variant !== 'no sanitizer rules').map(ratioLine),
     '',
   ].join('\n'),
 );

@@ -3,15 +3,21 @@
  * against the same engine with no rules, on a realistic mix of Claude Code events. Both run
  * in one process, interleaved round by round, so the ratio holds on a noisy shared machine.
  *
- *   node scripts/bench/sanitize.ts [--records 4000] [--rounds 7]
+ *   node scripts/bench/sanitize.ts [--records 4000] [--rounds 7] [--before DIR]
+ *
+ * --before DIR also measures the engine of another checkout (e.g. `git archive HEAD` unpacked
+ * into DIR, with the presets of this tree linked in so that both run the same patterns), in the
+ * same rounds. Rates are records per CPU second of this process (process.cpuUsage), which a
+ * shared machine disturbs far less than wall time; wall-clock rates are printed too.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PRESET_NAMES } from '../../src/api/presets.ts';
 import { validateStack } from '../../src/api/validate.ts';
 import { SanitizerPreview, type PreviewRecord } from '../../src/sanitizer/preview.ts';
 import { asToolParameters, BENIGN, SAMPLES } from '../../test/support/sanitizer-corpus.ts';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { records: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '7' }, before: { type: 'string' } } });
 const RECORDS = Number(values.records);
 const ROUNDS = Number(values.rounds);
 
@@ -75,31 +81,51 @@ function spec(disabledPresets: readonly string[]) {
   return result.stack.spec;
 }
 
-function recordsPerSecond(preview: SanitizerPreview, records: readonly PreviewRecord[]): number {
+interface Engine {
+  apply(record: PreviewRecord): unknown;
+}
+
+/** Records per CPU second and per wall second. */
+function rates(preview: Engine, records: readonly PreviewRecord[]): { cpu: number; wall: number } {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (const record of records) preview.apply(record);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return records.length / seconds;
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  return { cpu: records.length / ((used.user + used.system) / 1e6), wall: records.length / wall };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const records = recordMix(RECORDS);
-const allPresets = new SanitizerPreview(spec([]), { hashKey: 'bench-key' });
-const noRules = new SanitizerPreview(spec(PRESET_NAMES), { hashKey: 'bench-key' });
-// Warm-up: JIT and the regexp engines' lazily built state.
-recordsPerSecond(allPresets, records.slice(0, 500));
-recordsPerSecond(noRules, records.slice(0, 500));
-
-const withRules: number[] = [];
-const without: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  withRules.push(recordsPerSecond(allPresets, records));
-  without.push(recordsPerSecond(noRules, records));
+const engines: Record<string, Engine> = {
+  'all presets': new SanitizerPreview(spec([]), { hashKey: 'bench-key' }),
+  'no rules': new SanitizerPreview(spec(PRESET_NAMES), { hashKey: 'bench-key' }),
+  // Every value as if never seen: the prefilter alone, without the engine's memory of outcomes.
+  'all presets, no memo': new SanitizerPreview(spec([]), { hashKey: 'bench-key', rememberValues: false }),
+};
+if (values.before) {
+  const before = (await import(resolve(values.before, 'src/sanitizer/preview.ts'))) as { SanitizerPreview: new (spec: unknown, options: { hashKey: string }) => Engine };
+  engines['all presets, before'] = new before.SanitizerPreview(spec([]), { hashKey: 'bench-key' });
 }
-const ratio = median(without) / median(withRules);
+// Warm-up: JIT and the regexp engines' lazily built state.
+for (const engine of Object.values(engines)) rates(engine, records.slice(0, 500));
+
+const results: Record<string, { cpu: number; wall: number }[]> = {};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, engine] of Object.entries(engines)) (results[name] ??= []).push(rates(engine, records));
+}
+const line = (name: string) => {
+  const list = results[name]!;
+  const cpu = list.map((r) => r.cpu);
+  return `${name.padEnd(20)} ${Math.round(median(cpu))} records/CPU-s (median; min ${Math.round(Math.min(...cpu))}, max ${Math.round(Math.max(...cpu))}); wall ${Math.round(median(list.map((r) => r.wall)))} records/s`;
+};
 console.log(`records per round: ${RECORDS} (api_request 45%, tool_result 25%, tool_decision 10%, user_prompt 10%, api_error 10%; 1 in 10 free-text values holds a secret)`);
-console.log(`rounds: ${ROUNDS}, node ${process.versions.node}`);
-console.log(`all ${PRESET_NAMES.length} presets: ${Math.round(median(withRules))} records/s (median; min ${Math.round(Math.min(...withRules))}, max ${Math.round(Math.max(...withRules))})`);
-console.log(`no rules:        ${Math.round(median(without))} records/s (median; min ${Math.round(Math.min(...without))}, max ${Math.round(Math.max(...without))})`);
-console.log(`cost of the presets: ${ratio.toFixed(1)}x slower than no rules`);
+console.log(`rounds: ${ROUNDS}, node ${process.versions.node}, ${PRESET_NAMES.length} presets`);
+for (const name of Object.keys(engines)) console.log(line(name));
+const perRound = (name: string) => results[name]!.map((r, i) => results['no rules']![i]!.cpu / r.cpu);
+console.log(`cost of the presets: ${median(perRound('all presets')).toFixed(1)}x the CPU of no rules (median of rounds)`);
+if (values.before) {
+  const speedup = results['all presets']!.map((r, i) => r.cpu / results['all presets, before']![i]!.cpu);
+  console.log(`before: ${median(perRound('all presets, before')).toFixed(1)}x the CPU of no rules; after/before: ${median(speedup).toFixed(2)}x the records per CPU second (median of rounds)`);
+}

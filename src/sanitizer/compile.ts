@@ -13,6 +13,7 @@ import { type ConfigText, configText, envReference } from './confmap.ts';
 import { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from './fields.ts';
 import { COMMON_EVENT_ATTRIBUTES, EVENT_ATTRIBUTES, eventAllowList, LEVEL_POLICIES, METRIC_ATTRIBUTES, REPEATED_529_ERROR, WHOLE_JSON_OBJECT } from './levels.ts';
 import { ottlString } from './ottl.ts';
+import { type Guard, type Literal, requiredLiterals } from './prefilter.ts';
 import { type DropStep, sanitizerSteps, type SanitizerStep, type StepContext, type StepGroup } from './rules.ts';
 
 export { effectiveRules, type EffectiveRule } from './rules.ts';
@@ -50,37 +51,39 @@ type Context = StepContext | 'scope' | 'metric';
 /** The map a context's attribute steps rewrite: the metric context has none, its parts go through its cache. */
 const mapPath = (context: Context) => (context === 'metric' ? 'metric.cache' : `${context}.attributes`);
 
-/** replace_pattern on the body, replace_all_patterns over every string value of the map. */
-function replace(step: SanitizerStep, context: Context, regex: string, replacement: string | ConfigText, hash = ''): Statement {
+/** replace_pattern on the body, replace_all_patterns over every string value of the map; `where` is the step's guard. */
+function replace(step: SanitizerStep, context: Context, regex: string, replacement: string | ConfigText, hash = '', where = ''): Statement {
   return step.field === 'body'
-    ? configText`replace_pattern(${context}.body, ${regex}, ${replacement}${hash}) where IsString(${context}.body)`
-    : configText`replace_all_patterns(${mapPath(context)}, "value", ${regex}, ${replacement}${hash})`;
+    ? configText`replace_pattern(${context}.body, ${regex}, ${replacement}${hash}) where IsString(${context}.body)${where === '' ? '' : ` and (${where})`}`
+    : configText`replace_all_patterns(${mapPath(context)}, "value", ${regex}, ${replacement}${hash})${where === '' ? '' : ` where ${where}`}`;
 }
 
 /** Deletes each known key whose value matches `pattern`. */
-function deleteMatching(keys: readonly string[], pattern: string, context: Context): string[] {
+function deleteMatching(keys: readonly string[], pattern: string, context: Context, where = ''): string[] {
   const regex = ottlString(pattern);
-  return keys.map((key) => `delete_key(${context}.attributes, ${ottlString(key)}) where IsMatch(${context}.attributes[${ottlString(key)}], ${regex})`);
+  const guard = where === '' ? '' : `(${where}) and `;
+  return keys.map((key) => `delete_key(${context}.attributes, ${ottlString(key)}) where ${guard}IsMatch(${context}.attributes[${ottlString(key)}], ${regex})`);
 }
 
-/** The OTTL statements of one step (a drop's deletes come from dropRun). */
-function statements(step: SanitizerStep, context: Context): Statement[] {
+/** The OTTL statements of one step (a drop's deletes come from dropRun); `where` is its guard. */
+function statements(step: SanitizerStep, context: Context, where = ''): Statement[] {
   const pattern = ottlString(step.pattern);
   switch (step.action) {
     case 'redact':
       // The template's ${preN} group references are Go regexp syntax; confmap.ts escapes them for the resolver.
-      return [replace(step, context, pattern, ottlString(step.template))];
+      return [replace(step, context, pattern, ottlString(step.template), '', where)];
     case 'hash': {
       // Keyed hash: SHA-256 over key + input. The key comes from the environment, so it is in
       // neither the ConfigMap nor the custom resource; the input template ("${0}", "${value}")
       // is text, the ${env:...} reference is the chart's.
       const input = ottlString(step.input);
       const replacement = configText`"${envReference(HASH_KEY_ENV)}${input.slice(1)}`;
-      return [replace(step, context, pattern, replacement, `, SHA256, ${ottlString(step.format)}`)];
+      return [replace(step, context, pattern, replacement, `, SHA256, ${ottlString(step.format)}`, where)];
     }
     case 'drop':
-      // What is left after the deletes becomes the marker, whole.
-      return [replace(step, context, ottlString(step.wholeValue), ottlString(step.marker))];
+      // What is left after the deletes becomes the marker, whole (a value holding a match of the
+      // rule holds one of its literals, so the rule's guard holds for the whole-value pattern).
+      return [replace(step, context, ottlString(step.wholeValue), ottlString(step.marker), '', where)];
   }
 }
 
@@ -105,11 +108,15 @@ function eitherPattern(steps: readonly DropStep[]): string | undefined {
  * one after the other would: a value one rule's marker replaced is not under a known key (that
  * key was deleted), and a marker changes only values its own rule matched.
  */
-function dropRun(steps: readonly DropStep[], context: Context): Statement[] {
+function dropRun(steps: readonly DropStep[], context: Context, where = ''): Statement[] {
+  return [...dropDeletes(steps, context, where), ...steps.flatMap((step) => statements(step, context))];
+}
+
+/** The deletes of a run of drop steps (under `where`). */
+function dropDeletes(steps: readonly DropStep[], context: Context, where = ''): string[] {
   const keys = steps[0]!.deleteKeys;
   const combined = eitherPattern(steps);
-  const deletes = combined === undefined ? steps.flatMap((step) => deleteMatching(keys, step.pattern, context)) : deleteMatching(keys, combined, context);
-  return [...deletes, ...steps.flatMap((step) => statements(step, context))];
+  return combined === undefined ? steps.flatMap((step) => deleteMatching(keys, step.pattern, context, where)) : deleteMatching(keys, combined, context, where);
 }
 
 function groupStatements(steps: readonly SanitizerStep[], context: Context): Statement[] {
@@ -128,6 +135,70 @@ function groupStatements(steps: readonly SanitizerStep[], context: Context): Sta
     out.push(...statements(step, context));
   }
   flush();
+  return out;
+}
+
+/**
+ * The steps of a context with guards (prefilter.ts): a rule runs on a record only when the
+ * record holds the literals every match of its pattern holds (one of each clause), found by
+ * strings.Index (a few nanoseconds a kilobyte) where the rule's regexp would run over every value.
+ * A statement that does nothing costs little; each check costs a fraction of a microsecond, so
+ * each rule's guard is evaluated once per record, into a mark (`cache["prefilter_rule"]`) that its
+ * statements compare. Measured: docs/BENCHMARKS.md, "Collector pipeline".
+ *
+ * - The text checked is every value of the attribute map and the body, joined
+ *   (`cache["prefilter"]`), and that text folded for (?i) literals. Before it is computed it
+ *   holds every literal, so a failed computation lets every rule run.
+ * - A rule that may have changed a value computes the text again (under its mark), so the next
+ *   rule's guard reads the values it will run on: a replacement can make a literal that was not
+ *   there (a marker's text; keep-groups written side by side).
+ * - A rule's body step and attribute step run one after the other: they never touch each
+ *   other's field, so this is the same as all body steps first (rules.ts), and one check serves both.
+ * - A run of drop rules deletes by key under the run's guard (deleting adds no text).
+ * Used for the log context, where the records are and where their free text is.
+ */
+function guardedStatements(steps: readonly SanitizerStep[], context: Context): Statement[] {
+  const cache = (key: string) => `${context}.cache[${ottlString(key)}]`;
+  const text = cache('prefilter');
+  const folded = cache('prefilter_folded');
+  const mark = cache('prefilter_rule');
+  const guards = new Map(steps.map((step) => [step.order, requiredLiterals(step.pattern)]));
+  const anyFolded = [...guards.values()].some((guard) => guard?.clauses.some((clause) => clause.some((literal) => literal.folded)));
+  const hasBody = steps.some((step) => step.field === 'body');
+  // IsMatch of a literal is strings.Index inside Go's regexp (its literal-prefix scan), and
+  // cheaper in OTTL than Index(...) >= 0, whose int64 result and comparison cost more than the search.
+  const either = (literals: readonly Literal[]) =>
+    [...new Map(literals.map((literal) => [`${literal.folded}${literal.text}`, literal])).values()].map((literal) => `IsMatch(${literal.folded ? folded : text}, ${ottlString(quoteMeta(literal.text))})`).join(' or ');
+  const check = (guard: Guard) => guard.clauses.map((clause) => (guard.clauses.length > 1 ? `(${either(clause)})` : either(clause))).join(' and ');
+  const joined = hasBody ? `Concat([Concat(Values(${context}.attributes), "\\n"), ${context}.body], "\\n")` : `Concat(Values(${context}.attributes), "\\n")`;
+  const compute = (where: string) => [`set(${text}, ${joined})${where}`, ...(anyFolded ? [`set(${folded}, ToUpperCase(ToLowerCase(${text})))${where}`] : [])];
+  const every = [...new Set([...guards.values()].flatMap((guard) => guard?.clauses.flat().map((literal) => literal.text) ?? []))].join('\n');
+  const out: Statement[] = [`set(${text}, ${ottlString(every)})`, ...(anyFolded ? [`set(${folded}, ${ottlString(every)})`] : []), ...compute('')];
+
+  // One entry per rule, in rule order: its body step and its attribute step.
+  const orders = [...new Set(steps.map((step) => step.order))].sort((a, b) => a - b);
+  const entries = orders.map((order) => ({ order, body: steps.find((s) => s.order === order && s.field === 'body'), attributes: steps.find((s) => s.order === order && s.field === 'attributes') }));
+  const isDelete = (step: SanitizerStep | undefined): step is DropStep => step?.action === 'drop' && step.deleteKeys.length > 0;
+  let marks = 0;
+  entries.forEach((entry, index) => {
+    // The first of a run of drop rules deletes for the whole run (see dropRun).
+    if (isDelete(entry.attributes) && !isDelete(entries[index - 1]?.attributes)) {
+      const run: DropStep[] = [];
+      for (let next = index; next < entries.length && isDelete(entries[next]!.attributes); next++) run.push(entries[next]!.attributes as DropStep);
+      const runGuards = run.map((step) => guards.get(step.order));
+      const value = ++marks;
+      const all = runGuards.every((guard) => guard);
+      if (all) out.push(`set(${mark}, ${value}) where ${runGuards.map((guard) => `(${check(guard!)})`).join(' or ')}`);
+      out.push(...dropDeletes(run, context, all ? `${mark} == ${value}` : ''));
+    }
+    const guard = guards.get(entry.order);
+    const value = ++marks;
+    const where = guard ? `${mark} == ${value}` : '';
+    if (guard) out.push(`set(${mark}, ${value}) where ${check(guard)}`);
+    if (entry.body) out.push(...statements(entry.body, context, where));
+    if (entry.attributes) out.push(...statements(entry.attributes, context, where));
+    if (index < entries.length - 1) out.push(...compute(where === '' ? '' : ` where ${where}`));
+  });
   return out;
 }
 
@@ -157,9 +228,9 @@ function throughMap(owner: string, parts: readonly string[], map: string, steps:
  * stores anyway), so the body steps see it; severity text and event name go through the
  * attributes with them.
  */
-function logGroup(steps: readonly SanitizerStep[]): Statement[] {
+function logGroup(steps: readonly SanitizerStep[], prefilter: boolean): Statement[] {
   const body = steps.some((step) => step.field === 'body') ? ['set(log.body, String(log.body)) where IsMap(log.body) or IsList(log.body)'] : [];
-  const statements = groupStatements(steps, 'log');
+  const statements = prefilter ? guardedStatements(steps, 'log') : groupStatements(steps, 'log');
   return steps.some((step) => step.field === 'attributes')
     ? [...body, stringifyNested('log'), ...throughMap('log', LOG_PARTS, 'log.attributes', statements)]
     : [...body, ...statements];
@@ -190,8 +261,17 @@ function stringifyNested(context: Context): string {
   return `stringify_all(${map}) where IsMatch(${map}, ${ottlString(NESTED_VALUE)})`;
 }
 
+export interface SanitizerOptions {
+  /**
+   * Guards that skip a step on a record that cannot match it (prefilter.ts); on by default.
+   * Off, the statements are the rules alone: the reference the guarded ones are tested against.
+   */
+  readonly prefilter?: boolean;
+}
+
 /** The transform processor that sanitizes logs and metrics (a tree for confmap.ts's toConfmap). */
-export function sanitizerProcessor(spec: TelemetryStackSpec): Record<string, unknown> {
+export function sanitizerProcessor(spec: TelemetryStackSpec, options: SanitizerOptions = {}): Record<string, unknown> {
+  const prefilter = options.prefilter ?? true;
   const { logs, metrics } = sanitizerSteps(spec);
   const steps = (groups: readonly StepGroup[], context: StepContext) => groups.find((group) => group.context === context)?.steps ?? [];
   const resource = steps(logs, 'resource');
@@ -200,14 +280,21 @@ export function sanitizerProcessor(spec: TelemetryStackSpec): Record<string, unk
   const point = steps(metrics, 'datapoint');
   return {
     error_mode: 'ignore',
-    log_statements: [...resourceGroup, ...scopeGroup(resource), ...(log.length > 0 ? [{ context: 'log', statements: logGroup(log) }] : [])],
+    log_statements: [...resourceGroup, ...scopeGroup(resource), ...(log.length > 0 ? [{ context: 'log', statements: logGroup(log, prefilter) }] : [])],
     metric_statements: [
       ...resourceGroup,
       ...scopeGroup(resource),
       ...metricGroup(point),
+      // Data points are not guarded: their attributes are a few short dimensions, where the rules'
+      // regexps cost little, and guards would double the statements the collector parses at start.
       ...(point.length > 0 ? [{ context: 'datapoint', statements: [stringifyNested('datapoint'), ...groupStatements(point, 'datapoint')] }] : []),
     ],
   };
+}
+
+/** Go's regexp.QuoteMeta: a pattern matching `text` literally. */
+function quoteMeta(text: string): string {
+  return text.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
 }
 
 /** A Go regexp matching exactly one of `keys`. */

@@ -24,6 +24,7 @@ import { IDENTITY_ATTRIBUTE, LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } fr
 import { GoRegexp } from './go-regexp.ts';
 import { eventAllowList, LEVEL_POLICIES, REPEATED_529_ERROR, WHOLE_JSON_OBJECT } from './levels.ts';
 import { truncateValue } from './limits.ts';
+import { type Guard, requiredLiterals } from './prefilter.ts';
 import { sanitizerSteps, type SanitizerStep } from './rules.ts';
 
 /** One input or output line of `telemetry-stack sanitize`. */
@@ -54,7 +55,18 @@ export interface PreviewOptions {
   readonly hashKey: string;
   /** Authenticated user to stamp as the collector does; omitted: no stamp. */
   readonly user?: string | undefined;
+  /** false: every step checks every value itself (the reference the prefilter is tested against). */
+  readonly prefilter?: boolean;
+  /**
+   * Remember what happened to each value (up to REMEMBERED_VALUES of them, REMEMBERED_LENGTH
+   * characters each): telemetry repeats most values (session and user ids, e-mail addresses,
+   * model names, the same commands), and a value's outcome depends on nothing else. On by default.
+   */
+  readonly rememberValues?: boolean;
 }
+
+const REMEMBERED_VALUES = 8192;
+const REMEMBERED_LENGTH = 1024;
 
 const WHOLE_JSON = new GoRegexp(WHOLE_JSON_OBJECT);
 const REPEATED_529 = new GoRegexp(REPEATED_529_ERROR);
@@ -67,44 +79,181 @@ interface CompiledStep {
 }
 
 /**
- * The steps for one field, in order, with a prefilter: one RE2Set pass says which steps can
- * match a value at all (most values match none), so only those run. After a step changes the
- * value the set is asked again for the steps after it, so the result is the sequential one.
+ * The steps for one field, in order, with a prefilter, so that only steps that can match a
+ * value run on it (most values match none). A step whose pattern requires literals
+ * (prefilter.ts) runs only on values holding one of them; one pass over the value finds them
+ * all (LiteralScan). Steps without such
+ * literals are asked together by one RE2Set pass. After a step changes the value both are asked
+ * again for the steps after it, so the result is the sequential one.
  */
 class StepList {
   readonly steps: readonly CompiledStep[];
-  /** undefined when the rules are too large for one set: then every step checks for itself. */
-  private readonly set: RE2Set | undefined;
+  /** Whether a step deletes by key (then a value's outcome depends on its key). */
+  readonly deletes: boolean;
+  /** Outcomes of values seen before (SanitizerPreview.run). */
+  readonly outcomes = new Map<string, { readonly value: string | undefined; readonly firings: readonly Omit<Firing, 'field'>[] }>();
+  private readonly scan: LiteralScan | undefined;
+  /** The patterns of the steps without a guard, and their step indices. */
+  private readonly unguarded: { readonly set: RE2Set | undefined; readonly steps: readonly number[] };
 
-  constructor(steps: readonly SanitizerStep[]) {
+  constructor(steps: readonly SanitizerStep[], prefilter: boolean) {
     this.steps = steps.map((step) => ({
       step,
       regexp: new GoRegexp(step.pattern),
       ...(step.action === 'drop' ? { wholeValue: new GoRegexp(step.wholeValue) } : {}),
       deleteKeys: new Set(step.action === 'drop' ? step.deleteKeys : []),
     }));
-    this.set = StepList.compileSet(steps);
+    this.deletes = steps.some((step) => step.action === 'drop' && step.deleteKeys.length > 0);
+    const guards = steps.map((step) => (prefilter ? requiredLiterals(step.pattern) : undefined));
+    this.scan = guards.some((guard) => guard) ? new LiteralScan(guards) : undefined;
+    const unguarded = steps.flatMap((_, index) => (guards[index] ? [] : [index]));
+    this.unguarded = { set: prefilter ? StepList.compileSet(unguarded.map((index) => steps[index]!.pattern)) : undefined, steps: unguarded };
   }
 
-  private static compileSet(steps: readonly SanitizerStep[]): RE2Set | undefined {
+  private static compileSet(patterns: readonly string[]): RE2Set | undefined {
+    if (patterns.length === 0) return undefined;
     try {
       const set = new RE2Set();
-      for (const step of steps) set.add(step.pattern);
+      for (const pattern of patterns) set.add(pattern);
       set.compile();
       return set;
     } catch {
+      // Too large for one set: each of these steps checks for itself.
       return undefined;
     }
   }
 
-  /** Indices (ascending) of the steps after `after` whose pattern matches somewhere in `value`. */
+  /** Indices (ascending) of the steps after `after` that can match somewhere in `value`. */
   matching(value: string, after = -1): number[] {
-    if (this.steps.length === 0) return [];
-    if (!this.set) return this.steps.map((_, index) => index).filter((index) => index > after);
-    return this.set
-      .match(value)
-      .filter((index) => index > after)
-      .sort((a, b) => a - b);
+    const out = this.scan ? this.scan.passing(value).filter((index) => index > after) : [];
+    const { set, steps } = this.unguarded;
+    if (steps.length > 0) {
+      for (const position of set ? set.match(value) : steps.keys()) if (steps[position]! > after) out.push(steps[position]!);
+      out.sort((a, b) => a - b);
+    }
+    return out;
+  }
+}
+
+/**
+ * Which guards a value passes, in one pass over its characters: an Aho-Corasick automaton of
+ * every literal, read over the characters folded as Go's (?i) matches them (an ASCII letter's
+ * case, the long s as s, the Kelvin sign as k). A folded literal found is a hit; a plain
+ * (case-sensitive) one is compared with the text where it ends. Literals are ASCII
+ * (prefilter.ts), so every other character only ends a match in progress.
+ */
+class LiteralScan {
+  private readonly automaton: Automaton;
+  /** Per step, its clauses' slots in the hit array (a guard holds when every slot is hit); undefined: no guard. */
+  private readonly slots: readonly (readonly number[] | undefined)[];
+  /** Reused for every value (cleared first): the scan allocates nothing. */
+  private readonly hit: Uint8Array;
+
+  constructor(guards: readonly (Guard | undefined)[]) {
+    let next = 0;
+    const words: Word[] = [];
+    this.slots = guards.map((guard) =>
+      guard?.clauses.map((clause) => {
+        const slot = next++;
+        for (const literal of clause) words.push({ text: literal.text, slot, plain: literal.folded ? undefined : literal.text });
+        return slot;
+      }),
+    );
+    this.hit = new Uint8Array(next);
+    this.automaton = new Automaton(words);
+  }
+
+  /** The steps (ascending) that have a guard and whose guard `value` passes. */
+  passing(value: string): number[] {
+    const hit = this.hit;
+    hit.fill(0);
+    this.automaton.run(value, hit);
+    const out: number[] = [];
+    this.slots.forEach((slots, step) => {
+      if (slots && slots.every((slot) => hit[slot])) out.push(step);
+    });
+    return out;
+  }
+}
+
+interface Word {
+  readonly text: string;
+  readonly slot: number;
+  /** For a case-sensitive literal, its text, compared where the folded scan finds it. */
+  readonly plain: string | undefined;
+}
+
+/** Alphabet of the automaton: ASCII, folded, and one code for every other character. */
+const OTHER = 128;
+const ALPHABET = 129;
+function foldedCode(c: number): number {
+  if (c >= 97 && c <= 122) return c - 32;
+  if (c < 128) return c;
+  return c === 0x17f ? 83 /* S */ : c === 0x212a ? 75 /* K */ : OTHER;
+}
+
+/** A dense Aho-Corasick automaton over the folded ALPHABET; `outputs[state]` are the words ending there. */
+class Automaton {
+  private readonly next: Int32Array;
+  private readonly outputs: readonly (readonly Word[])[];
+  /** 1 where a state has outputs: the common case (none) reads no array. */
+  private readonly hasOutput: Uint8Array;
+
+  constructor(words: readonly Word[]) {
+    const trie: number[][] = [new Array<number>(ALPHABET).fill(-1)];
+    const outputs: Word[][] = [[]];
+    for (const word of words) {
+      let state = 0;
+      for (const ch of word.text) {
+        const code = foldedCode(ch.charCodeAt(0));
+        if (trie[state]![code]! < 0) {
+          trie[state]![code] = trie.length;
+          trie.push(new Array<number>(ALPHABET).fill(-1));
+          outputs.push([]);
+        }
+        state = trie[state]![code]!;
+      }
+      outputs[state]!.push(word);
+    }
+    // Breadth first: each state's missing moves are its failure state's, and it inherits its outputs.
+    const next = new Int32Array(trie.length * ALPHABET);
+    const fail = new Int32Array(trie.length);
+    const queue: number[] = [];
+    for (let code = 0; code < ALPHABET; code++) {
+      const child = trie[0]![code]!;
+      next[code] = child < 0 ? 0 : child;
+      if (child > 0) queue.push(child);
+    }
+    for (let head = 0; head < queue.length; head++) {
+      const state = queue[head]!;
+      outputs[state] = [...outputs[state]!, ...outputs[fail[state]!]!];
+      for (let code = 0; code < ALPHABET; code++) {
+        const child = trie[state]![code]!;
+        if (child < 0) {
+          next[state * ALPHABET + code] = next[fail[state]! * ALPHABET + code]!;
+        } else {
+          fail[child] = next[fail[state]! * ALPHABET + code]!;
+          next[state * ALPHABET + code] = child;
+          queue.push(child);
+        }
+      }
+    }
+    this.next = next;
+    this.outputs = outputs;
+    this.hasOutput = Uint8Array.from(outputs, (out) => (out.length > 0 ? 1 : 0));
+  }
+
+  /** Marks in `hit` the slot of every word in `value`. */
+  run(value: string, hit: Uint8Array): void {
+    const { next, hasOutput } = this;
+    let state = 0;
+    for (let i = 0; i < value.length; i++) {
+      state = next[state * ALPHABET + foldedCode(value.charCodeAt(i))]!;
+      if (hasOutput[state] === 0) continue;
+      for (const word of this.outputs[state]!) {
+        if (word.plain === undefined || value.startsWith(word.plain, i + 1 - word.plain.length)) hit[word.slot] = 1;
+      }
+    }
   }
 }
 
@@ -113,6 +262,7 @@ export class SanitizerPreview {
   private readonly options: PreviewOptions;
   private readonly body: StepList;
   private readonly attributes: StepList;
+  private readonly digests = new Map<string, string>();
 
   constructor(spec: TelemetryStackSpec, options: PreviewOptions) {
     this.spec = spec;
@@ -120,8 +270,9 @@ export class SanitizerPreview {
     const steps = sanitizerSteps(spec)
       .logs.filter((group) => group.context === 'log')
       .flatMap((group) => group.steps);
-    this.body = new StepList(steps.filter((step) => step.field === 'body'));
-    this.attributes = new StepList(steps.filter((step) => step.field === 'attributes'));
+    const prefilter = options.prefilter ?? true;
+    this.body = new StepList(steps.filter((step) => step.field === 'body'), prefilter);
+    this.attributes = new StepList(steps.filter((step) => step.field === 'attributes'), prefilter);
   }
 
   apply(input: PreviewRecord): PreviewResult {
@@ -156,6 +307,20 @@ export class SanitizerPreview {
       firings.push({ field: `attributes.${IDENTITY_ATTRIBUTE}`, rule: 'identity', effect: 'stamped' });
     }
     return { record, firings };
+  }
+
+  /**
+   * SHA-256 in hex, remembered: the same few inputs (a team's e-mail addresses) come back on
+   * every record, and hashing is most of a hash step's cost. Bounded, emptied when full.
+   */
+  private sha256(input: string): string {
+    let digest = this.digests.get(input);
+    if (digest === undefined) {
+      if (this.digests.size >= 4096) this.digests.clear();
+      digest = createHash('sha256').update(input, 'utf8').digest('hex');
+      this.digests.set(input, digest);
+    }
+    return digest;
   }
 
   /** transform/level on one record's attributes (compile.ts levelProcessors). */
@@ -195,6 +360,22 @@ export class SanitizerPreview {
 
   /** The steps on one value in order; undefined when a drop deleted the attribute. */
   private run(list: StepList, input: string, field: string, key: string | undefined, firings: Firing[]): string | undefined {
+    if (list.steps.length === 0) return input;
+    if (this.options.rememberValues === false || input.length > REMEMBERED_LENGTH) return this.runSteps(list, input, field, key, firings);
+    // What happens to a value depends on the value alone, and on its key where a step deletes by key.
+    const memo = `${list.deletes && key !== undefined ? key : ''}\u0000${input}`;
+    let outcome = list.outcomes.get(memo);
+    if (!outcome) {
+      const fired: Firing[] = [];
+      outcome = { value: this.runSteps(list, input, field, key, fired), firings: fired.map(({ field: _, ...rest }) => rest) };
+      if (list.outcomes.size >= REMEMBERED_VALUES) list.outcomes.clear();
+      list.outcomes.set(memo, outcome);
+    }
+    for (const firing of outcome.firings) firings.push({ field, ...firing });
+    return outcome.value;
+  }
+
+  private runSteps(list: StepList, input: string, field: string, key: string | undefined, firings: Firing[]): string | undefined {
     let value = input;
     let pending = list.matching(value);
     while (pending.length > 0) {
@@ -234,8 +415,7 @@ export class SanitizerPreview {
         let matches = 0;
         const hashed = regexp.replaceAllFunc(value, (match) => {
           matches += 1;
-          const digest = createHash('sha256').update(regexp.expandString(template, value, match), 'utf8').digest('hex');
-          return step.format.replace('%s', digest);
+          return step.format.replace('%s', this.sha256(regexp.expandString(template, value, match)));
         });
         return { value: hashed, firing: { effect: 'hashed', matches } };
       }

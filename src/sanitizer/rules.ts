@@ -83,6 +83,8 @@ export type StepContext = 'resource' | 'log' | 'datapoint';
 
 interface StepBase {
   readonly rule: string;
+  /** The rule's position among the effective rules: a rule's steps on several fields share it. */
+  readonly order: number;
   /** Which string the step rewrites within its context. */
   readonly field: 'body' | 'attributes';
   readonly pattern: string;
@@ -120,8 +122,8 @@ export interface StepGroup {
   readonly steps: readonly SanitizerStep[];
 }
 
-function step(rule: EffectiveRule, field: 'body' | 'attributes'): SanitizerStep {
-  const base = { rule: rule.name, field, pattern: rule.pattern };
+function step(rule: EffectiveRule, order: number, field: 'body' | 'attributes'): SanitizerStep {
+  const base = { rule: rule.name, order, field, pattern: rule.pattern };
   switch (rule.action) {
     case 'redact':
       return { ...base, action: 'redact', template: redactTemplate(rule) };
@@ -145,7 +147,7 @@ function step(rule: EffectiveRule, field: 'body' | 'attributes'): SanitizerStep 
 export function sanitizerSteps(spec: TelemetryStackSpec): { logs: StepGroup[]; metrics: StepGroup[] } {
   const rules = effectiveRules(spec);
   const targeting = (target: RuleTarget, field: 'body' | 'attributes') =>
-    rules.filter((rule) => rule.targets.includes(target)).map((rule) => step(rule, field));
+    rules.flatMap((rule, order) => (rule.targets.includes(target) ? [step(rule, order, field)] : []));
   const group = (context: StepContext, steps: SanitizerStep[]): StepGroup[] => (steps.length > 0 ? [{ context, steps }] : []);
   const resource = group('resource', targeting('resourceAttributes', 'attributes'));
   return {

@@ -143,12 +143,92 @@ function withoutContext(tokens: Token[]): Token[] {
   return out;
 }
 
+/**
+ * The prefilter's mark (compile.ts guardedStatements): a statement that runs only when
+ * `cache[S] == N`. Returns the statement's tokens without that condition, or undefined when the
+ * mark is not set to N (the statement does not run).
+ */
+function withoutMark(tokens: Token[], cache: Cache): Token[] | undefined {
+  // cache [ S ] = = N: seven tokens.
+  const at = tokens.findIndex((_, i) => signature(tokens.slice(i, i + 7)) === 'cache [ S ] = = N');
+  if (at < 0) return tokens;
+  const holds = cache[tokens[at + 2]!.value] === Number(tokens[at + 6]!.value);
+  const text = (i: number) => tokens[i]?.value;
+  let from: number;
+  let to: number;
+  if (text(at - 1) === '(' && text(at + 7) === ')' && text(at - 2) === 'and') [from, to] = [at - 2, at + 8];
+  else if (text(at - 1) === '(' && text(at + 7) === ')' && text(at + 8) === 'and') [from, to] = [at - 1, at + 9];
+  else if (text(at - 1) === 'where' && at + 7 === tokens.length) [from, to] = [at - 1, at + 7];
+  else throw new Error(`unexpected mark condition in ${signature(tokens)}`);
+  return holds ? [...tokens.slice(0, from), ...tokens.slice(to)] : undefined;
+}
+
+/** A guard: IsMatch of the prefilter's text against literals, joined by and / or with parentheses. */
+function guardHolds(tokens: Token[], cache: Cache): boolean {
+  let i = 0;
+  const text = () => tokens[i]?.value;
+  const expect = (value: string) => {
+    if (text() !== value) throw new Error(`guard: expected ${value} at ${signature(tokens.slice(i))}`);
+    i += 1;
+  };
+  const primary = (): boolean => {
+    if (text() === '(') {
+      i += 1;
+      const value = either();
+      expect(')');
+      return value;
+    }
+    if (signature(tokens.slice(i, i + 9)) !== 'IsMatch ( cache [ S ] , S )') throw new Error(`guard: unknown term ${signature(tokens.slice(i))}`);
+    const key = tokens[i + 4]!.value;
+    const pattern = tokens[i + 7]!.value;
+    i += 9;
+    const value = cache[key];
+    return typeof value === 'string' && regexp(pattern).matchString(value);
+  };
+  const both = (): boolean => {
+    let value = primary();
+    while (text() === 'and') {
+      i += 1;
+      value = primary() && value;
+    }
+    return value;
+  };
+  const either = (): boolean => {
+    let value = both();
+    while (text() === 'or') {
+      i += 1;
+      value = both() || value;
+    }
+    return value;
+  };
+  const value = either();
+  if (i !== tokens.length) throw new Error(`guard: trailing ${signature(tokens.slice(i))}`);
+  return value;
+}
+
 function runStatement(statement: string, record: LogRecord, cache: Cache): void {
-  const tokens = withoutContext(tokenize(statement));
+  const unmarked = withoutMark(withoutContext(tokenize(statement)), cache);
+  if (!unmarked) return;
+  const tokens = unmarked;
   const sig = signature(tokens);
   const args = strings(tokens);
   const attributes = record.attributes ?? {};
+  // The prefilter's mark: set when the record's text passes the rule's guard.
+  if (sig.startsWith('set ( cache [ S ] , N ) where ')) {
+    if (guardHolds(tokens.slice(10), cache)) cache[args[0]!] = numbers(tokens)[0];
+    return;
+  }
   switch (sig) {
+    // The prefilter's text: every literal at first, then the values and the body joined, and folded.
+    case 'set ( cache [ S ] , S )':
+      cache[args[0]!] = args[1]!;
+      return;
+    case 'set ( cache [ S ] , Concat ( [ Concat ( Values ( attributes ) , S ) , body ] , S ) )':
+      cache[args[0]!] = [Object.values(attributes).join(args[1]!), record.body ?? '<nil>'].join(args[2]!);
+      return;
+    case 'set ( cache [ S ] , ToUpperCase ( ToLowerCase ( cache [ S ] ) ) )':
+      cache[args[0]!] = String(cache[args[1]!]).toLowerCase().toUpperCase();
+      return;
     case 'truncate_all ( attributes , N , true , S )':
     case 'truncate_all ( cache , N , true , S )': {
       const map = sig.includes('cache') ? cache : attributes;
