@@ -14,10 +14,10 @@ import { stackNames } from '../src/stack/naming.ts';
 import { render } from '../src/charts/render.ts';
 import { validateStack } from '../src/api/validate.ts';
 import { APPLY_PATCH, FIELD_MANAGER, pathOf, withOwner } from '../src/operator/apply.ts';
-import { TTL_TABLES } from '../src/clickhouse/retention.ts';
 import type { TelemetryStack } from '../src/api/resource.ts';
 import { convergedAccessState, EMPTY_ACCESS_STATE, planAccess } from '../src/clickhouse/access.ts';
 import { ddlContext } from '../src/clickhouse/reconcile.ts';
+import { TTL_TABLES } from '../src/clickhouse/retention.ts';
 import { LATEST_SCHEMA_VERSION } from '../src/clickhouse/migrate.ts';
 import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import type { ClickHouseCredentials, ClickHouseLeg } from '../src/operator/clickhouse-leg.ts';
@@ -662,7 +662,7 @@ describe('operator processes', { timeout: 240_000 }, () => {
     await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}`;
     try {
-      const child = await startChildOperator(cluster.kubeconfigPath, ['--namespace', 'team-d', '--clickhouse-url', url, '--shutdown-timeout', '3']);
+      const child = await startChildOperator(cluster.kubeconfigPath, ['--namespace', 'team-d', '--clickhouse-url', url, '--shutdown-timeout', '3s']);
       children.push(child);
       await applyStack(admin, 'team-d', STACK, {});
       await eventually('the ClickHouse leg to connect', async () => connections.length > 0, 60_000, 50);

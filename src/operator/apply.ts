@@ -1,8 +1,9 @@
 /**
  * Server-side apply with one field manager, then prune. An object is applied again only
  * when what we would send differs from what we last sent, or when someone else changed it
- * since (its resourceVersion moved): a steady-state resync sends no write at all, while drift
- * is still corrected. The API server would also persist nothing for an identical apply; this
+ * since (anything but its status: a StatefulSet whose pods come up moves its resourceVersion
+ * many times, and is not applied again for that): a steady-state resync sends no write at all,
+ * while drift is still corrected. The API server would also persist nothing for an identical apply; this
  * only saves the round trips.
  *
  * Ownership: the operator writes only objects this stack controls (a controller owner
@@ -19,11 +20,11 @@
 import { contentHash } from '../stack/hash.ts';
 import { STACK_LABEL } from '../stack/labels.ts';
 import type { KubeClient, KubeObject, ObjectList, OwnerReference } from '../kube/client.ts';
-import { isConflict, isNotFound } from '../kube/client.ts';
+import { isConflict, isNotFound, serverSideApply } from '../kube/client.ts';
 import { OWNED, resourceOf, resourcePath } from './resources.ts';
 
 export const FIELD_MANAGER = 'telemetry-stack-operator';
-export const APPLY_PATCH = 'application/apply-patch+yaml';
+export { APPLY_PATCH } from '../kube/client.ts';
 
 export function pathOf(object: KubeObject): string {
   return resourcePath(resourceOf(object.apiVersion, object.kind), object.metadata.namespace, object.metadata.name);
@@ -75,10 +76,29 @@ function controllerUid(object: KubeObject): string | undefined {
   return (object.metadata.ownerReferences ?? []).find((reference) => reference.controller === true)?.uid;
 }
 
+/**
+ * A digest of an object without what others write and we never apply: its status, and the
+ * metadata the server keeps (resourceVersion, generation, managedFields, timestamps). Keys are
+ * sorted, so an object from a watch and the same object from an apply answer digest alike.
+ */
+export function withoutStatusDigest(object: KubeObject): string {
+  const { status: _status, metadata, ...rest } = object as KubeObject & { status?: unknown };
+  const { resourceVersion: _rv, generation: _generation, managedFields: _managed, creationTimestamp: _created, ...kept } = metadata as KubeObject['metadata'] & { managedFields?: unknown; creationTimestamp?: unknown };
+  return contentHash(stableJson({ ...rest, metadata: kept }));
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().filter((key) => (value as Record<string, unknown>)[key] !== undefined).map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 export class Applier {
   private readonly client: KubeClient;
-  /** path -> hash of what we sent and the resourceVersion the server answered with. */
-  private readonly lastApplied = new Map<string, { intent: string; resourceVersion: string | undefined }>();
+  /** path -> hash of what we sent, the resourceVersion the server answered with, and the digest of that answer without its status. */
+  private readonly lastApplied = new Map<string, { intent: string; resourceVersion: string | undefined; digest: string }>();
 
   constructor(client: KubeClient) {
     this.client = client;
@@ -136,13 +156,13 @@ export class Applier {
     const path = pathOf(desired);
     const intent = contentHash(JSON.stringify(desired));
     const last = this.lastApplied.get(path);
-    if (live && last && last.intent === intent && last.resourceVersion === live.metadata.resourceVersion) return { object: live, wrote: false };
+    // A moved resourceVersion with the same digest is a status update (a StatefulSet's pods coming up): nothing of ours changed.
+    if (live && last && last.intent === intent && (last.resourceVersion === live.metadata.resourceVersion || last.digest === withoutStatusDigest(live))) return { object: live, wrote: false };
     // Force only over an object that is ours, as it was read: it takes back fields someone else changed (drift).
     const send = (over: KubeObject | undefined) =>
-      this.client.request<KubeObject>('PATCH', path, {
-        body: over ? { ...desired, metadata: { ...desired.metadata, resourceVersion: over.metadata.resourceVersion } } : desired,
-        contentType: APPLY_PATCH,
-        query: { fieldManager: FIELD_MANAGER, force: over !== undefined },
+      serverSideApply(this.client, path, over ? { ...desired, metadata: { ...desired.metadata, resourceVersion: over.metadata.resourceVersion } } : desired, {
+        fieldManager: FIELD_MANAGER,
+        force: over !== undefined,
       });
     let object: KubeObject;
     try {
@@ -160,7 +180,7 @@ export class Applier {
       if (current && (ownerUid === undefined || !isControlledBy(current, ownerUid))) throw new ObjectConflictError([ownershipConflict(current, desired.kind)]);
       object = await send(current);
     }
-    this.lastApplied.set(path, { intent, resourceVersion: object.metadata.resourceVersion });
+    this.lastApplied.set(path, { intent, resourceVersion: object.metadata.resourceVersion, digest: withoutStatusDigest(object) });
     return { object, wrote: last === undefined || object.metadata.resourceVersion !== live?.metadata.resourceVersion };
   }
 

@@ -8,6 +8,7 @@ import { STACK_LABEL } from '../stack/labels.ts';
 import { Applier } from './apply.ts';
 import type { ClickHouseForwards } from './clickhouse-forward.ts';
 import type { ClickHouseLeg } from './clickhouse-leg.ts';
+import { ClickHouseMemo } from './clickhouse-memo.ts';
 import { errorReason } from './errors.ts';
 import { EventRecorder } from './events.ts';
 import type { KubeClient, KubeObject } from '../kube/client.ts';
@@ -36,6 +37,8 @@ export interface ControllerOptions {
   readonly operatorNamespace?: string;
   readonly watchSilenceMs?: number;
   readonly backoff?: BackoffPolicy;
+  /** An unchanged ClickHouse leg runs again after this long at the latest (clickhouse-memo.ts; default: the resync period, and every resync runs it); 0 runs it on every reconcile. */
+  readonly clickhouseRecheckMs?: number;
 }
 
 /** The key of the stack that owns an object: its controller reference, else its stack label. */
@@ -46,6 +49,8 @@ export function ownerKey(object: KubeObject): string | undefined {
   return label ? keyOf(object.metadata.namespace, label) : undefined;
 }
 
+const DEFAULT_RESYNC_MS = 5 * 60_000;
+
 export class Controller {
   readonly queue: WorkQueue;
   private readonly options: ControllerOptions;
@@ -53,6 +58,8 @@ export class Controller {
   private readonly owned: ListWatcher[];
   /** What reconciles read: the stack and its objects as the watches last saw them. */
   readonly reader: StackReader;
+  /** The last successful ClickHouse leg per stack: reconciles between two resyncs do not repeat it (clickhouse-memo.ts). */
+  private readonly clickhouseMemo: ClickHouseMemo | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private started = false;
 
@@ -92,6 +99,8 @@ export class Controller {
     this.stacks = watch(STACKS, undefined, (object) => keyOf(object.metadata.namespace, object.metadata.name));
     this.owned = OWNED.flatMap((resource) => watch(resource, STACK_LABEL, ownerKey));
     this.reader = cacheReader(this.stacks, this.owned);
+    const recheckMs = options.clickhouseRecheckMs ?? options.resyncMs ?? DEFAULT_RESYNC_MS;
+    this.clickhouseMemo = recheckMs > 0 ? new ClickHouseMemo({ recheckMs }) : undefined;
   }
 
   /** Starts the watches, waits until each has listed once, then starts reconciling. */
@@ -110,11 +119,12 @@ export class Controller {
       inCluster: this.options.inCluster,
       ...(this.options.operatorNamespace ? { operatorNamespace: this.options.operatorNamespace } : {}),
       ...(this.options.clickhouse ? { clickhouse: this.options.clickhouse } : {}),
+      ...(this.clickhouseMemo ? { clickhouseMemo: this.clickhouseMemo } : {}),
       ...(this.options.clickhouseUrl ? { clickhouseUrl: this.options.clickhouseUrl } : {}),
       ...(this.options.clickhouseForwards ? { clickhouseForwards: this.options.clickhouseForwards } : {}),
     };
     this.queue.start((key) => reconcileStack(deps, key), this.options.concurrency ?? 4);
-    const resyncMs = this.options.resyncMs ?? 5 * 60_000;
+    const resyncMs = this.options.resyncMs ?? DEFAULT_RESYNC_MS;
     this.resyncTimer = setInterval(() => this.resync(), resyncMs);
     this.resyncTimer.unref?.();
     this.options.log.info('controller started', { namespaces: this.options.namespaces?.length ? this.options.namespaces.join(',') : '(all)', resyncMs });
@@ -125,8 +135,13 @@ export class Controller {
     return [...this.stacks, ...this.owned].every((watcher) => watcher.hasSynced);
   }
 
-  /** Queues every known stack. */
+  /**
+   * Queues every known stack. A resync also checks ClickHouse again for every stack (drift made
+   * inside it by hand, an outage of an external server): the memo that spares the reconciles in
+   * between is emptied.
+   */
   resync(): number {
+    this.clickhouseMemo?.clear();
     let count = 0;
     for (const watcher of this.stacks) {
       for (const key of watcher.cache.keys()) this.queue.add(key);

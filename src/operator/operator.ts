@@ -36,6 +36,8 @@ export interface OperatorOptions {
   readonly watchSilenceMs?: number;
   readonly concurrency?: number;
   readonly backoff?: BackoffPolicy;
+  /** An unchanged ClickHouse leg runs again after this long (clickhouse-memo.ts); 0 runs it on every reconcile. */
+  readonly clickhouseRecheckMs?: number;
   /** Called when this replica loses the Lease; the process should exit (a fresh start re-campaigns cleanly). */
   readonly onLostLeadership?: () => void;
 }
@@ -67,6 +69,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...(options.watchSilenceMs ? { watchSilenceMs: options.watchSilenceMs } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(options.clickhouseRecheckMs !== undefined ? { clickhouseRecheckMs: options.clickhouseRecheckMs } : {}),
   });
   const election = options.leaderElection;
   const elector = election

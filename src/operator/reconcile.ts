@@ -18,15 +18,16 @@ import { render } from '../charts/render.ts';
 import type { RenderInputs } from '../charts/render-inputs.ts';
 import type { RandomSource } from '../stack/secrets.ts';
 import { SECRET_KEYS } from '../stack/secrets.ts';
-import { Applier, FIELD_MANAGER, APPLY_PATCH, ObjectConflictError, pathOf, withOwner } from './apply.ts';
+import { Applier, FIELD_MANAGER, ObjectConflictError, pathOf, withOwner } from './apply.ts';
 import type { ClickHouseForwards, ClickHouseRoute } from './clickhouse-forward.ts';
+import { ClickHouseMemo } from './clickhouse-memo.ts';
 import { type ClickHouseCredentials, type ClickHouseLeg, type ClickHouseOutcome, clickhouseUrl } from './clickhouse-leg.ts';
 import { CONDITION, REASON } from '../stack/conditions.ts';
 import { findCondition, sameStatus } from './conditions.ts';
 import { checkSecretReferences, decodeSecretData, ensureSecrets, type EnsuredSecrets, MissingCredentialsError, ownerReference, readExternalCredentials, SecretReferenceError } from './credentials.ts';
 import { applyNeedsPerson, preparationNeedsPerson, ReconcileError } from './errors.ts';
 import type { EventRecorder } from './events.ts';
-import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { type KubeClient, type KubeObject, serverSideApply } from '../kube/client.ts';
 import type { Logger } from './log.ts';
 import type { ReconcileResult } from './queue.ts';
 import { apiReader, type StackReader } from './reader.ts';
@@ -47,6 +48,8 @@ export interface ReconcileDeps {
   readonly log: Logger;
   /** The data layer; without it ClickHouse is left alone and the stack is not Ready. */
   readonly clickhouse?: ClickHouseLeg;
+  /** The last successful leg per stack (clickhouse-memo.ts): an unchanged leg is not sent again until its recheck; unset, every reconcile runs it. */
+  readonly clickhouseMemo?: ClickHouseMemo;
   /** ClickHouse URL to use instead of the in-cluster Service (a port-forward, or a test engine). */
   readonly clickhouseUrl?: string;
   /** Outside the cluster with no clickhouseUrl: reach an in-cluster ClickHouse through port-forwards. */
@@ -69,6 +72,7 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   const reader = readerOf(deps);
   const raw = (await reader.stack(namespace, name)) as StackObject | undefined;
   if (!raw) {
+    deps.clickhouseMemo?.forget(key);
     await deps.clickhouseForwards?.forget(key);
     return {}; // deleted: owner references let the garbage collector do the rest
   }
@@ -170,16 +174,26 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
       reason: REASON.clickhouseNotConfigured,
       message: 'the operator runs outside the cluster and cannot reach the ClickHouse Service: run it with --clickhouse-url (e.g. a port-forward) or in the cluster',
     };
-  } else if (clickhouseServing || deps.clickhouseUrl) {
+  } else if (!clickhouseServing && !deps.clickhouseUrl) {
+    // Its pod is not serving (restarting, perhaps on a new volume): the next leg checks everything again.
+    deps.clickhouseMemo?.forget(key);
+  } else {
     let route: ClickHouseRoute | undefined;
     try {
       if (forwards) {
         route = await forwards.route(stack);
         url = route.url;
       }
-      outcome = await deps.clickhouse.reconcile(stack, url!, await credentialsFor(deps.client, stack, secrets));
+      const credentials = await credentialsFor(deps.client, stack, secrets);
+      const fingerprint = deps.clickhouseMemo ? ClickHouseMemo.fingerprint(stack, url!, credentials) : '';
+      outcome = deps.clickhouseMemo?.reuse(key, fingerprint);
+      if (!outcome) {
+        outcome = await deps.clickhouse.reconcile(stack, url!, credentials);
+        deps.clickhouseMemo?.remember(key, fingerprint, outcome);
+      }
       if (outcome.changes.length > 0) log.info('clickhouse changed', { statements: outcome.changes.length });
     } catch (error) {
+      deps.clickhouseMemo?.forget(key);
       const message = route ? route.failure(error as Error) : `ClickHouse at ${url ?? 'a port-forward'}: ${(error as Error).message}`;
       clickhouseProblem = { reason: REASON.clickhouseFailed, message };
       log.warn('clickhouse leg failed', { error: clickhouseProblem.message, cause: error instanceof MissingCredentialsError || error instanceof SecretReferenceError ? 'admin Secret' : 'ClickHouse' });
@@ -191,7 +205,9 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
     const collectorObject = render(stack, { ...renderInputs, schemaVersion: outcome.schemaVersion }).objects.find((object) => COLLECTOR_KINDS.includes(object.kind) && object.metadata.name === names.collector);
     if (collectorObject) {
       const path = pathOf(collectorObject as KubeObject);
-      const result = await deps.applier.apply(withOwner(collectorObject as KubeObject, owner), applied.get(path));
+      // The leg took a while: the watch cache has most likely seen the workload's status move since our apply,
+      // and applying under the older resourceVersion would only earn a 409 and a GET. (Not with the API reader: no request for this.)
+      const result = await deps.applier.apply(withOwner(collectorObject as KubeObject, owner), newer(applied.get(path), deps.reader ? (await deps.reader.owned(namespace, name)).get(path) : undefined));
       applied.set(path, result.object);
       renderInputs = { ...renderInputs, schemaVersion: outcome.schemaVersion };
       log.info('collector rendered for the ClickHouse schema', { schemaVersion: outcome.schemaVersion });
@@ -216,6 +232,13 @@ export async function reconcileStack(deps: ReconcileDeps, key: string): Promise<
   if (clickhouseProblem?.reason === REASON.clickhouseFailed) return { requeueAfterMs: CLICKHOUSE_RETRY_MS };
   log.debug('reconciled', { ready });
   return {};
+}
+
+/** The later of two readings of one object (same uid), by resourceVersion; the first when they cannot be compared. */
+function newer(first: KubeObject | undefined, second: KubeObject | undefined): KubeObject | undefined {
+  if (!first || !second || first.metadata.uid !== second.metadata.uid) return first;
+  const [a, b] = [first.metadata.resourceVersion, second.metadata.resourceVersion];
+  return a && b && /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(b) > BigInt(a) ? second : first;
 }
 
 function readerOf(deps: ReconcileDeps): StackReader {
@@ -301,11 +324,7 @@ async function writeComponentStatus(deps: ReconcileDeps, raw: StackObject, stack
 async function writeStatus(client: KubeClient, raw: StackObject, status: TelemetryStackStatus): Promise<boolean> {
   if (sameStatus(raw.status, status)) return false;
   const { namespace, name } = raw.metadata;
-  await client.request('PATCH', resourcePath(STACKS, namespace, name, 'status'), {
-    body: { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name, namespace }, status },
-    contentType: APPLY_PATCH,
-    query: { fieldManager: FIELD_MANAGER, force: true },
-  });
+  await serverSideApply(client, resourcePath(STACKS, namespace, name, 'status'), { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name, namespace }, status }, { fieldManager: FIELD_MANAGER, force: true });
   return true;
 }
 
@@ -314,10 +333,9 @@ async function setFinalizer(client: KubeClient, raw: StackObject, wanted: boolea
   const has = (raw.metadata.finalizers ?? []).includes(FINALIZER);
   if (has === wanted) return;
   const { namespace, name } = raw.metadata;
-  await client.request('PATCH', resourcePath(STACKS, namespace, name), {
-    body: { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name, namespace, ...(wanted ? { finalizers: [FINALIZER] } : {}) } },
-    contentType: APPLY_PATCH,
-    query: { fieldManager: FIELD_MANAGER, force: true },
+  await serverSideApply(client, resourcePath(STACKS, namespace, name), { apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name, namespace, ...(wanted ? { finalizers: [FINALIZER] } : {}) } }, {
+    fieldManager: FIELD_MANAGER,
+    force: true,
   });
 }
 
