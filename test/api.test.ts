@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateStack } from '../src/api/validate.ts';
+import { expectRefusedAt } from './support/refusals.ts';
 import { exampleFiles, loadExample } from './support/stacks.ts';
 
 describe('TelemetryStack API', () => {
@@ -66,12 +67,7 @@ describe('TelemetryStack API', () => {
   ];
 
   it.each(invalid)('rejects %s at the right field path', (_label, spec, path, message) => {
-    const result = validateStack(spec);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    const atPath = result.problems.filter((problem) => problem.path === path);
-    expect(atPath, `problems: ${JSON.stringify(result.problems)}`).not.toHaveLength(0);
-    expect(atPath.map((problem) => problem.message).join(' | ')).toMatch(message);
+    expectRefusedAt(spec, path, message);
   });
 
   it('rejects a stack name that cannot prefix Service names', () => {

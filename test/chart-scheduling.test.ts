@@ -13,6 +13,7 @@ import { validateStack } from '../src/api/validate.ts';
 import { render } from '../src/charts/render.ts';
 import { refusedReference, secretReferences } from '../src/operator/credentials.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
+import { expectRefusedAt } from './support/refusals.ts';
 import { ROOT, stackFrom } from './support/stacks.ts';
 
 const scheduling = (zone: string) => ({
@@ -82,12 +83,7 @@ describe('scheduling and pull settings', () => {
   ];
 
   it.each(invalid)('refuses %s at its field path', (_label, spec, path, message) => {
-    const result = validateStack(spec);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    const atPath = result.problems.filter((problem) => problem.path === path);
-    expect(atPath, `problems: ${JSON.stringify(result.problems)}`).not.toHaveLength(0);
-    expect(atPath.map((problem) => problem.message).join(' | ')).toMatch(message);
+    expectRefusedAt(spec, path, message);
   });
 
   it('a pull Secret must be labelled referenceable, like every Secret a stack names', () => {
