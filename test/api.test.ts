@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateStack } from '../src/api/validate.ts';
 import { expectRefusedAt } from './support/refusals.ts';
-import { exampleFiles, loadExample } from './support/stacks.ts';
+import { exampleFiles, loadExample } from '../harness/stacks.ts';
 
 describe('TelemetryStack API', () => {
   it('an empty spec is a complete stack with explicit defaults', () => {

@@ -19,7 +19,7 @@ import { GRAFANA_IMAGE_PLUGINS_DIR } from '../src/api/constants.ts';
 import { handMadeExport } from './fixtures/hand-made.ts';
 import { insertExport, schemaTarget } from './support/clickhouse.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
-import { ROOT, stackFrom } from './support/stacks.ts';
+import { ROOT, stackFrom } from '../harness/stacks.ts';
 
 const library = loadLibrary();
 const enabled = stackFrom({ grafana: { enabled: true } }, 'team', 'obs');

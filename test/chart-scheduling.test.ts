@@ -14,7 +14,7 @@ import { render } from '../src/charts/render.ts';
 import { refusedReference, secretReferences } from '../src/operator/credentials.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
 import { expectRefusedAt } from './support/refusals.ts';
-import { ROOT, stackFrom } from './support/stacks.ts';
+import { ROOT, stackFrom } from '../harness/stacks.ts';
 
 const scheduling = (zone: string) => ({
   nodeSelector: { 'kubernetes.io/arch': 'amd64', disktype: 'ssd' },

@@ -4,7 +4,7 @@ import { render, toYaml, type KubeObject } from '../src/charts/render.ts';
 import { generateSecrets } from '../src/stack/secrets.ts';
 import { CONFIG_HASH_ANNOTATION, INGEST_AUTH_ANNOTATION, INGEST_USERS_ANNOTATION } from '../src/stack/hash.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
-import { exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
+import { exampleFiles, loadExample, stackFrom } from '../harness/stacks.ts';
 
 const exampleStacks = exampleFiles().map((file) => {
   const result = validateStack(loadExample(file));

@@ -15,7 +15,7 @@ import { durationWords, parseDuration } from '../src/cli/framework/duration.ts';
 import { useColour } from '../src/cli/framework/io.ts';
 import { formatResults } from '../src/cli/doctor/checks.ts';
 import { COMMANDS, run } from '../src/cli/main.ts';
-import { ROOT } from './support/stacks.ts';
+import { ROOT } from '../harness/stacks.ts';
 
 const SAMPLE = join(ROOT, 'examples/sample-export');
 

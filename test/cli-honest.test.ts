@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, run } from '../src/cli/main.ts';
 import { didYouMean, nearest } from '../src/cli/framework/suggest.ts';
-import { ROOT } from './support/stacks.ts';
+import { ROOT } from '../harness/stacks.ts';
 
 const SAMPLE = join(ROOT, 'examples/sample-export');
 const tmp = () => mkdtempSync(join(tmpdir(), 'cli-honest-'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { run } from '../src/cli/main.ts';
-import { ROOT } from './support/stacks.ts';
+import { ROOT } from '../harness/stacks.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tstack-cli-'));
 const docs = (yaml: string) => parseAllDocuments(yaml).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } } & Record<string, any>);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyAccess, convergedAccessState } from '../src/clickhouse/access.ts';
 import { serverTarget } from '../src/clickhouse/target.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const context = { database: 'claude_code' };
 const stack = stackFrom({ access: { users: [{ name: 'alice', role: 'coordinator' }, { name: 'bob', role: 'contributor' }] } });

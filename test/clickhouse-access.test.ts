@@ -20,7 +20,7 @@ import {
 import { migrate } from '../src/clickhouse/migrate.ts';
 import { GRAFANA_USER } from '../src/clickhouse/tables.ts';
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const context = { database: 'claude_code' };
 const hash = (seed: string) => seed.repeat(64).slice(0, 64);

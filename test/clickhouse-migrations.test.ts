@@ -13,7 +13,7 @@ import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { embeddedTarget } from '../src/clickhouse/target.ts';
 import { emptyTruth, generateExport, type FixtureTruth } from '../src/fixtures/claude-code.ts';
 import { insertExport } from './support/clickhouse.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 let target: SqlTarget;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { diskCapToken, floorPartitionId, planPartitionDrops, RAW_FLOOR_DAYS, tab
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
 import { withheldMessage } from '../src/operator/plan.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const NO_USERS = { users: {} };
 const options = { skipAccess: true };

@@ -26,11 +26,11 @@ import { KNOWN_ATTRIBUTE_KEYS, KNOWN_EVENT_NAMES, TELEMETRY_METRICS } from '../s
 import { eventAllowList, FREE_TEXT_ATTRIBUTES, METRIC_ATTRIBUTES } from '../src/sanitizer/levels.ts';
 import { VERSIONS } from '../src/versions.ts';
 import { claudeHome, describeRun, runClaude, stopAllClaude } from './support/claude-code.ts';
-import { closeServer, listenOnLoopback } from './support/local-server.ts';
+import { closeServer, listenOnLoopback } from '../harness/local-server.ts';
 import { apiError, MessagesApi, text, toolUse, type Turn } from './support/messages-api.ts';
 import { OtlpRecorder } from './support/otlp-recorder.ts';
 import { DATABASE, insertExport, schemaTarget } from './support/clickhouse.ts';
-import { ROOT } from './support/stacks.ts';
+import { ROOT } from '../harness/stacks.ts';
 import { extensionsScenario } from './support/claude-code-scenarios.ts';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The real-cluster harness itself (test/support/cluster.ts): etcd + kube-apiserver +
+ * The real-cluster harness itself (harness/cluster.ts): etcd + kube-apiserver +
  * controller-manager + scheduler + kwok come up on loopback, report the pinned version, run
  * workloads (and a rendered `{}` stack) to Ready, garbage-collect by owner references, enforce RBAC on impersonated
  * ServiceAccounts, and leave nothing behind.
@@ -17,9 +17,9 @@ import { render } from '../src/charts/render.ts';
 import { generateSecrets } from '../src/stack/secrets.ts';
 import { forwardPort } from '../src/kube/port-forward.ts';
 import { VERSIONS } from '../src/versions.ts';
-import { applyObjects, eventually, impersonateServiceAccount, rawGet, serviceAccountKubeConfig, startCluster, type TestCluster } from './support/cluster.ts';
-import { freePort } from './support/ports.ts';
-import { stackFrom } from './support/stacks.ts';
+import { applyObjects, eventually, impersonateServiceAccount, rawGet, serviceAccountKubeConfig, startCluster, type TestCluster } from '../harness/cluster.ts';
+import { freePort } from '../harness/ports.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const NAMESPACE = 'harness';
 let cluster: TestCluster;

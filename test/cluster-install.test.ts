@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_GROUP_VERSION, CRD_NAME, KIND, PLURAL } from '../src/api/constants.ts';
 import { DEFAULT_WATCH_NAMESPACE, OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/charts/install/install-chart.ts';
 import { REPO_ROOT } from '../scripts/generate.ts';
-import { applyObjects, crdEstablished, impersonateServiceAccount, kubeRequest, startCluster, type TestCluster } from './support/cluster.ts';
+import { applyObjects, crdEstablished, impersonateServiceAccount, kubeRequest, startCluster, type TestCluster } from '../harness/cluster.ts';
 
 const TEAM = 'team';
 const STACKS = `/apis/${API_GROUP_VERSION}/namespaces/${TEAM}/${PLURAL}`;

@@ -6,9 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type StackSecrets, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { OtlpSink } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { type StackSecrets, stackSecrets, startCollector, stopAllCollectors } from '../harness/collector.ts';
+import { OtlpSink } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const stack = stackFrom({ access: { users: [{ name: 'owner', role: 'admin' }, { name: 'bob' }] } });
 const all = stackSecrets(stack);

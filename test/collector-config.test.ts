@@ -5,7 +5,7 @@ import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
 import { LEVEL_PROCESSOR, METRIC_LEVEL_PROCESSOR } from '../src/sanitizer/compile.ts';
 import { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from '../src/sanitizer/fields.ts';
 import { FREE_TEXT_ATTRIBUTES } from '../src/sanitizer/levels.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 type Config = {
   receivers: Record<string, any>;

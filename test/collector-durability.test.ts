@@ -6,11 +6,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
-import { eventRecords, sendEventRecords, sendMetrics, type ClaudeCodeEvent, type Target } from './support/claude-code-client.ts';
-import { claudeCodeMetrics } from './support/claude-code-corpus.ts';
-import { startCollector, stackSecrets, stopAllCollectors, type RunningCollector } from './support/collector.ts';
-import { OtlpSink, type StoredLog, waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { eventRecords, sendEventRecords, sendMetrics, type ClaudeCodeEvent, type Target } from '../harness/claude-code-client.ts';
+import { claudeCodeMetrics } from '../harness/claude-code-corpus.ts';
+import { startCollector, stackSecrets, stopAllCollectors, type RunningCollector } from '../harness/collector.ts';
+import { OtlpSink, type StoredLog, waitFor } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const sinks: OtlpSink[] = [];
 afterAll(async () => {

@@ -7,9 +7,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { SanitizerPreview } from '../src/sanitizer/preview.ts';
-import { type RunningCollector, startCollector, stopAllCollectors } from './support/collector.ts';
-import { OtlpSink, type StoredLog, waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { type RunningCollector, startCollector, stopAllCollectors } from '../harness/collector.ts';
+import { OtlpSink, type StoredLog, waitFor } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const sinks: OtlpSink[] = [];
 afterAll(async () => {

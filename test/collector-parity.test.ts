@@ -7,10 +7,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Level, TelemetryStackSpecInput } from '../src/api/spec.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/charts/collector/config.ts';
-import type { PlainRecord } from './support/claude-code-client.ts';
-import { benignEvents, secretEvents } from './support/claude-code-corpus.ts';
-import { stopAllCollectors } from './support/collector.ts';
-import type { OtlpSink } from './support/otlp-sink.ts';
+import type { PlainRecord } from '../harness/claude-code-client.ts';
+import { benignEvents, secretEvents } from '../harness/claude-code-corpus.ts';
+import { stopAllCollectors } from '../harness/collector.ts';
+import type { OtlpSink } from '../harness/otlp-sink.ts';
 import { storedAndPreviewed } from './support/parity.ts';
 
 const sinks: OtlpSink[] = [];

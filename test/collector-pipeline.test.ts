@@ -11,11 +11,11 @@ import { stackNames } from '../src/stack/naming.ts';
 import { basicAuthorization, SECRET_KEYS } from '../src/stack/secrets.ts';
 import { REMOVED_KEYS_ATTRIBUTE } from '../src/sanitizer/fields.ts';
 import { eventAllowList, LEVEL_POLICIES, METRIC_ATTRIBUTES } from '../src/sanitizer/levels.ts';
-import { type ClaudeCodeEvent, failureCode, type Protocol, sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
-import { benignEvents, claudeCodeMetrics } from './support/claude-code-corpus.ts';
-import { type RunningCollector, startCollector, stopAllCollectors } from './support/collector.ts';
-import { OtlpSink, waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { type ClaudeCodeEvent, failureCode, type Protocol, sendEvents, sendMetrics, type Target } from '../harness/claude-code-client.ts';
+import { benignEvents, claudeCodeMetrics } from '../harness/claude-code-corpus.ts';
+import { type RunningCollector, startCollector, stopAllCollectors } from '../harness/collector.ts';
+import { OtlpSink, waitFor } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const PROTOCOLS: Protocol[] = ['grpc', 'http'];
 /** The exporter's queue flushes a batch after 5 s; allow for a loaded machine. */

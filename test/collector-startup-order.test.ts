@@ -30,8 +30,8 @@ import { startOperator, type RunningOperator } from '../src/operator/operator.ts
 import { schemaInput } from '../src/operator/plan.ts';
 import { resourcePath } from '../src/operator/resources.ts';
 import { STATEFULSETS } from '../src/operator/storage.ts';
-import { eventually, startCluster, type TestCluster } from './support/cluster.ts';
-import { applyCrd, applyStack, clientFor, condition, createNamespace, getStack, sharedEmbeddedClickHouse, stackObject, waitForReady } from './support/operator.ts';
+import { eventually, startCluster, type TestCluster } from '../harness/cluster.ts';
+import { applyCrd, applyStack, clientFor, condition, createNamespace, getStack, sharedEmbeddedClickHouse, stackObject, waitForReady } from '../harness/operator.ts';
 
 function stackFrom(spec: Record<string, unknown> = {}): TelemetryStack {
   const validated = validateStack(stackObject('team', 'telemetry', spec));

@@ -14,7 +14,7 @@ import { render } from '../src/charts/render.ts';
 import { validateCollectorYamlAsync } from '../src/cli/collector-validate.ts';
 import { run } from '../src/cli/main.ts';
 import { COLLECTOR_COMPONENTS, requireCollectorBinary } from '../scripts/test-binaries/collector.ts';
-import { EXAMPLES_DIR, exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
+import { EXAMPLES_DIR, exampleFiles, loadExample, stackFrom } from '../harness/stacks.ts';
 import { specArbitrary } from './support/spec-arbitrary.ts';
 
 const GENERATED_SPECS = 300;

@@ -11,11 +11,11 @@ import { migrate } from '../src/clickhouse/migrate.ts';
 import { bindParams, loadLibrary } from '../src/clickhouse/queries.ts';
 import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
-import { type ClaudeCodeEvent, logRecords, sendEventRecords, sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
-import { benignEvents, claudeCodeMetrics } from './support/claude-code-corpus.ts';
+import { type ClaudeCodeEvent, logRecords, sendEventRecords, sendEvents, sendMetrics, type Target } from '../harness/claude-code-client.ts';
+import { benignEvents, claudeCodeMetrics } from '../harness/claude-code-corpus.ts';
 import { type ClickHouseFront, compressBlocks, startClickHouseFront } from './support/clickhouse-front.ts';
-import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { stackFrom } from './support/stacks.ts';
+import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from '../harness/collector.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 let target: SqlTarget;
 beforeAll(async () => {

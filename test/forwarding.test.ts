@@ -29,9 +29,9 @@ import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { describeRun, runClaude, telemetryEnvFromCli } from './support/claude-code.ts';
 import type { ClickHouseFront } from './support/clickhouse-front.ts';
-import { type RunningCollector, type StackSecrets, stackSecrets, startCollector } from './support/collector.ts';
+import { type RunningCollector, type StackSecrets, stackSecrets, startCollector } from '../harness/collector.ts';
 import { type MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 import { waitFor, WholePath } from './support/whole-path.ts';
 import { notTlsRecords, TcpTap, throwawayPki, type ThrowawayPki } from './support/tls-tap.ts';
 

@@ -8,7 +8,7 @@ import { LEVELS } from '../src/api/spec.ts';
 import { render } from '../src/charts/render.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/sanitizer/fields.ts';
 import { logsPipeline } from './support/collector-interpreter.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 type Config = {
   receivers: { otlp: { protocols: Record<string, { auth?: { authenticator: string } }> } };

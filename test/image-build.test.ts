@@ -15,8 +15,8 @@ import { REPO_ROOT } from '../scripts/generate.ts';
 import { stackNames } from '../src/stack/naming.ts';
 import { OPERATOR_UID } from '../src/charts/install/install-chart.ts';
 import { buildDockerfile, type DockerfileBuild } from './support/dockerfile.ts';
-import { eventually, startCluster, type TestCluster } from './support/cluster.ts';
-import { applyCrd, applyStack, clientFor, condition, createNamespace, getStack, ownedObjects, startChildOperator } from './support/operator.ts';
+import { eventually, startCluster, type TestCluster } from '../harness/cluster.ts';
+import { applyCrd, applyStack, clientFor, condition, createNamespace, getStack, ownedObjects, startChildOperator } from '../harness/operator.ts';
 
 const TEAM = 'image-team';
 const STACK = 'telemetry';

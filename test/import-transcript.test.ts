@@ -18,7 +18,7 @@ import { estimateCost } from '../src/import/pricing.ts';
 import { parseTimeBound } from '../src/import/run.ts';
 import { ImportState, statePath } from '../src/import/state.ts';
 import { parseTranscript } from '../src/import/transcript.ts';
-import { closeServer, listenOnLoopback } from './support/local-server.ts';
+import { closeServer, listenOnLoopback } from '../harness/local-server.ts';
 
 const dirs: string[] = [];
 const tempDir = () => {

@@ -28,7 +28,7 @@ import { run } from '../src/cli/main.ts';
 import { render } from '../src/charts/render.ts';
 import { generateSecrets } from '../src/stack/secrets.ts';
 import { kubeSchemaErrors } from './support/kube-schema.ts';
-import { exampleFiles, loadExample, stackFrom } from './support/stacks.ts';
+import { exampleFiles, loadExample, stackFrom } from '../harness/stacks.ts';
 
 /** The cluster-wide install (dist/install-cluster-wide.yaml); the default, namespaced one is below. */
 const objects = operatorInstallObjects({ clusterWide: true });

@@ -19,8 +19,8 @@ import type { HttpKubeClient, KubeObject } from '../src/kube/client.ts';
 import { jsonLogger } from '../src/operator/log.ts';
 import { type RunningOperator, startOperator } from '../src/operator/operator.ts';
 import { type ClickHouseHttp, startClickHouseHttp } from './support/clickhouse-http.ts';
-import { startCluster, type TestCluster } from './support/cluster.ts';
-import { applyCrd, applyStack, clientFor, createNamespace, sharedEmbeddedClickHouse, waitForReady } from './support/operator.ts';
+import { startCluster, type TestCluster } from '../harness/cluster.ts';
+import { applyCrd, applyStack, clientFor, createNamespace, sharedEmbeddedClickHouse, waitForReady } from '../harness/operator.ts';
 
 const NAMESPACE = 'obs';
 const STACK = 'team';

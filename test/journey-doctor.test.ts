@@ -17,10 +17,10 @@ import { connect, type Kube } from '../src/cli/cluster/connection.ts';
 import { projectFiles, readInstallManifest } from '../src/cli/local/project.ts';
 import { stackPath } from '../src/cli/cluster/stacks.ts';
 import { makeStatusCommand } from '../src/cli/status-command.ts';
-import { startCluster, type TestCluster } from './support/cluster.ts';
+import { startCluster, type TestCluster } from '../harness/cluster.ts';
 import { startFakeApiServer } from './support/fake-apiserver.ts';
 import { runCommand } from './support/journey.ts';
-import { ROOT, stackFrom } from './support/stacks.ts';
+import { ROOT, stackFrom } from '../harness/stacks.ts';
 import { join } from 'node:path';
 
 let cluster: TestCluster;

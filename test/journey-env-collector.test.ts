@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { run } from '../src/cli/main.ts';
-import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
+import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from '../harness/collector.ts';
 import { startFakeApiServer, type FakeApiServer } from './support/fake-apiserver.ts';
-import { OtlpSink, waitFor } from './support/otlp-sink.ts';
-import { ROOT, stackFrom } from './support/stacks.ts';
+import { OtlpSink, waitFor } from '../harness/otlp-sink.ts';
+import { ROOT, stackFrom } from '../harness/stacks.ts';
 
 const local = parse(readFileSync(join(ROOT, 'examples/local.yaml'), 'utf8')) as { spec: object };
 const stack = stackFrom(local.spec, 'local', 'telemetry');

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { freePort } from './support/ports.ts';
+import { freePort } from '../harness/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
@@ -11,7 +11,7 @@ import { stackNames } from '../src/stack/naming.ts';
 import { run } from '../src/cli/main.ts';
 import { otlpHeaders, parseResourceAttributes } from '../src/cli/claude-code/env.ts';
 import { kubeconfigFor, startFakeApiServer, type FakeApiServer } from './support/fake-apiserver.ts';
-import { ROOT, stackFrom } from './support/stacks.ts';
+import { ROOT, stackFrom } from '../harness/stacks.ts';
 import { readFileSync } from 'node:fs';
 
 const STACKS = '/apis/telemetrystack.io/v1alpha1/telemetrystacks';

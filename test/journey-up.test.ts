@@ -15,9 +15,9 @@ import { projectFiles, readInstallManifest } from '../src/cli/local/project.ts';
 import { ResourcePaths } from '../src/cli/cluster/apply.ts';
 import { stackPath } from '../src/cli/cluster/stacks.ts';
 import { makeUpCommand } from '../src/cli/up-command.ts';
-import { startCluster, type TestCluster } from './support/cluster.ts';
+import { startCluster, type TestCluster } from '../harness/cluster.ts';
 import { kubeconfigWithContext, runCommand, ScriptedRunner } from './support/journey.ts';
-import { ROOT } from './support/stacks.ts';
+import { ROOT } from '../harness/stacks.ts';
 
 let cluster: TestCluster;
 let admin: Kube;

@@ -17,8 +17,8 @@ import { silentLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { OWNED, resourcePath } from '../src/operator/resources.ts';
 import { ownerReference } from '../src/operator/credentials.ts';
-import { startCluster, type TestCluster } from './support/cluster.ts';
-import { apply, applyCrd, applyStack, clientFor, createNamespace, getStack, sharedEmbeddedClickHouse, waitForReady } from './support/operator.ts';
+import { startCluster, type TestCluster } from '../harness/cluster.ts';
+import { apply, applyCrd, applyStack, clientFor, createNamespace, getStack, sharedEmbeddedClickHouse, waitForReady } from '../harness/operator.ts';
 
 const CONFIGMAPS = OWNED.find((resource) => resource.kind === 'ConfigMap')!;
 

@@ -30,7 +30,7 @@ import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { OPERATOR_NAMESPACE, operatorInstallObjects } from '../src/charts/install/install-chart.ts';
 import { resourcePath, STACKS } from '../src/operator/resources.ts';
-import { eventually, impersonateServiceAccount, impersonateUser, startCluster, type TestCluster } from './support/cluster.ts';
+import { eventually, impersonateServiceAccount, impersonateUser, startCluster, type TestCluster } from '../harness/cluster.ts';
 import {
   apply,
   applyCrd,
@@ -47,7 +47,7 @@ import {
   startChildOperator,
   stackObject,
   waitForReady,
-} from './support/operator.ts';
+} from '../harness/operator.ts';
 
 const TEAM = 'team-a';
 const STACK = 'telemetry';

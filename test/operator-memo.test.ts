@@ -13,7 +13,7 @@ import { ClickHouseMemo } from '../src/operator/clickhouse-memo.ts';
 import type { ClickHouseCredentials, ClickHouseOutcome } from '../src/operator/clickhouse-leg.ts';
 import type { KubeObject } from '../src/kube/client.ts';
 import { scripted } from './support/scripted-kube.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const URL = 'http://telemetry-clickhouse.ns.svc:8123';
 const account = (username: string, password: string) => ({ username, password });

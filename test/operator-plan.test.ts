@@ -20,7 +20,7 @@ import { reconcileStack } from '../src/operator/reconcile.ts';
 import type { TelemetryStackStatus } from '../src/api/status.ts';
 import { scripted } from './support/scripted-kube.ts';
 import { SCHEMA_VERSION_ANNOTATION } from '../src/stack/hash.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const stack = stackFrom({ access: { users: [{ name: 'ann', subject: { kind: 'User', name: 'ann@example.com' } }, { name: 'bob' }] } }, 'local', 'telemetry');
 const NOW = '2026-11-30T04:00:00Z';

@@ -9,7 +9,7 @@ import { ReconcileError } from '../src/operator/errors.ts';
 import { KubeApiError, type KubeObject } from '../src/kube/client.ts';
 import { resizeStatefulSetClaims } from '../src/operator/storage.ts';
 import { scripted } from './support/scripted-kube.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const STS = '/apis/apps/v1/namespaces/team/statefulsets/telemetry-clickhouse';
 const CLAIM = '/api/v1/namespaces/team/persistentvolumeclaims/data-telemetry-clickhouse-0';

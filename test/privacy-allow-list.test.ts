@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Level } from '../src/api/spec.ts';
 import { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from '../src/sanitizer/fields.ts';
 import { COMMON_EVENT_ATTRIBUTES, eventAllowList, FREE_TEXT_ATTRIBUTES, METRIC_ATTRIBUTES } from '../src/sanitizer/levels.ts';
-import { type ClaudeCodeEvent, type ClaudeCodeMetricPoint, sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
-import { type RunningCollector, startCollector, stopAllCollectors } from './support/collector.ts';
-import { OtlpSink, type StoredLog, type StoredPoint, waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { type ClaudeCodeEvent, type ClaudeCodeMetricPoint, sendEvents, sendMetrics, type Target } from '../harness/claude-code-client.ts';
+import { type RunningCollector, startCollector, stopAllCollectors } from '../harness/collector.ts';
+import { OtlpSink, type StoredLog, type StoredPoint, waitFor } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 /** The exporter's queue flushes a batch after 5 s; allow for a loaded machine. */
 const ARRIVAL_MS = 45_000;

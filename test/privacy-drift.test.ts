@@ -14,10 +14,10 @@ import { embeddedTarget, type SqlTarget } from '../src/clickhouse/target.ts';
 import { UNKNOWN_FIELDS_QUERY, type UnknownField } from '../src/clickhouse/unknown-fields.ts';
 import { fieldsCheck } from '../src/cli/doctor/checks.ts';
 import { REMOVED_KEYS_ATTRIBUTE } from '../src/sanitizer/fields.ts';
-import { sendEvents, sendMetrics, type Target } from './support/claude-code-client.ts';
+import { sendEvents, sendMetrics, type Target } from '../harness/claude-code-client.ts';
 import { type ClickHouseFront, startClickHouseFront } from './support/clickhouse-front.ts';
-import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
-import { stackFrom } from './support/stacks.ts';
+import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from '../harness/collector.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const DATABASE = 'privacy_drift';
 /** The exporter batches (about 5 s) and retries; allow for a loaded two-core machine. */

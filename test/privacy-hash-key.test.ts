@@ -17,11 +17,11 @@ import { validateStack } from '../src/api/validate.ts';
 import { HASH_KEY_ENV, hashKeyProblem } from '../src/sanitizer/compile.ts';
 import { generateSecrets, SECRET_KEYS } from '../src/stack/secrets.ts';
 import { stackNames } from '../src/stack/naming.ts';
-import { sendEvents } from './support/claude-code-client.ts';
-import { startCollector, stackSecrets, stopAllCollectors } from './support/collector.ts';
-import { OtlpSink, waitFor } from './support/otlp-sink.ts';
+import { sendEvents } from '../harness/claude-code-client.ts';
+import { startCollector, stackSecrets, stopAllCollectors } from '../harness/collector.ts';
+import { OtlpSink, waitFor } from '../harness/otlp-sink.ts';
 import { specArbitrary } from './support/spec-arbitrary.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const sinks: OtlpSink[] = [];
 afterAll(async () => {

@@ -7,10 +7,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCollector, startCollector, stopAllCollectors } from './support/collector.ts';
-import { closeServer, listenOnLoopback } from './support/local-server.ts';
-import { waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { type RunningCollector, startCollector, stopAllCollectors } from '../harness/collector.ts';
+import { closeServer, listenOnLoopback } from '../harness/local-server.ts';
+import { waitFor } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 /** A token the github-tokens preset redacts, and what it leaves. */
 const TOKEN = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';

@@ -18,11 +18,11 @@ import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts
 import { IDENTITY_ATTRIBUTE } from '../src/api/constants.ts';
 import { clientHeaders } from '../src/cli/claude-code/env.ts';
 import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli, type ClaudeRun } from './support/claude-code.ts';
-import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from './support/collector.ts';
+import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from '../harness/collector.ts';
 import { apiError, MessagesApi, text, toolResults, toolUse, type Turn, type Usage } from './support/messages-api.ts';
 import { OtlpRecorder, type RecordedLogRecord, type RecordedPoint } from './support/otlp-recorder.ts';
-import { OtlpSink, type StoredLog, type StoredPoint, waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { OtlpSink, type StoredLog, type StoredPoint, waitFor } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 import { extensionsScenario, NOTES_CONTENT } from './support/claude-code-scenarios.ts';
 
 // Level full: `env` turns the client's content switches on, so the census sees every attribute it can send.

@@ -11,7 +11,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barChartSvg, chartData, escapeHtml, HTML_REPORTS } from '../src/cli/report-html.ts';
 import { run } from '../src/cli/main.ts';
-import { ROOT } from './support/stacks.ts';
+import { ROOT } from '../harness/stacks.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SAMPLE = join(ROOT, 'examples/sample-export');

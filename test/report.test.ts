@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/main.ts';
 import { handMadeExport } from './fixtures/hand-made.ts';
-import { ROOT } from './support/stacks.ts';
+import { ROOT } from '../harness/stacks.ts';
 
 const SAMPLE = join(ROOT, 'examples', 'sample-export');
 const scratch = mkdtempSync(join(tmpdir(), 'report-test-'));

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main, run } from '../src/cli/main.ts';
-import { asToolParameters, BENIGN, ghp, shortPassword } from './support/sanitizer-corpus.ts';
-import { ROOT } from './support/stacks.ts';
+import { asToolParameters, BENIGN, ghp, shortPassword } from '../harness/sanitizer-corpus.ts';
+import { ROOT } from '../harness/stacks.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'telemetry-stack-sanitize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,7 +12,7 @@ import { EVENT_ATTRIBUTES, eventAllowList, FREE_TEXT_ATTRIBUTES, LEVEL_POLICIES 
 import { SanitizerPreview } from '../src/sanitizer/preview.ts';
 import { fieldStorage, privacyDocument } from '../src/sanitizer/privacy.ts';
 import { logsPipeline } from './support/collector-interpreter.ts';
-import { ROOT, stackFrom } from './support/stacks.ts';
+import { ROOT, stackFrom } from '../harness/stacks.ts';
 
 /** An event carrying every attribute an event can carry, with values no rule touches, plus one no table knows. */
 const EVENT_FIELDS = TELEMETRY_FIELDS.filter((field) => field.carrier === 'events' || field.carrier === 'every record');

@@ -19,13 +19,13 @@ import { toConfmap } from '../src/sanitizer/confmap.ts';
 import { foldText, guardPasses, requiredLiterals } from '../src/sanitizer/prefilter.ts';
 import { PRESETS } from '../src/sanitizer/presets.ts';
 import { type PreviewRecord, SanitizerPreview } from '../src/sanitizer/preview.ts';
-import { type ClaudeCodeMetricPoint, logRecords, type PlainRecord, sendEventRecords, sendMetrics } from './support/claude-code-client.ts';
-import { benignEvents, claudeCodeMetrics, secretEvents } from './support/claude-code-corpus.ts';
-import { removeDir, startCollector, stackSecrets, stopAllCollectors } from './support/collector.ts';
-import { OtlpSink, waitFor } from './support/otlp-sink.ts';
-import { BENIGN, SAMPLES } from './support/sanitizer-corpus.ts';
+import { type ClaudeCodeMetricPoint, logRecords, type PlainRecord, sendEventRecords, sendMetrics } from '../harness/claude-code-client.ts';
+import { benignEvents, claudeCodeMetrics, secretEvents } from '../harness/claude-code-corpus.ts';
+import { removeDir, startCollector, stackSecrets, stopAllCollectors } from '../harness/collector.ts';
+import { OtlpSink, waitFor } from '../harness/otlp-sink.ts';
+import { BENIGN, SAMPLES } from '../harness/sanitizer-corpus.ts';
 import { lookAlikeRecords, secretRecords } from './support/secret-corpus.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const literalsOf = (pattern: string) => requiredLiterals(pattern)?.clauses.flat().map((literal) => literal.text) ?? [];
 

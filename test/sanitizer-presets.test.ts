@@ -21,8 +21,8 @@ import {
   SAMPLES,
   shortPassword,
   type Sample,
-} from './support/sanitizer-corpus.ts';
-import { stackFrom } from './support/stacks.ts';
+} from '../harness/sanitizer-corpus.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const HASH_KEY = 'test-hash-key';
 

@@ -8,8 +8,8 @@ import { render } from '../src/charts/render.ts';
 import { GoRegexp } from '../src/sanitizer/go-regexp.ts';
 import { SanitizerPreview, type PreviewRecord } from '../src/sanitizer/preview.ts';
 import { logsPipeline } from './support/collector-interpreter.ts';
-import { asToolParameters, BENIGN, SAMPLES } from './support/sanitizer-corpus.ts';
-import { stackFrom } from './support/stacks.ts';
+import { asToolParameters, BENIGN, SAMPLES } from '../harness/sanitizer-corpus.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -7,11 +7,11 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { SanitizerPreview, type PreviewRecord } from '../src/sanitizer/preview.ts';
-import { stopAllCollectors } from './support/collector.ts';
-import type { OtlpSink } from './support/otlp-sink.ts';
+import { stopAllCollectors } from '../harness/collector.ts';
+import type { OtlpSink } from '../harness/otlp-sink.ts';
 import { storedAndPreviewed } from './support/parity.ts';
 import { CARRIED_IN, CARRIERS, type CorpusRecord, CRITICAL_ATTRIBUTES, CRITICAL_JSON_FIELDS, lookAlikeRecords, secretRecords } from './support/secret-corpus.ts';
-import { stackFrom } from './support/stacks.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 const preview = new SanitizerPreview(stackFrom({ level: 'full' }).spec, { hashKey: 'recall-test-key' });
 

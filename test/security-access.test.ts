@@ -32,9 +32,9 @@ import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { resourcePath, STACKS } from '../src/operator/resources.ts';
 import { GENERATED_NOTICE } from '../scripts/generate.ts';
-import { eventually, startCluster } from './support/cluster.ts';
-import { apply, applyCrd, applyStack, clientFor, condition, createNamespace, getStack, objectExists } from './support/operator.ts';
-import { ROOT, stackFrom } from './support/stacks.ts';
+import { eventually, startCluster } from '../harness/cluster.ts';
+import { apply, applyCrd, applyStack, clientFor, condition, createNamespace, getStack, objectExists } from '../harness/operator.ts';
+import { ROOT, stackFrom } from '../harness/stacks.ts';
 
 const DB = 'claude_code';
 const context = { database: DB };

@@ -25,11 +25,11 @@ import { run } from '../src/cli/main.ts';
 import { HASH_KEY_ENV } from '../src/sanitizer/compile.ts';
 import { SanitizerPreview } from '../src/sanitizer/preview.ts';
 import { plainTextWarning } from '../src/cli/env-command.ts';
-import { eventRecords } from './support/claude-code-client.ts';
-import { type RunningCollector, startCollector, stackSecrets, stopAllCollectors } from './support/collector.ts';
+import { eventRecords } from '../harness/claude-code-client.ts';
+import { type RunningCollector, startCollector, stackSecrets, stopAllCollectors } from '../harness/collector.ts';
 import { startFakeApiServer, type FakeApiServer } from './support/fake-apiserver.ts';
-import { OtlpSink, waitFor } from './support/otlp-sink.ts';
-import { stackFrom } from './support/stacks.ts';
+import { OtlpSink, waitFor } from '../harness/otlp-sink.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 type Config = Record<string, any>;
 const configFor = (spec: unknown) => render(stackFrom(spec)).collectorConfig as Config;

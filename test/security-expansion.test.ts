@@ -21,12 +21,12 @@ import { configText, envReference, toConfmap } from '../src/sanitizer/confmap.ts
 import { HASH_KEY_ENV, hashKeyProblem, sanitizerProcessor } from '../src/sanitizer/compile.ts';
 import { KNOWN_ATTRIBUTE_KEYS } from '../src/sanitizer/fields.ts';
 import { requireCollectorBinary } from '../scripts/test-binaries/collector.ts';
-import type { PlainRecord } from './support/claude-code-client.ts';
+import type { PlainRecord } from '../harness/claude-code-client.ts';
 import { storedAndPreviewed } from './support/parity.ts';
-import { stopAllCollectors } from './support/collector.ts';
-import type { OtlpSink } from './support/otlp-sink.ts';
-import { eventually, startCluster, type TestCluster } from './support/cluster.ts';
-import { applyCrd, applyStack, clientFor, condition, createNamespace, eventsWithReason, getStack, objectExists } from './support/operator.ts';
+import { stopAllCollectors } from '../harness/collector.ts';
+import type { OtlpSink } from '../harness/otlp-sink.ts';
+import { eventually, startCluster, type TestCluster } from '../harness/cluster.ts';
+import { applyCrd, applyStack, clientFor, condition, createNamespace, eventsWithReason, getStack, objectExists } from '../harness/operator.ts';
 import { stackNames } from '../src/stack/naming.ts';
 import { REFERENCEABLE_LABEL } from '../src/api/constants.ts';
 import type { HttpKubeClient, KubeObject } from '../src/kube/client.ts';

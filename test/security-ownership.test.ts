@@ -23,9 +23,9 @@ import { jsonLogger } from '../src/operator/log.ts';
 import { startOperator, type RunningOperator } from '../src/operator/operator.ts';
 import { resourcePath, STACKS } from '../src/operator/resources.ts';
 import { userAccessObjects } from '../src/operator/user-access.ts';
-import { eventually, impersonateUser, startCluster, type TestCluster } from './support/cluster.ts';
-import { apply, applyCrd, applyStack, clientFor, condition, createNamespace, eventsWithReason, getStack, objectExists, sharedEmbeddedClickHouse, type StackView } from './support/operator.ts';
-import { stackFrom } from './support/stacks.ts';
+import { eventually, impersonateUser, startCluster, type TestCluster } from '../harness/cluster.ts';
+import { apply, applyCrd, applyStack, clientFor, condition, createNamespace, eventsWithReason, getStack, objectExists, sharedEmbeddedClickHouse, type StackView } from '../harness/operator.ts';
+import { stackFrom } from '../harness/stacks.ts';
 
 // ------------------------------------------------------------------------------------ names
 

@@ -26,7 +26,7 @@ import { DERIVED, RAW_TABLES } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { describeRun, runClaude } from './support/claude-code.ts';
 import type { ClickHouseFront } from './support/clickhouse-front.ts';
-import { startCollector } from './support/collector.ts';
+import { startCollector } from '../harness/collector.ts';
 import { type MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
 import type { RecordedPoint } from './support/otlp-recorder.ts';
 import { type PathStack, waitFor, WholePath } from './support/whole-path.ts';

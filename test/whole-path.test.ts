@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DERIVED } from '../src/clickhouse/tables.ts';
 import type { SqlTarget } from '../src/clickhouse/target.ts';
 import { describeRun, runClaude, type ClaudeRun } from './support/claude-code.ts';
-import type { RunningCollector } from './support/collector.ts';
+import type { RunningCollector } from '../harness/collector.ts';
 import { type MessagesApi, text, toolUse, type Usage } from './support/messages-api.ts';
 import type { RecordedLogRecord } from './support/otlp-recorder.ts';
 import { waitFor, WholePath } from './support/whole-path.ts';

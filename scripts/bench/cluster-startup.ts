@@ -1,5 +1,5 @@
 /**
- * Startup time of the real-cluster test harness (test/support/cluster.ts), cold process
+ * Startup time of the real-cluster test harness (harness/cluster.ts), cold process
  * start each time (binaries cached): bare (etcd + kube-apiserver) and full (plus
  * controller-manager, scheduler, kwok and one Ready fake node), then the time from creating
  * a 2-replica Deployment to both Pods Ready on the full cluster.
@@ -7,7 +7,7 @@
  *   node scripts/bench/cluster-startup.ts [runs=3]
  */
 import { AppsV1Api } from '@kubernetes/client-node';
-import { eventually, startCluster } from '../../test/support/cluster.ts';
+import { eventually, startCluster } from '../../harness/cluster.ts';
 
 const runs = Number(process.argv[2] ?? 3);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -26,11 +26,11 @@ import { PRESET_NAMES } from '../../src/api/presets.ts';
 import { PROCESSOR_IDS } from '../../src/charts/collector/config.ts';
 import { sanitizerProcessor } from '../../src/sanitizer/compile.ts';
 import { toConfmap } from '../../src/sanitizer/confmap.ts';
-import { eventRecords, type ClaudeCodeEvent } from '../../test/support/claude-code-client.ts';
-import { benignEvents, secretEvents } from '../../test/support/claude-code-corpus.ts';
-import { removeDir, startCollector, type RunningCollector } from '../../test/support/collector.ts';
-import { OtlpSink, waitFor } from '../../test/support/otlp-sink.ts';
-import { stackFrom } from '../../test/support/stacks.ts';
+import { eventRecords, type ClaudeCodeEvent } from '../../harness/claude-code-client.ts';
+import { benignEvents, secretEvents } from '../../harness/claude-code-corpus.ts';
+import { removeDir, startCollector, type RunningCollector } from '../../harness/collector.ts';
+import { OtlpSink, waitFor } from '../../harness/otlp-sink.ts';
+import { stackFrom } from '../../harness/stacks.ts';
 
 const { values } = parseArgs({
   options: {

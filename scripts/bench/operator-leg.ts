@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import type { SqlTarget } from '../../src/clickhouse/target.ts';
 import { sqlClickHouseLeg } from '../../src/operator/clickhouse-sql.ts';
 import type { ClickHouseCredentials } from '../../src/operator/clickhouse-leg.ts';
-import { sharedEmbeddedClickHouse } from '../../test/support/operator.ts';
-import { stackFrom } from '../../test/support/stacks.ts';
+import { sharedEmbeddedClickHouse } from '../../harness/operator.ts';
+import { stackFrom } from '../../harness/stacks.ts';
 
 const { values } = parseArgs({ options: { stacks: { type: 'string', default: '10' } } });
 const stacks = Number(values.stacks);

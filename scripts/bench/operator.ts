@@ -24,8 +24,8 @@ import { MUTATING, type KubeObject } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/operator/log.ts';
 import { startOperator } from '../../src/operator/operator.ts';
 import { OWNED, resourcePath, STACKS } from '../../src/operator/resources.ts';
-import { eventually, startCluster } from '../../test/support/cluster.ts';
-import { applyCrd, applyStack, clientFor, createNamespace, sharedEmbeddedClickHouse, startChildOperator, type StackView } from '../../test/support/operator.ts';
+import { eventually, startCluster } from '../../harness/cluster.ts';
+import { applyCrd, applyStack, clientFor, createNamespace, sharedEmbeddedClickHouse, startChildOperator, type StackView } from '../../harness/operator.ts';
 
 const { values } = parseArgs({ options: { stacks: { type: 'string', default: '100' }, concurrency: { type: 'string', default: '4' }, leg: { type: 'string', default: 'embedded' } } });
 if (values.leg !== 'embedded' && values.leg !== 'instant') throw new Error('--leg: embedded (the ClickHouse leg on the embedded engine) or instant (a leg that answers at once: the operator\'s own time)');

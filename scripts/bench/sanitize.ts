@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { PRESET_NAMES } from '../../src/api/presets.ts';
 import { validateStack } from '../../src/api/validate.ts';
 import { SanitizerPreview, type PreviewRecord } from '../../src/sanitizer/preview.ts';
-import { asToolParameters, BENIGN, SAMPLES } from '../../test/support/sanitizer-corpus.ts';
+import { asToolParameters, BENIGN, SAMPLES } from '../../harness/sanitizer-corpus.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '7' }, before: { type: 'string' } } });
 const RECORDS = Number(values.records);

@@ -21,7 +21,7 @@ import { SECRET_KEYS } from '../../src/stack/secrets.ts';
 import { stackNames } from '../../src/stack/naming.ts';
 import { run } from '../../src/cli/main.ts';
 import { requireClaudeCodeBinary } from '../../scripts/test-binaries/claude-code.ts';
-import type { StackSecrets } from './collector.ts';
+import type { StackSecrets } from '../../harness/collector.ts';
 import { startFakeApiServer } from './fake-apiserver.ts';
 
 /** Short export intervals so a `-p` run of a few seconds exports while it runs (it also flushes at exit). */

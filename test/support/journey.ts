@@ -11,7 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Command, CommandIo } from '../../src/cli/command.ts';
 import { UserError } from '../../src/cli/errors.ts';
 import type { RunOptions, RunResult, Runner } from '../../src/cli/local/runner.ts';
-import { ROOT } from './stacks.ts';
+import { ROOT } from '../../harness/stacks.ts';
 
 export interface ScriptedCall {
   program: string;

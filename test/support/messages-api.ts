@@ -12,7 +12,7 @@
  * anything else 404 in the error shape. Every request is recorded in `requests`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { closeServer, listenOnLoopback } from './local-server.ts';
+import { closeServer, listenOnLoopback } from '../../harness/local-server.ts';
 
 /** The four token counts of a Messages API `usage` object, chosen by the script. */
 export interface Usage {

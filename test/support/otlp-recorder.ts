@@ -11,8 +11,8 @@
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import type { AttributeValue, Attributes } from './otlp-sink.ts';
-import { closeServer, listenOnLoopback } from './local-server.ts';
+import type { AttributeValue, Attributes } from '../../harness/otlp-sink.ts';
+import { closeServer, listenOnLoopback } from '../../harness/local-server.ts';
 
 export type ValueType = 'string' | 'int' | 'double' | 'bool' | 'array' | 'kvlist' | 'bytes' | 'empty';
 

@@ -10,10 +10,10 @@ import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import { run } from '../../src/cli/main.ts';
 import { HASH_KEY_ENV } from '../../src/sanitizer/compile.ts';
-import { logRecords, type PlainRecord, sendEventRecords } from './claude-code-client.ts';
-import { startCollector } from './collector.ts';
-import { OtlpSink, waitFor } from './otlp-sink.ts';
-import { stackFrom } from './stacks.ts';
+import { logRecords, type PlainRecord, sendEventRecords } from '../../harness/claude-code-client.ts';
+import { startCollector } from '../../harness/collector.ts';
+import { OtlpSink, waitFor } from '../../harness/otlp-sink.ts';
+import { stackFrom } from '../../harness/stacks.ts';
 
 export interface ParityRun {
   /** What the collector stored, by id (the identity attribute included). */

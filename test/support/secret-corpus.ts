@@ -10,7 +10,7 @@
  *
  * Used by test/sanitizer-recall.test.ts.
  */
-import type { PlainRecord } from './claude-code-client.ts';
+import type { PlainRecord } from '../../harness/claude-code-client.ts';
 
 // ------------------------------------------------------------------ randomness
 

@@ -1,6 +1,6 @@
 /**
  * What forwarding between two stacks needs that a single collector test does not: a throwaway
- * certificate authority (the openssl CLI, as test/support/cluster.ts uses it), and a TCP tap
+ * certificate authority (the openssl CLI, as harness/cluster.ts uses it), and a TCP tap
  * between the forwarding collector and the receiving one that records every byte the forwarder
  * sends, so a test can show that nothing crossed the wire outside TLS records. The tap's target
  * is read on each connection, so the receiving collector may stop and start again on new ports

@@ -17,10 +17,10 @@ import { bindParams, loadLibrary } from '../../src/clickhouse/queries.ts';
 import { embeddedTarget, type SqlTarget } from '../../src/clickhouse/target.ts';
 import { stopAllClaude, telemetryEnvFromCli } from './claude-code.ts';
 import { type ClickHouseFront, startClickHouseFront } from './clickhouse-front.ts';
-import { type RunningCollector, type StackSecrets, stackSecrets, startCollector, stopAllCollectors } from './collector.ts';
+import { type RunningCollector, type StackSecrets, stackSecrets, startCollector, stopAllCollectors } from '../../harness/collector.ts';
 import { MessagesApi } from './messages-api.ts';
 import { OtlpRecorder } from './otlp-recorder.ts';
-import { stackFrom } from './stacks.ts';
+import { stackFrom } from '../../harness/stacks.ts';
 
 export interface PathStack {
   readonly database: string;

@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject, PatchStrategy, StorageV1Api, type V1Node } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { freePorts } from './ports.ts';
-import { BUILD_COMMAND, controlPlaneBinaries, missingBinaries } from '../../scripts/test-binaries/control-plane.ts';
+import { BUILD_COMMAND, controlPlaneBinaries, missingBinaries } from '../scripts/test-binaries/control-plane.ts';
 
 export interface ClusterOptions {
   /** Run kube-controller-manager (garbage collector, workload controllers, namespaces, volume binding) and kube-scheduler. */

@@ -4,15 +4,15 @@ import { readFileSync } from 'node:fs';
 import { freePort } from './ports.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { CRD_NAME } from '../../src/api/constants.ts';
-import { NEEDS_A_PERSON } from '../../src/stack/conditions.ts';
-import type { SqlTarget } from '../../src/clickhouse/target.ts';
-import { embeddedTarget } from '../../src/clickhouse/target.ts';
-import { APPLY_PATCH } from '../../src/operator/apply.ts';
-import type { Connect } from '../../src/operator/clickhouse-sql.ts';
-import { HttpKubeClient, isNotFound, type KubeObject } from '../../src/kube/client.ts';
-import { OWNED, resourcePath, STACKS } from '../../src/operator/resources.ts';
-import { STACK_LABEL } from '../../src/stack/labels.ts';
+import { CRD_NAME } from '../src/api/constants.ts';
+import { NEEDS_A_PERSON } from '../src/stack/conditions.ts';
+import type { SqlTarget } from '../src/clickhouse/target.ts';
+import { embeddedTarget } from '../src/clickhouse/target.ts';
+import { APPLY_PATCH } from '../src/operator/apply.ts';
+import type { Connect } from '../src/operator/clickhouse-sql.ts';
+import { HttpKubeClient, isNotFound, type KubeObject } from '../src/kube/client.ts';
+import { OWNED, resourcePath, STACKS } from '../src/operator/resources.ts';
+import { STACK_LABEL } from '../src/stack/labels.ts';
 import { eventually, GiveUp } from './cluster.ts';
 
 export const TEST_MANAGER = 'operator-tests';
@@ -27,7 +27,7 @@ export function apply(client: HttpKubeClient, object: KubeObject, path: string):
 }
 
 export async function applyCrd(client: HttpKubeClient): Promise<void> {
-  const crd = parseAllDocuments(readFileSync(new URL('../../crds/telemetrystack.yaml', import.meta.url), 'utf8'))[0]!.toJS() as KubeObject;
+  const crd = parseAllDocuments(readFileSync(new URL('../crds/telemetrystack.yaml', import.meta.url), 'utf8'))[0]!.toJS() as KubeObject;
   await apply(client, crd, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`);
   await eventually('the CRD to be established', async () => {
     const current = await client.request<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`);
@@ -132,7 +132,7 @@ export interface OperatorProgram {
   cwd: string;
 }
 
-const SOURCE_PROGRAM: OperatorProgram = { argv: [process.execPath, 'src/cli/main.ts', 'operator'], cwd: new URL('../..', import.meta.url).pathname };
+const SOURCE_PROGRAM: OperatorProgram = { argv: [process.execPath, 'src/cli/main.ts', 'operator'], cwd: new URL('..', import.meta.url).pathname };
 
 export async function startChildOperator(kubeconfigPath: string, args: string[], program: OperatorProgram = SOURCE_PROGRAM): Promise<ChildOperator> {
   const port = await freePort();

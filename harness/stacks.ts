@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { TelemetryStack } from '../../src/api/resource.ts';
-import { validateStack } from '../../src/api/validate.ts';
+import type { TelemetryStack } from '../src/api/resource.ts';
+import { validateStack } from '../src/api/validate.ts';
 
-export const ROOT = join(import.meta.dirname, '..', '..');
+export const ROOT = join(import.meta.dirname, '..');
 export const EXAMPLES_DIR = join(ROOT, 'examples');
 
 export function exampleFiles(): string[] {

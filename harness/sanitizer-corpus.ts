@@ -4,7 +4,7 @@
  * no literal here looks like a live credential. Used by the preset tests, the CLI tests and
  * the preview benchmark.
  */
-import type { PresetName } from '../../src/api/presets.ts';
+import type { PresetName } from '../src/api/presets.ts';
 
 // ------------------------------------------------------------------ helpers
 
