@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { barChartSvg, chartData, escapeHtml, HTML_REPORTS } from '../src/cli/report-html.ts';
+import { HEADLINE_FIGURES } from '../src/charts/grafana/dashboards.ts';
+import { barChartSvg, chartData, escapeHtml, formatFigure, headlineHtml, HTML_REPORTS } from '../src/cli/report-html.ts';
 import { run } from '../src/cli/main.ts';
 import { ROOT } from '../harness/stacks.ts';
 
@@ -60,6 +61,28 @@ describe('report --html', () => {
     const cells = await tab.locator('#cost-by-user table tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].map((td) => td.textContent ?? '')));
     expect(cells.map((row) => [row[0], Number(row[1])])).toEqual(json.map((row) => [row.user, row.cost_usd]));
     await tab.close();
+  });
+
+  it('leads with the headline figures in their units, the numbers of report headline', async () => {
+    const [head] = JSON.parse((await run(['report', 'headline', '--data', SAMPLE, '-o', 'json'])).stdout) as Record<string, number>[];
+    expect(Number(head!.cost_usd)).toBeGreaterThan(0);
+    const tab = await browser.newPage();
+    await tab.goto(`file://${page}`);
+    const tiles = await tab.locator('#headline .tile').evaluateAll((nodes) => nodes.map((node) => [node.getAttribute('data-field'), node.querySelector('.figure')?.textContent ?? '', node.querySelector('.title')?.textContent ?? '']));
+    expect(tiles.map(([field]) => field)).toEqual(HEADLINE_FIGURES.map((figure) => figure.field));
+    const shown = Object.fromEntries(tiles.map(([field, figure]) => [field, figure]));
+    expect(shown.cost_usd).toBe(`$${Number(head!.cost_usd).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
+    expect(shown.error_rate).toBe(`${(Number(head!.error_rate) * 100).toFixed(1)} %`);
+    expect(shown.cache_hit_ratio).toBe(`${(Number(head!.cache_hit_ratio) * 100).toFixed(1)} %`);
+    expect(shown.active_users).toBe(String(head!.active_users));
+    await tab.close();
+  });
+
+  it('formats each unit', () => {
+    expect(formatFigure(1234.5, 'currencyUSD')).toBe('$1,234.50');
+    expect(formatFigure(0.0625, 'percentunit')).toBe('6.3 %');
+    expect(formatFigure(12345, 'short')).toBe('12,345');
+    expect(headlineHtml(undefined)).toBe('');
   });
 
   it('escapes what it prints and sums per label when asked', () => {

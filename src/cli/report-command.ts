@@ -9,7 +9,7 @@ import { type Command, defineCommand, UserError } from './command.ts';
 import { CLUSTER_FLAGS, connectOptions, FORMAT_ALIAS, outputFlag, STACK_FLAGS } from './flags.ts';
 import { didYouMean } from './framework/suggest.ts';
 import { formatRows, REPORT_FORMATS } from './report-output.ts';
-import { HTML_REPORTS, type HtmlSection, renderHtmlReport } from './report-html.ts';
+import { HEADLINE_QUERY, HTML_REPORTS, type HtmlSection, renderHtmlReport } from './report-html.ts';
 import { ExportFormatError, loadExport } from '../clickhouse/otlp-json.ts';
 import { migrate } from '../clickhouse/migrate.ts';
 import { bindParams, loadLibrary, QueryParamError, type LibraryQuery } from '../clickhouse/queries.ts';
@@ -291,5 +291,9 @@ async function htmlReport(target: SqlTarget, library: readonly LibraryQuery[], g
     sections.push({ query, title: entry.title, chart: entry.chart, rows: await target.query(query.sql, bindParams(query, declared)) });
   }
   const period = given.from || given.to ? `from ${given.from ?? 'the beginning'} to ${given.to ?? 'today'}` : 'all data';
-  return renderHtmlReport(sections, { source, generatedAt: new Date(), period });
+  const headlineQuery = library.find((candidate) => candidate.name === HEADLINE_QUERY);
+  if (!headlineQuery) throw new Error(`report --html: queries/${HEADLINE_QUERY}.sql is missing`);
+  const declared = Object.fromEntries(Object.entries(given).filter(([key]) => headlineQuery.params.some((param) => param.name === key)));
+  const [headline] = await target.query(headlineQuery.sql, bindParams(headlineQuery, declared));
+  return renderHtmlReport(sections, { source, generatedAt: new Date(), period, ...(headline ? { headline } : {}) });
 }

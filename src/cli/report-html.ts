@@ -3,6 +3,7 @@
  * script, no external asset), for people without Grafana. Each section is a library query's
  * rows as a bar chart and a table; the numbers are the same `report NAME` prints. Pure.
  */
+import { HEADLINE_FIGURES } from '../charts/grafana/dashboards.ts';
 import type { LibraryQuery } from '../clickhouse/queries.ts';
 
 type Row = Record<string, unknown>;
@@ -105,6 +106,31 @@ export function barChartSvg(rows: readonly Row[], chart: HtmlChart): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }
 
+/** The library query whose one row the page leads with (the dashboards' overview reads the same). */
+export const HEADLINE_QUERY = 'headline';
+
+/** A headline figure with its unit: dollars and cents, a percentage, or a whole count. */
+export function formatFigure(value: unknown, unit: (typeof HEADLINE_FIGURES)[number]['unit']): string {
+  const number = Number(value ?? 0) || 0;
+  switch (unit) {
+    case 'currencyUSD':
+      return `$${number.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+    case 'percentunit':
+      return `${(number * 100).toFixed(1)} %`;
+    default:
+      return Math.round(number).toLocaleString('en-US');
+  }
+}
+
+/** The headline figures as tiles, each with its unit and the column it comes from. */
+export function headlineHtml(row: Row | undefined): string {
+  if (!row) return '';
+  const tiles = HEADLINE_FIGURES.map(
+    ({ field, title, unit }) => `<div class="tile" data-field="${escapeHtml(field)}"><div class="figure">${escapeHtml(formatFigure(row[field], unit))}</div><div class="title">${escapeHtml(title)}</div></div>`,
+  );
+  return `<div id="${HEADLINE_QUERY}" class="headline">${tiles.join('')}<p class="desc"><code>telemetry-stack report ${HEADLINE_QUERY}</code></p></div>`;
+}
+
 function table(rows: readonly Row[]): string {
   if (rows.length === 0) return '';
   const columns = Object.keys(rows[0]!);
@@ -121,9 +147,11 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin:2rem 0 .2rem
 .meta,.desc{color:#5b6670}.desc{margin:.2rem 0 .6rem}svg text{font:12px system-ui,sans-serif;fill:#1d2329}svg .value{fill:#5b6670}
 table{border-collapse:collapse;margin-top:.5rem;font-size:13px}th,td{padding:.2rem .6rem;border-bottom:1px solid #eceff1;text-align:left}
 .num{text-align:right;font-variant-numeric:tabular-nums}summary{cursor:pointer;color:#3b6fb6}.empty{color:#5b6670;font-style:italic}
-code{background:#f3f5f6;padding:0 .25rem;border-radius:3px}`;
+code{background:#f3f5f6;padding:0 .25rem;border-radius:3px}
+.headline{display:flex;flex-wrap:wrap;gap:.6rem;margin:1rem 0}.tile{flex:1 1 130px;border:1px solid #dde1e4;border-radius:6px;padding:.6rem .8rem}
+.figure{font-size:1.5rem;font-weight:600;font-variant-numeric:tabular-nums}.title{color:#5b6670}.headline .desc{flex-basis:100%;margin:0}`;
 
-export function renderHtmlReport(sections: readonly HtmlSection[], meta: { readonly source: string; readonly generatedAt: Date; readonly period: string }): string {
+export function renderHtmlReport(sections: readonly HtmlSection[], meta: { readonly source: string; readonly generatedAt: Date; readonly period: string; readonly headline?: Row }): string {
   const body = sections
     .map(
       (section) => `<section id="${escapeHtml(section.query.name)}">
@@ -145,6 +173,7 @@ ${table(section.rows)}
 <body>
 <h1>Claude Code usage report</h1>
 <p class="meta">${escapeHtml(meta.period)} · data: ${escapeHtml(meta.source)} · generated ${escapeHtml(meta.generatedAt.toISOString().replace('T', ' ').slice(0, 16))} UTC</p>
+${headlineHtml(meta.headline)}
 ${body}
 </body>
 </html>

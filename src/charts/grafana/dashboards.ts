@@ -42,7 +42,17 @@ export interface DashboardDefinition {
 }
 
 const tables = (...queries: string[]): PanelDefinition[] => queries.map((query) => ({ query }));
-const headline = (field: string, title: string, unit: string): PanelDefinition => ({ query: 'headline', viz: 'stat', field, title, unit, width: 4, height: 4 });
+
+/** The columns of the `headline` query a team lead reads first, with their units (Grafana unit ids); `report --html` shows the same. */
+export const HEADLINE_FIGURES: readonly { readonly field: string; readonly title: string; readonly unit: 'currencyUSD' | 'none' | 'short' | 'percentunit' }[] = [
+  { field: 'cost_usd', title: 'Spend', unit: 'currencyUSD' },
+  { field: 'active_users', title: 'Active users', unit: 'none' },
+  { field: 'sessions', title: 'Sessions', unit: 'none' },
+  { field: 'requests', title: 'API requests', unit: 'short' },
+  { field: 'error_rate', title: 'API error rate', unit: 'percentunit' },
+  { field: 'cache_hit_ratio', title: 'Cache hit rate', unit: 'percentunit' },
+];
+const headline = ({ field, title, unit }: (typeof HEADLINE_FIGURES)[number]): PanelDefinition => ({ query: 'headline', viz: 'stat', field, title, unit, width: 4, height: 4 });
 
 /** The dashboards and the library queries behind them. */
 export const DASHBOARDS: readonly DashboardDefinition[] = [
@@ -52,12 +62,7 @@ export const DASHBOARDS: readonly DashboardDefinition[] = [
     description: 'This month at a glance: spend, people, sessions, errors and cache; spend and tokens per day by user and by model; who spends and on which model. Filter by user and model.',
     time: { from: 'now/M', to: 'now' },
     panels: [
-      headline('cost_usd', 'Spend', 'currencyUSD'),
-      headline('active_users', 'Active users', 'none'),
-      headline('sessions', 'Sessions', 'none'),
-      headline('requests', 'API requests', 'short'),
-      headline('error_rate', 'API error rate', 'percentunit'),
-      headline('cache_hit_ratio', 'Cache hit rate', 'percentunit'),
+      ...HEADLINE_FIGURES.map(headline),
       { query: 'spend-over-time', viz: 'timeseries', title: 'Spend per day by user', params: { by: 'user' }, unit: 'currencyUSD', width: 12 },
       { query: 'spend-over-time', viz: 'timeseries', title: 'Spend per day by model', params: { by: 'model' }, unit: 'currencyUSD', width: 12 },
       { query: 'tokens-over-time', viz: 'timeseries', title: 'Tokens per day by model', params: { by: 'model' }, unit: 'short', width: 12 },
