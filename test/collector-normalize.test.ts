@@ -6,6 +6,8 @@
  * enhanced, where the error text is removed. The preview (`telemetry-stack sanitize`) does the same.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROMPT_ORIGIN_ATTRIBUTE } from '../src/sanitizer/fields.ts';
+import { TASK_NOTIFICATION_ORIGIN } from '../src/sanitizer/levels.ts';
 import { SanitizerPreview } from '../src/sanitizer/preview.ts';
 import { type RunningCollector, startCollector, stopAllCollectors } from '../harness/collector.ts';
 import { OtlpSink, type StoredLog, waitFor } from '../harness/otlp-sink.ts';
@@ -91,5 +93,26 @@ describe.each(['enhanced', 'full'] as const)('level %s: what the allow-list keys
     const preview = new SanitizerPreview(stackFrom({ level }).spec, { hashKey: 'preview-key' });
     const previewed = preview.apply({ attributes: { 'event.name': 'claude_code.api_error', error: 'Repeated 529 Overloaded errors' } });
     expect(previewed.record?.attributes).toMatchObject({ 'event.name': 'api_error', status_code: '529' });
+  }, 120_000);
+
+  it('an async subagent reporting back as a user_prompt is marked as such before the level removes its text', async () => {
+    const { collector, sink } = await levelCollector(level);
+    // The shape the real client 2.1.328 sends when a background Agent finishes (seen through test/support/otlp-recorder.ts).
+    const notification = '<task-notification>\n<task-id>aaf49a07af25ef82a</task-id>\n<status>completed</status>\n<summary>Agent "Check a thing" finished</summary>\n<result>done</result>\n</task-notification>';
+    await send(collector, [
+      { attributes: { 'event.name': 'user_prompt', 'prompt.id': 'from-subagent', prompt: notification, prompt_text: notification, prompt_length: String(notification.length) } },
+      { attributes: { 'event.name': 'user_prompt', 'prompt.id': 'typed', prompt: 'explain <task-notification> tags', prompt_length: '32' } },
+      { attributes: { 'event.name': 'user_prompt', 'prompt.id': 'no-text', prompt_length: '687' } },
+    ]);
+    expect(await waitFor(() => sink.logs.length >= 3, 30_000), collector.log()).toBe(true);
+    expect(byProbe(sink.logs, 'from-subagent')!.attributes[PROMPT_ORIGIN_ATTRIBUTE]).toBe(TASK_NOTIFICATION_ORIGIN);
+    expect(byProbe(sink.logs, 'typed')!.attributes[PROMPT_ORIGIN_ATTRIBUTE]).toBeUndefined();
+    // Without the prompt text (OTEL_LOG_USER_PROMPTS off) the two cannot be told apart: nothing is claimed.
+    expect(byProbe(sink.logs, 'no-text')!.attributes[PROMPT_ORIGIN_ATTRIBUTE]).toBeUndefined();
+    expect(byProbe(sink.logs, 'from-subagent')!.attributes.prompt === undefined).toBe(level === 'enhanced');
+
+    const preview = new SanitizerPreview(stackFrom({ level }).spec, { hashKey: 'preview-key' });
+    expect(preview.apply({ attributes: { 'event.name': 'user_prompt', prompt: notification } }).record?.attributes?.[PROMPT_ORIGIN_ATTRIBUTE]).toBe(TASK_NOTIFICATION_ORIGIN);
+    expect(preview.apply({ attributes: { 'event.name': 'user_prompt', prompt: 'hello' } }).record?.attributes?.[PROMPT_ORIGIN_ATTRIBUTE]).toBeUndefined();
   }, 120_000);
 });

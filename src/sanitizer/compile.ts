@@ -10,8 +10,8 @@
 import { RE2JS } from 're2js';
 import type { TelemetryStackSpec } from '../api/spec.ts';
 import { type ConfigText, configText, envReference } from './confmap.ts';
-import { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from './fields.ts';
-import { COMMON_EVENT_ATTRIBUTES, EVENT_ATTRIBUTES, eventAllowList, LEVEL_POLICIES, METRIC_ATTRIBUTES, REPEATED_529_ERROR, WHOLE_JSON_OBJECT } from './levels.ts';
+import { LIFTED_TOOL_PARAMETERS, PROMPT_ORIGIN_ATTRIBUTE, REMOVED_KEYS_ATTRIBUTE } from './fields.ts';
+import { COMMON_EVENT_ATTRIBUTES, EVENT_ATTRIBUTES, eventAllowList, LEVEL_POLICIES, METRIC_ATTRIBUTES, REPEATED_529_ERROR, TASK_NOTIFICATION_ORIGIN, TASK_NOTIFICATION_PROMPT, WHOLE_JSON_OBJECT } from './levels.ts';
 import { ottlString } from './ottl.ts';
 import { type Guard, type Literal, requiredLiterals } from './prefilter.ts';
 import { type DropStep, sanitizerSteps, type SanitizerStep, type StepContext, type StepGroup } from './rules.ts';
@@ -315,7 +315,8 @@ const EVENT_NAME_PREFIX = '^claude_code\\.';
  *   at its start) gets the `event.name` attribute, without the `claude_code.` prefix, so the
  *   allow-list, the views and the rollup know it whatever the exporter saw;
  * - the status of "Repeated 529 Overloaded errors": the client sends them without `status_code`,
- *   only in the `error` text, which enhanced removes; the status is not free text.
+ *   only in the `error` text, which enhanced removes; the status is not free text;
+ * - whether a `user_prompt` is an async subagent's <task-notification> rather than a person's prompt.
  */
 function normalizeStatements(): string[] {
   const name = 'log.attributes["event.name"]';
@@ -325,6 +326,7 @@ function normalizeStatements(): string[] {
     `set(${name}, log.event_name) where ${name} == nil and log.event_name != ""`,
     `replace_pattern(${name}, ${ottlString(EVENT_NAME_PREFIX)}, "")`,
     `set(${status}, 529) where ${status} == nil and (${name} == "api_error" or ${name} == "api_retries_exhausted") and IsMatch(${error}, ${ottlString(REPEATED_529_ERROR)})`,
+    `set(log.attributes[${ottlString(PROMPT_ORIGIN_ATTRIBUTE)}], ${ottlString(TASK_NOTIFICATION_ORIGIN)}) where ${name} == "user_prompt" and IsMatch(log.attributes["prompt"], ${ottlString(TASK_NOTIFICATION_PROMPT)})`,
   ];
 }
 

@@ -42,6 +42,9 @@ export const REMOVED_KEYS_ATTRIBUTE = 'telemetry_stack.removed_keys';
  */
 export const IMPORTED_ATTRIBUTE = 'telemetry_stack.imported';
 
+/** Set by the collector on a `user_prompt` that is not a person's prompt (levels.ts TASK_NOTIFICATION_PROMPT). */
+export const PROMPT_ORIGIN_ATTRIBUTE = 'telemetry_stack.prompt_origin';
+
 /**
  * Extension names inside the JSON `tool_parameters` that the collector copies to top-level
  * event attributes of the same name before the level applies: names of MCP servers, tools,
@@ -120,6 +123,7 @@ export const TELEMETRY_FIELDS: readonly TelemetryField[] = [
   field('mcp_tool_name', 'events', 'MCP tool of an MCP tool call (copied by the collector from tool_parameters)'),
   field('skill_name', 'events', 'skill a Skill tool call ran (copied by the collector from tool_parameters)'),
   field('subagent_type', 'events', 'subagent type a Task tool call started (copied by the collector from tool_parameters)'),
+  field(PROMPT_ORIGIN_ATTRIBUTE, 'events', '"task_notification" on a user_prompt that is an async subagent reporting back, not a person\'s prompt (set by the collector when the client sends the prompt text)'),
   field(IMPORTED_ATTRIBUTE, 'every record', '"true" on records `telemetry-stack import` rebuilt from local transcripts: their cost is estimated from a price table'),
   field(REMOVED_KEYS_ATTRIBUTE, 'every record', 'names (never values) of the attributes the level removed, sorted, comma-separated (basic and enhanced)'),
   field('cost_usd', 'events', 'request cost in USD'),

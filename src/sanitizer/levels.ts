@@ -7,7 +7,7 @@
  * so the drift report can show it. `full` stores everything, sanitized.
  */
 import type { Level } from '../api/spec.ts';
-import { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE, TELEMETRY_FIELDS } from './fields.ts';
+import { LIFTED_TOOL_PARAMETERS, PROMPT_ORIGIN_ATTRIBUTE, REMOVED_KEYS_ATTRIBUTE, TELEMETRY_FIELDS } from './fields.ts';
 
 export { LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE };
 
@@ -43,6 +43,15 @@ export const FREE_TEXT_ATTRIBUTES = [
 /** What the lift parses: a whole JSON object only; one the truncation cut ends in its marker. */
 export const WHOLE_JSON_OBJECT = '(?s)^\\s*\\{.*\\}\\s*$';
 
+/**
+ * An async subagent's result comes back as a `user_prompt` whose text is a <task-notification>:
+ * the collector marks such a prompt in PROMPT_ORIGIN_ATTRIBUTE before the level removes the text,
+ * so a count of prompts people typed can leave it out. Only a client that sends the text
+ * (OTEL_LOG_USER_PROMPTS=1) can be told apart; without it the two look the same.
+ */
+export const TASK_NOTIFICATION_PROMPT = '^\\s*<task-notification>';
+export const TASK_NOTIFICATION_ORIGIN = 'task_notification';
+
 /** The error text of the client's "Repeated 529 Overloaded errors", which come without a status_code. */
 export const REPEATED_529_ERROR = '\\b529\\b|[Oo]verloaded';
 
@@ -76,7 +85,7 @@ const RAW_BODY = [...API, 'message.id', 'message.uuid', 'body_length', 'body_tru
  * attributes we have not seen keeps the common ones only, until a client shows more.
  */
 export const EVENT_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
-  user_prompt: ['message.uuid', 'prompt_length', 'command_name'],
+  user_prompt: ['message.uuid', 'prompt_length', 'command_name', PROMPT_ORIGIN_ATTRIBUTE],
   assistant_response: [...API, 'message.uuid', 'message.id', 'response_length'],
   api_request: [
     ...API,

@@ -20,9 +20,9 @@
 import { createHash } from 'node:crypto';
 import { RE2Set } from 're2js';
 import type { TelemetryStackSpec } from '../api/spec.ts';
-import { IDENTITY_ATTRIBUTE, LIFTED_TOOL_PARAMETERS, REMOVED_KEYS_ATTRIBUTE } from './fields.ts';
+import { IDENTITY_ATTRIBUTE, LIFTED_TOOL_PARAMETERS, PROMPT_ORIGIN_ATTRIBUTE, REMOVED_KEYS_ATTRIBUTE } from './fields.ts';
 import { GoRegexp } from './go-regexp.ts';
-import { eventAllowList, LEVEL_POLICIES, REPEATED_529_ERROR, WHOLE_JSON_OBJECT } from './levels.ts';
+import { eventAllowList, LEVEL_POLICIES, REPEATED_529_ERROR, TASK_NOTIFICATION_ORIGIN, TASK_NOTIFICATION_PROMPT, WHOLE_JSON_OBJECT } from './levels.ts';
 import { truncateValue } from './limits.ts';
 import { type Guard, requiredLiterals } from './prefilter.ts';
 import { sanitizerSteps, type SanitizerStep } from './rules.ts';
@@ -39,7 +39,7 @@ export interface Firing {
   readonly field: string;
   /** Rule name, or "truncate" / "level:<level>" / "identity". */
   readonly rule: string;
-  readonly effect: 'copied from tool_parameters' | 'set from the error text' | 'truncated' | 'redacted' | 'hashed' | 'deleted' | 'replaced by marker' | 'stamped' | 'record dropped';
+  readonly effect: 'copied from tool_parameters' | 'set from the error text' | 'set from the prompt text' | 'truncated' | 'redacted' | 'hashed' | 'deleted' | 'replaced by marker' | 'stamped' | 'record dropped';
   /** Matches replaced (redact, hash). */
   readonly matches?: number;
 }
@@ -70,6 +70,7 @@ const REMEMBERED_LENGTH = 1024;
 
 const WHOLE_JSON = new GoRegexp(WHOLE_JSON_OBJECT);
 const REPEATED_529 = new GoRegexp(REPEATED_529_ERROR);
+const TASK_NOTIFICATION = new GoRegexp(TASK_NOTIFICATION_PROMPT);
 
 interface CompiledStep {
   readonly step: SanitizerStep;
@@ -331,6 +332,10 @@ export class SanitizerPreview {
     if (attributes.status_code === undefined && ['api_error', 'api_retries_exhausted'].includes(attributes['event.name'] ?? '') && REPEATED_529.matchString(attributes.error ?? '')) {
       attributes.status_code = '529';
       firings.push({ field: 'attributes.status_code', rule, effect: 'set from the error text' });
+    }
+    if (attributes['event.name'] === 'user_prompt' && TASK_NOTIFICATION.matchString(attributes.prompt ?? '')) {
+      attributes[PROMPT_ORIGIN_ATTRIBUTE] = TASK_NOTIFICATION_ORIGIN;
+      firings.push({ field: `attributes.${PROMPT_ORIGIN_ATTRIBUTE}`, rule, effect: 'set from the prompt text' });
     }
     const parameters = attributes.tool_parameters;
     if (parameters !== undefined && WHOLE_JSON.matchString(parameters)) {

@@ -317,6 +317,12 @@ function runStatement(statement: string, record: LogRecord, cache: Cache): void 
       if (!(key! in attributes) && [first, second].includes(attributes[nameKey!]) && text !== undefined && regexp(pattern!).matchString(text)) attributes[key!] = String(numbers(tokens)[0]);
       return;
     }
+    case 'set ( attributes [ S ] , S ) where attributes [ S ] = = S and IsMatch ( attributes [ S ] , S )': {
+      const [key, value, nameKey, name, textKey, pattern] = args as string[];
+      const text = attributes[textKey!];
+      if (attributes[nameKey!] === name && text !== undefined && regexp(pattern!).matchString(text)) attributes[key!] = value!;
+      return;
+    }
     // Records here are a string body and string attributes: no map or array body, no severity text or event name.
     case 'set ( body , String ( body ) ) where IsMap ( body ) or IsList ( body )':
     case 'stringify_all ( attributes ) where IsMatch ( attributes , S )':
