@@ -16,10 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSIONS } from '../src/versions.ts';
 import { requireClaudeCodeBinary } from '../scripts/test-binaries/claude-code.ts';
 import { IDENTITY_ATTRIBUTE } from '../src/api/constants.ts';
+import { PROMPT_ORIGIN_ATTRIBUTE } from '../src/sanitizer/fields.ts';
+import { TASK_NOTIFICATION_ORIGIN } from '../src/sanitizer/levels.ts';
 import { clientHeaders } from '../src/cli/claude-code/env.ts';
 import { describeRun, runClaude, stopAllClaude, telemetryEnvFromCli, type ClaudeRun } from './support/claude-code.ts';
 import { type RunningCollector, stackSecrets, startCollector, stopAllCollectors } from '../harness/collector.ts';
-import { apiError, MessagesApi, text, toolResults, toolUse, type Turn, type Usage } from './support/messages-api.ts';
+import { apiError, type MessagesRequest, MessagesApi, text, toolResults, toolUse, type Turn, type Usage } from './support/messages-api.ts';
 import { OtlpRecorder, type RecordedLogRecord, type RecordedPoint } from './support/otlp-recorder.ts';
 import { OtlpSink, type StoredLog, type StoredPoint, waitFor } from '../harness/otlp-sink.ts';
 import { stackFrom } from '../harness/stacks.ts';
@@ -301,6 +303,32 @@ describe('the real Claude Code client through the real collector', () => {
     expect(edit?.attributes).toMatchObject({ tool_name: 'Write', decision: 'accept', language: 'Markdown' });
     const subTokens = () => tokenSum(ofSession(sink.points, sessionId).filter((p) => p.attributes.model === subagentModel && p.attributes.query_source === 'subagent'), 'input');
     expect(await waitFor(() => subTokens() === USAGE_SUBAGENT.input_tokens, 60_000), `subagent input tokens stored: ${subTokens()}`).toBe(true);
+  }, 240_000);
+
+  it('an async subagent reports back as a user_prompt of <task-notification> text, which the collector marks as such', async () => {
+    const isSubagent = (request: MessagesRequest) => JSON.stringify(request.messages[0] ?? '').includes('ASYNC-TASK');
+    const main = { match: (request: MessagesRequest) => !isSubagent(request) };
+    const { run, sessionId } = await session(
+      'async subagent',
+      'Delegate in the background',
+      [
+        toolUse('Agent', { description: 'Check a thing', prompt: 'ASYNC-TASK: say done', subagent_type: 'general-purpose', run_in_background: true }, undefined, main),
+        text('subagent done', undefined, { match: isSubagent }),
+        text('waiting for it', undefined, main),
+        text('it finished', undefined, main),
+      ],
+      { allowedTools: ['Agent'] },
+    );
+    expect(run.code, describeRun(run)).toBe(0);
+    const prompts = () => ofSession(sink.logs, sessionId).filter((log) => eventName(log) === 'user_prompt');
+    expect(await waitFor(() => prompts().length >= 2, 60_000), `prompts stored: ${prompts().length}`).toBe(true);
+    const [typed, notification] = [prompts().find((log) => String(log.attributes.prompt).startsWith('Delegate')), prompts().find((log) => String(log.attributes.prompt).includes('<task-notification>'))];
+    expect(typed, 'the prompt typed').toBeDefined();
+    expect(notification, 'the subagent\'s report').toBeDefined();
+    expect(notification!.attributes[PROMPT_ORIGIN_ATTRIBUTE]).toBe(TASK_NOTIFICATION_ORIGIN);
+    expect(typed!.attributes[PROMPT_ORIGIN_ATTRIBUTE]).toBeUndefined();
+    // Its own prompt id: the API calls that handle it are attributed to it.
+    expect(notification!.attributes['prompt.id']).not.toBe(typed!.attributes['prompt.id']);
   }, 240_000);
 
   it('API errors: a 529 and a 429 that succeed on retry, a 500 and a 400 that do not', async () => {
